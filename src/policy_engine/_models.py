@@ -1,0 +1,397 @@
+"""Inputs from the store (spec section 2): products, their images and their stock.
+
+Every model is a frozen, slotted attrs class. Collections inside are tuples, frozensets or
+:class:`~policy_engine.FrozenDict`; lists and dicts given to a constructor are converted, so a model
+can never be changed after it is built (use :func:`attrs.evolve` to derive a new one).
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Iterable, Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Any, TypeAlias
+
+import attrs
+
+from policy_engine._serialization import (
+    DUMP,
+    LOAD,
+    Invalid,
+    dump_number,
+    fail,
+    load_money,
+    load_quantity,
+)
+from policy_engine._validation import Checked, FrozenDict, Problem, check, describe, key_path, non_empty
+
+__all__ = [
+    "AttributeValue",
+    "Image",
+    "Product",
+    "ProductType",
+    "SourceItem",
+    "Stock",
+    "Visibility",
+]
+
+#: What a custom attribute may hold: text, an integer, money, a flag, a list of texts, or null.
+AttributeValue: TypeAlias = str | int | Decimal | bool | tuple[str, ...] | None
+
+
+class ProductType(enum.StrEnum):
+    """Magento product types."""
+
+    SIMPLE = "simple"
+    CONFIGURABLE = "configurable"
+    BUNDLE = "bundle"
+    GROUPED = "grouped"
+    VIRTUAL = "virtual"
+    DOWNLOADABLE = "downloadable"
+
+
+class Visibility(enum.StrEnum):
+    """Magento visibility: where the product shows in the storefront."""
+
+    NOT_VISIBLE_INDIVIDUALLY = "not_visible_individually"
+    CATALOG = "catalog"
+    SEARCH = "search"
+    CATALOG_SEARCH = "catalog_search"
+
+
+def _enum_converter(cls: type[enum.StrEnum]) -> Any:
+    """Convert a valid string to the member; leave anything else for the check to report."""
+    values = {member.value: member for member in cls}
+
+    def _convert(value: Any) -> Any:
+        if isinstance(value, cls):
+            return value
+        return values.get(value, value) if isinstance(value, str) else value
+
+    return _convert
+
+
+def _is_enum(cls: type[enum.StrEnum]) -> Any:
+    allowed = ", ".join(repr(member.value) for member in cls)
+
+    def _check(value: Any) -> str | None:
+        return None if isinstance(value, cls) else f"must be one of {allowed} (got {value!r})"
+
+    return _check
+
+
+def floor_quantity(value: int | float | Decimal) -> int:
+    """Floor a store quantity given as a decimal (Magento sends ``"qty": 12.0``)."""
+    if type(value) is int:
+        return value
+    if isinstance(value, float | Decimal) and not isinstance(value, bool):
+        try:
+            return math.floor(value)
+        except (ValueError, OverflowError):
+            return value  # type: ignore[return-value] # reported by the check
+    return value  # type: ignore[return-value] # reported by the check
+
+
+def _is_int(value: Any) -> str | None:
+    return None if type(value) is int else f"expected an integer, got {describe(value)}"
+
+
+def _to_money(value: Any) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            return load_money(value)
+        except Invalid:
+            return value
+    return value
+
+
+def _is_money_or_none(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, Decimal) and value.is_finite():
+        return None
+    return f"expected money (a finite decimal number), got {describe(value)}"
+
+
+def _is_date_or_none(value: Any) -> str | None:
+    if value is None or type(value) is date:
+        return None
+    return f"expected a date, got {describe(value)}"
+
+
+def _is_bool(value: Any) -> str | None:
+    return None if type(value) is bool else f"expected a boolean, got {describe(value)}"
+
+
+def _is_str(value: Any) -> str | None:
+    return None if type(value) is str else f"expected a string, got {describe(value)}"
+
+
+def _is_str_or_none(value: Any) -> str | None:
+    return None if value is None or type(value) is str else f"expected a string, got {describe(value)}"
+
+
+def _str_tuple(values: Iterable[str]) -> tuple[str, ...]:
+    return values if type(values) is tuple else tuple(values)
+
+
+def _all_str(values: Any) -> str | None:
+    for value in values:
+        if type(value) is not str:
+            return f"expected a list of strings, got {describe(value)} in it"
+    return None
+
+
+# --------------------------------------------------------------------------------------- Image
+
+
+@attrs.frozen(kw_only=True)
+class Image(Checked):
+    """One image of a product's gallery.
+
+    Attributes:
+        file: A media path or URL (non-empty).
+        position: The sort position in the gallery (lower first; equal positions keep their order).
+        disabled: A disabled image is never sent.
+        roles: Magento image roles, e.g. ``image`` (the base image), ``small_image``, ``thumbnail``.
+        label: The alt text.
+    """
+
+    file: str = attrs.field(metadata=check(_is_str, non_empty))
+    position: int = attrs.field(default=0, metadata=check(_is_int))
+    disabled: bool = attrs.field(default=False, metadata=check(_is_bool))
+    roles: frozenset[str] = attrs.field(
+        default=frozenset(), converter=frozenset, metadata=check(_all_str)
+    )
+    label: str = attrs.field(default="", metadata=check(_is_str))
+
+
+# --------------------------------------------------------------------------------------- Stock
+
+
+@attrs.frozen(kw_only=True)
+class SourceItem(Checked):
+    """A Magento MSI source item: the quantity of a product at one source (warehouse, store…).
+
+    Attributes:
+        code: The source code, e.g. ``us_warehouse``.
+        qty: The quantity at this source (decimals are floored).
+        in_stock: The source item's stock status; an out-of-stock source contributes nothing.
+    """
+
+    code: str = attrs.field(metadata=check(_is_str, non_empty))
+    qty: int = attrs.field(
+        default=0, converter=floor_quantity, metadata={LOAD: load_quantity, **check(_is_int)}
+    )
+    in_stock: bool = attrs.field(default=True, metadata=check(_is_bool))
+
+
+def _source_tuple(values: Iterable[SourceItem]) -> tuple[SourceItem, ...]:
+    return values if type(values) is tuple else tuple(values)
+
+
+def _all_sources(values: Any) -> str | None:
+    for value in values:
+        if not isinstance(value, SourceItem):
+            return f"expected source items, got {describe(value)} in the list"
+    return None
+
+
+@attrs.frozen(kw_only=True)
+class Stock(Checked):
+    """A product's stock record in the store.
+
+    Attributes:
+        qty: The store quantity for single-source stores (decimals are floored).
+        in_stock: Magento's stock status.
+        manage_stock: Magento's "Manage Stock"; when off the store does not track quantities.
+        sources: Magento MSI source items, used by an inventory policy with ``msi`` set.
+        reserved: The sum of Magento MSI reservations (negative while orders are open).
+        out_of_stock_threshold: Magento's "Out-of-Stock Threshold" (``min_qty``).
+    """
+
+    qty: int = attrs.field(
+        default=0, converter=floor_quantity, metadata={LOAD: load_quantity, **check(_is_int)}
+    )
+    in_stock: bool = attrs.field(default=True, metadata=check(_is_bool))
+    manage_stock: bool = attrs.field(default=True, metadata=check(_is_bool))
+    sources: tuple[SourceItem, ...] = attrs.field(
+        default=(), converter=_source_tuple, metadata=check(_all_sources)
+    )
+    reserved: int = attrs.field(
+        default=0, converter=floor_quantity, metadata={LOAD: load_quantity, **check(_is_int)}
+    )
+    out_of_stock_threshold: int = attrs.field(
+        default=0, converter=floor_quantity, metadata={LOAD: load_quantity, **check(_is_int)}
+    )
+
+
+# ------------------------------------------------------------------------------------- Product
+
+
+def _attribute_value(value: Any) -> AttributeValue:
+    if isinstance(value, list):
+        return tuple(value)
+    if isinstance(value, float):
+        return _to_money(value)  # type: ignore[no-any-return]
+    return value  # type: ignore[no-any-return]
+
+
+def _attributes(values: Mapping[str, Any]) -> FrozenDict[str, AttributeValue]:
+    if type(values) is FrozenDict:
+        return values
+    return FrozenDict({key: _attribute_value(value) for key, value in values.items()})
+
+
+def _valid_attribute(value: Any) -> str | None:
+    if value is None or type(value) in (str, int, bool):
+        return None
+    if type(value) is Decimal:
+        return None if value.is_finite() else "money must be a finite number"
+    if type(value) is tuple:
+        return _all_str(value)
+    return (
+        "expected a string, an integer, a decimal number, a boolean, a list of strings or null,"
+        f" got {describe(value)}"
+    )
+
+
+def _load_attribute(value: object) -> AttributeValue:
+    if value is None or type(value) in (str, int, bool):
+        return value  # type: ignore[return-value]
+    if isinstance(value, float | Decimal):
+        return load_money(value)
+    if isinstance(value, list | tuple):
+        problems: list[Problem] = [
+            (f"$[{index}]", f"expected a string, got {describe(item)}")
+            for index, item in enumerate(value)
+            if type(item) is not str
+        ]
+        if problems:
+            raise Invalid(problems)
+        return tuple(value)
+    fail(
+        "expected a string, an integer, a decimal number, a boolean, a list of strings or null,"
+        f" got {describe(value)}"
+    )
+
+
+def _load_attributes(value: object, _: object = None) -> FrozenDict[str, AttributeValue]:
+    if not isinstance(value, Mapping):
+        fail(f"expected an object, got {describe(value)}")
+    loaded: dict[str, AttributeValue] = {}
+    problems: list[Problem] = []
+    for key, item in value.items():
+        if type(key) is not str or not key:
+            problems.append(("$", "attribute codes must be non-empty strings"))
+            continue
+        try:
+            loaded[key] = _load_attribute(item)
+        except Invalid as error:
+            segment = key_path(key)
+            problems.extend(("$" + segment + path[1:], message) for path, message in error.problems)
+    if problems:
+        raise Invalid(problems)
+    return FrozenDict(loaded)
+
+
+def _dump_attributes(values: Mapping[str, AttributeValue]) -> dict[str, Any]:
+    dumped: dict[str, Any] = {}
+    for key, value in values.items():
+        if type(value) is Decimal:
+            dumped[key] = dump_number(value)
+        elif type(value) is tuple:
+            dumped[key] = list(value)
+        else:
+            dumped[key] = value
+    return dumped
+
+
+def _check_attributes(values: Any) -> str | None:
+    if not isinstance(values, Mapping):
+        return f"expected an object, got {describe(values)}"
+    for key, value in values.items():
+        if type(key) is not str or not key:
+            return "attribute codes must be non-empty strings"
+        problem = _valid_attribute(value)
+        if problem is not None:
+            return f"attribute {key!r}: {problem}"
+    return None
+
+
+def _image_tuple(values: Iterable[Image]) -> tuple[Image, ...]:
+    return values if type(values) is tuple else tuple(values)
+
+
+def _all_images(values: Any) -> str | None:
+    for value in values:
+        if not isinstance(value, Image):
+            return f"expected images, got {describe(value)} in the list"
+    return None
+
+
+def _is_stock_or_none(value: Any) -> str | None:
+    if value is None or isinstance(value, Stock):
+        return None
+    return f"expected a stock record, got {describe(value)}"
+
+
+@attrs.frozen(kw_only=True)
+class Product(Checked):
+    """A store product as the policies see it (spec 2.1).
+
+    Attributes:
+        sku: The store SKU (non-empty).
+        name: The product name (the marketplace title).
+        type: The Magento product type.
+        enabled: Magento's status; a disabled product lists quantity 0.
+        visibility: Magento's visibility; ``not_visible_individually`` marks configurable children.
+        price: The store's regular price, or ``None``.
+        special_price: Magento's special price, or ``None``.
+        special_from: First day of the special price window (inclusive), or ``None`` (open).
+        special_to: Last day of the special price window (inclusive), or ``None`` (open).
+        attributes: Custom attributes by code (``color``, ``msrp``, ``marketplace_image``…).
+        categories: Category paths such as ``"Men/Tops/Jackets"``.
+        attribute_set: The Magento attribute set.
+        images: The media gallery.
+        parent_sku: The configurable parent's SKU, for a child product.
+        stock: The stock record, or ``None`` when the store has none.
+    """
+
+    sku: str = attrs.field(metadata=check(_is_str, non_empty))
+    name: str = attrs.field(default="", metadata=check(_is_str))
+    type: ProductType = attrs.field(
+        default=ProductType.SIMPLE,
+        converter=_enum_converter(ProductType),
+        metadata=check(_is_enum(ProductType)),
+    )
+    enabled: bool = attrs.field(default=True, metadata=check(_is_bool))
+    visibility: Visibility = attrs.field(
+        default=Visibility.CATALOG_SEARCH,
+        converter=_enum_converter(Visibility),
+        metadata=check(_is_enum(Visibility)),
+    )
+    price: Decimal | None = attrs.field(
+        default=None, converter=_to_money, metadata=check(_is_money_or_none)
+    )
+    special_price: Decimal | None = attrs.field(
+        default=None, converter=_to_money, metadata=check(_is_money_or_none)
+    )
+    special_from: date | None = attrs.field(default=None, metadata=check(_is_date_or_none))
+    special_to: date | None = attrs.field(default=None, metadata=check(_is_date_or_none))
+    attributes: FrozenDict[str, AttributeValue] = attrs.field(
+        factory=FrozenDict,
+        converter=_attributes,
+        metadata={LOAD: _load_attributes, DUMP: _dump_attributes, **check(_check_attributes)},
+    )
+    categories: tuple[str, ...] = attrs.field(
+        default=(), converter=_str_tuple, metadata=check(_all_str)
+    )
+    attribute_set: str = attrs.field(default="Default", metadata=check(_is_str))
+    images: tuple[Image, ...] = attrs.field(
+        default=(), converter=_image_tuple, metadata=check(_all_images)
+    )
+    parent_sku: str | None = attrs.field(default=None, metadata=check(_is_str_or_none))
+    stock: Stock | None = attrs.field(default=None, metadata=check(_is_stock_or_none))

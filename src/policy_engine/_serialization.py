@@ -1,0 +1,489 @@
+"""JSON loading and dumping: one configured cattrs converter behind ``structure``/``unstructure``.
+
+Loading is strict (section 1 of the spec): unknown keys, missing required fields, wrong JSON types,
+booleans given as integers, NaN or oversized money are all errors. Every problem is collected with
+its JSON path and reported at once in one :class:`~policy_engine.PolicyConfigError`.
+
+The converter is private and configured once at import; users reach it only through
+:func:`structure` and :func:`unstructure`, so nobody can register a hook that changes how the
+library loads data for everybody else.
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+import math
+import types
+import typing
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, NoReturn, TypeVar, get_args, get_origin
+
+import attrs
+import cattrs
+
+from policy_engine._errors import PolicyConfigError
+from policy_engine._steps import Step
+from policy_engine._validation import (
+    CHECK,
+    FrozenDict,
+    Problem,
+    describe,
+    field_problems,
+    key_path,
+)
+
+__all__ = [
+    "DUMP",
+    "LOAD",
+    "Invalid",
+    "load_money",
+    "load_quantity",
+    "structure",
+    "unstructure",
+]
+
+T = TypeVar("T")
+
+#: Field metadata key of a custom loader: ``loader(value) -> loaded`` raising :class:`Invalid`.
+LOAD = "policy_engine.load"
+
+#: Field metadata key of a custom dumper: ``dumper(value) -> JSON-compatible data``.
+DUMP = "policy_engine.dump"
+
+MAX_MONEY_INTEGER_DIGITS = 12
+
+
+class Invalid(Exception):  # noqa: N818 - internal signal, never escapes structure()
+    """Internal: the problems found below some point of a document (paths relative to it)."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(problems)
+        self.problems = problems
+
+
+def fail(message: str) -> NoReturn:
+    """Raise :class:`Invalid` for the value being loaded."""
+    raise Invalid([("$", message)])
+
+
+def _under(segment: str, problems: list[Problem]) -> list[Problem]:
+    return [("$" + segment + path[1:], message) for path, message in problems]
+
+
+# --------------------------------------------------------------------------------------- leaves
+
+
+def _load_str(value: object, _: object = None) -> str:
+    if type(value) is not str:
+        fail(f"expected a string, got {describe(value)}")
+    return value
+
+
+def _load_int(value: object, _: object = None) -> int:
+    if type(value) is not int:
+        fail(f"expected an integer, got {describe(value)}")
+    return value
+
+
+def _load_bool(value: object, _: object = None) -> bool:
+    if type(value) is not bool:
+        fail(f"expected a boolean, got {describe(value)}")
+    return value
+
+
+def load_money(value: object, _: object = None) -> Decimal:
+    """Load a money value: a JSON string or number, never NaN, infinite, boolean or too large."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        fail(f"expected money (a decimal number or string), got {describe(value)}")
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            fail(f"money must be a finite number, got {value}")
+        amount = Decimal(repr(value))
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            amount = Decimal(text)
+        except InvalidOperation:
+            fail(f"expected money (a decimal number), got the string {value!r}")
+    else:
+        amount = Decimal(value)
+    if not amount.is_finite():
+        fail(f"money must be a finite number, got {value!r}")
+    if amount != 0 and amount.adjusted() >= MAX_MONEY_INTEGER_DIGITS:
+        fail(f"money must have at most {MAX_MONEY_INTEGER_DIGITS} integer digits, got {value}")
+    return amount
+
+
+def load_quantity(value: object, _: object = None) -> int:
+    """Load a stock quantity: an integer, or a decimal number or string that is floored."""
+    if type(value) is int:
+        return value
+    if isinstance(value, bool) or not isinstance(value, float | str | Decimal):
+        fail(f"expected a quantity (a number), got {describe(value)}")
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            fail(f"a quantity must be a finite number, got {value}")
+        if abs(value) >= 1e15:
+            fail(f"a quantity must be below 10**15, got {value}")
+        return math.floor(value)
+    try:
+        amount = Decimal(value.strip() if isinstance(value, str) else value)
+    except InvalidOperation:
+        fail(f"expected a quantity (a number), got the string {value!r}")
+    if not amount.is_finite() or abs(amount) >= Decimal(10) ** 15:
+        fail(f"a quantity must be a finite number below 10**15, got {value!r}")
+    return math.floor(amount)
+
+
+def _load_date(value: object, _: object = None) -> date:
+    if type(value) is date:
+        return value
+    if type(value) is not str:
+        fail(f"expected an ISO date (YYYY-MM-DD), got {describe(value)}")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"expected an ISO date (YYYY-MM-DD), got {value!r}")
+
+
+def _load_datetime(value: object, _: object = None) -> datetime:
+    if type(value) is datetime:
+        return value
+    if type(value) is not str:
+        fail(f"expected an ISO date-time, got {describe(value)}")
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        fail(f"expected an ISO date-time (YYYY-MM-DDTHH:MM:SS), got {value!r}")
+
+
+def _enum_hook(cls: type[enum.Enum]) -> Callable[[object, object], enum.Enum]:
+    members = {member.value: member for member in cls}
+    allowed = ", ".join(repr(value) for value in members)
+
+    def _load(value: object, _: object = None) -> enum.Enum:
+        if type(value) is str and value in members:
+            return members[value]
+        if isinstance(value, cls):
+            return value
+        if type(value) is not str:
+            fail(f"expected one of {allowed}, got {describe(value)}")
+        fail(f"must be one of {allowed} (got {value!r})")
+
+    return _load
+
+
+# ---------------------------------------------------------------------------------- containers
+
+
+def _is_sequence(value: object) -> bool:
+    return isinstance(value, list | tuple)
+
+
+def _tuple_hook(item_hook: Callable[[Any, Any], Any], item_type: Any) -> Callable[..., tuple[Any, ...]]:
+    def _load(value: object, _: object = None) -> tuple[Any, ...]:
+        if not _is_sequence(value):
+            fail(f"expected a list, got {describe(value)}")
+        items = []
+        problems: list[Problem] = []
+        for index, item in enumerate(value):  # type: ignore[arg-type]
+            try:
+                items.append(item_hook(item, item_type))
+            except Invalid as error:
+                problems.extend(_under(f"[{index}]", error.problems))
+        if problems:
+            raise Invalid(problems)
+        return tuple(items)
+
+    return _load
+
+
+def _frozenset_hook(
+    item_hook: Callable[[Any, Any], Any], item_type: Any
+) -> Callable[..., frozenset[Any]]:
+    as_tuple = _tuple_hook(item_hook, item_type)
+
+    def _load(value: object, _: object = None) -> frozenset[Any]:
+        if isinstance(value, set | frozenset):
+            value = sorted(value, key=repr)
+        return frozenset(as_tuple(value))
+
+    return _load
+
+
+def _mapping_hook(
+    value_hook: Callable[[Any, Any], Any], value_type: Any
+) -> Callable[..., FrozenDict[str, Any]]:
+    def _load(value: object, _: object = None) -> FrozenDict[str, Any]:
+        if not isinstance(value, Mapping):
+            fail(f"expected an object, got {describe(value)}")
+        loaded = {}
+        problems: list[Problem] = []
+        for key, item in value.items():
+            if type(key) is not str:
+                problems.append(("$", f"object keys must be strings, got {describe(key)}"))
+                continue
+            try:
+                loaded[key] = value_hook(item, value_type)
+            except Invalid as error:
+                problems.extend(_under(key_path(key), error.problems))
+        if problems:
+            raise Invalid(problems)
+        return FrozenDict(loaded)
+
+    return _load
+
+
+def _optional_hook(inner: Callable[[Any, Any], Any], inner_type: Any) -> Callable[..., Any]:
+    def _load(value: object, _: object = None) -> Any:
+        if value is None:
+            return None
+        return inner(value, inner_type)
+
+    return _load
+
+
+# ------------------------------------------------------------------------------------- classes
+
+
+def _attrs_hook(converter: cattrs.Converter, cls: type[Any]) -> Callable[..., Any]:
+    attrs.resolve_types(cls)
+    fields = [field for field in attrs.fields(cls) if field.init]
+    names = [field.name for field in fields]
+    known = frozenset(names)
+    required = [field.name for field in fields if field.default is attrs.NOTHING]
+    loaders: dict[str, Callable[[Any, Any], Any]] = {}
+    types_: dict[str, Any] = {}
+    for field in fields:
+        custom = field.metadata.get(LOAD)
+        types_[field.name] = field.type
+        if custom is not None:
+            loaders[field.name] = custom
+    checked = {field.name for field in fields if field.metadata.get(CHECK)}
+
+    def _loader(name: str) -> Callable[[Any, Any], Any]:
+        hook = loaders.get(name)
+        if hook is None:
+            hook = converter.get_structure_hook(types_[name])
+            loaders[name] = hook
+        return hook
+
+    def _load(value: object, _: object = None) -> Any:
+        if not isinstance(value, Mapping):
+            fail(f"expected an object, got {describe(value)}")
+        problems: list[Problem] = []
+        kwargs: dict[str, Any] = {}
+        for name in names:
+            if name not in value:
+                if name in required:
+                    problems.append((f"$.{name}", "required field missing"))
+                continue
+            try:
+                loaded = _loader(name)(value[name], types_[name])
+            except Invalid as error:
+                problems.extend(_under(f".{name}", error.problems))
+                continue
+            kwargs[name] = loaded
+            if name in checked:
+                problems.extend((f"$.{name}", message) for message in field_problems(cls, name, loaded))
+        for key in value:
+            if key not in known:
+                problems.append((f"${key_path(key)}", _unknown_field_message(key, names)))
+        if problems:
+            raise Invalid(problems)
+        try:
+            return cls(**kwargs)
+        except PolicyConfigError as error:
+            raise Invalid(error.problems) from None
+
+    return _load
+
+
+def _unknown_field_message(key: object, names: list[str]) -> str:
+    if isinstance(key, str):
+        close = difflib.get_close_matches(key, names, n=1)
+        if close:
+            return f"unknown field (did you mean {close[0]!r}?)"
+    return "unknown field"
+
+
+# ------------------------------------------------------------------------------------ dumping
+
+
+def _unstructure_attrs(converter: cattrs.Converter, cls: type[Any]) -> Callable[[Any], Any]:
+    fields = [field for field in attrs.fields(cls) if field.init]
+    dumpers = [(field.name, field.metadata.get(DUMP, converter.unstructure)) for field in fields]
+
+    def _dump(obj: Any) -> dict[str, Any]:
+        return {name: dump(getattr(obj, name)) for name, dump in dumpers}
+
+    return _dump
+
+
+def _dump_step(step: Step) -> dict[str, Any]:
+    return {"code": step.code, "args": list(step.args), "message": step.message}
+
+
+def dump_number(amount: Decimal) -> float | str:
+    """Dump a decimal that JSON should carry as a number (a free-form attribute value).
+
+    The number is exact when the float's shortest repr gives the same decimal back (always so for
+    prices with a few decimals); an amount with more digits than a float holds stays a string.
+    """
+    as_float = float(amount)
+    return as_float if Decimal(repr(as_float)) == amount else str(amount)
+
+
+def _load_step(value: object, _: object = None) -> Step:
+    if not isinstance(value, Mapping):
+        fail(f"expected an object, got {describe(value)}")
+    problems: list[Problem] = []
+    code = value.get("code")
+    args = value.get("args", [])
+    if type(code) is not str:
+        problems.append(("$.code", "required field missing" if code is None else
+                         f"expected a string, got {describe(code)}"))
+    if not _is_sequence(args):
+        problems.append(("$.args", f"expected a list, got {describe(args)}"))
+    else:
+        problems.extend(
+            (f"$.args[{index}]", f"expected a string, an integer or null, got {describe(arg)}")
+            for index, arg in enumerate(args)
+            if not (arg is None or type(arg) in (str, int))
+        )
+    if "message" in value and type(value["message"]) is not str:
+        problems.append(("$.message", f"expected a string, got {describe(value['message'])}"))
+    problems.extend(
+        (f"${key_path(key)}", _unknown_field_message(key, ["code", "args", "message"]))
+        for key in value
+        if key not in ("code", "args", "message")
+    )
+    if problems:
+        raise Invalid(problems)
+    return Step((code, *args))
+
+
+# ---------------------------------------------------------------------------------- converter
+
+
+def _is_union(tp: Any) -> bool:
+    return get_origin(tp) in (typing.Union, types.UnionType)
+
+
+def _make_converter() -> cattrs.Converter:
+    converter = cattrs.Converter(detailed_validation=False, forbid_extra_keys=True)
+
+    # Class-based registrations (they take precedence over predicate hooks in cattrs); the
+    # enumeration bases below are more specific than ``str``/``int`` for string enumerations.
+    for exact, hook in (
+        (str, _load_str),
+        (int, _load_int),
+        (bool, _load_bool),
+        (Decimal, load_money),
+        (date, _load_date),
+        (datetime, _load_datetime),
+        (Step, _load_step),
+    ):
+        converter.register_structure_hook(exact, hook)
+    enum_hooks: dict[type[enum.Enum], Callable[[object, object], enum.Enum]] = {}
+
+    def _load_enum(value: object, cls: type[enum.Enum]) -> enum.Enum:
+        hook = enum_hooks.get(cls)
+        if hook is None:
+            hook = enum_hooks[cls] = _enum_hook(cls)
+        return hook(value, cls)
+
+    # Class-based registrations on the enumeration bases, so that they win over the ones cattrs
+    # has for ``str`` and ``int`` (a ``StrEnum`` is a ``str``).
+    for base in (enum.StrEnum, enum.IntEnum, enum.Enum):
+        converter.register_structure_hook(base, _load_enum)
+
+    def _optional_factory(tp: Any) -> Callable[..., Any]:
+        args = [arg for arg in get_args(tp) if arg is not type(None)]
+        if len(args) != 1:  # pragma: no cover - models only use ``X | None`` unions
+            msg = f"unsupported union {tp!r}: give the field a custom loader"
+            raise TypeError(msg)
+        return _optional_hook(converter.get_structure_hook(args[0]), args[0])
+
+    converter.register_structure_hook_factory(
+        lambda tp: _is_union(tp) and type(None) in get_args(tp), _optional_factory
+    )
+
+    def _tuple_factory(tp: Any) -> Callable[..., Any]:
+        (item_type, _ellipsis) = get_args(tp)
+        return _tuple_hook(converter.get_structure_hook(item_type), item_type)
+
+    converter.register_structure_hook_factory(lambda tp: get_origin(tp) is tuple, _tuple_factory)
+
+    def _frozenset_factory(tp: Any) -> Callable[..., Any]:
+        (item_type,) = get_args(tp)
+        return _frozenset_hook(converter.get_structure_hook(item_type), item_type)
+
+    converter.register_structure_hook_factory(
+        lambda tp: get_origin(tp) is frozenset, _frozenset_factory
+    )
+
+    def _mapping_factory(tp: Any) -> Callable[..., Any]:
+        (_key_type, value_type) = get_args(tp)
+        return _mapping_hook(converter.get_structure_hook(value_type), value_type)
+
+    converter.register_structure_hook_factory(
+        lambda tp: get_origin(tp) in (FrozenDict, Mapping, dict), _mapping_factory
+    )
+    converter.register_structure_hook_factory(
+        attrs.has, lambda cls: _attrs_hook(converter, cls)
+    )
+
+    converter.register_unstructure_hook(Decimal, str)
+    converter.register_unstructure_hook(date, date.isoformat)
+    converter.register_unstructure_hook(datetime, datetime.isoformat)
+    converter.register_unstructure_hook(Step, _dump_step)
+    # Registered on the enumeration base classes so they win over ``str``/``int`` in the MRO.
+    for base in (enum.StrEnum, enum.IntEnum, enum.Enum):
+        converter.register_unstructure_hook(base, lambda member: member.value)
+    converter.register_unstructure_hook(
+        frozenset, lambda items: sorted((converter.unstructure(i) for i in items), key=_sort_key)
+    )
+    converter.register_unstructure_hook(
+        tuple, lambda items: [converter.unstructure(item) for item in items]
+    )
+    converter.register_unstructure_hook(
+        FrozenDict, lambda mapping: {k: converter.unstructure(v) for k, v in mapping.items()}
+    )
+    converter.register_unstructure_hook_factory(
+        attrs.has, lambda cls: _unstructure_attrs(converter, cls)
+    )
+    return converter
+
+
+def _sort_key(value: Any) -> tuple[str, str]:
+    return (type(value).__name__, str(value))
+
+
+_CONVERTER = _make_converter()
+
+
+def structure(data: Any, cls: type[T]) -> T:
+    """Load JSON-compatible ``data`` into a model of type ``cls``.
+
+    Raises:
+        PolicyConfigError: listing every problem as ``"<message> @ $.path"``.
+    """
+    try:
+        return _CONVERTER.structure(data, cls)
+    except Invalid as error:
+        raise PolicyConfigError.from_problems(error.problems) from None
+    except RecursionError:
+        raise PolicyConfigError(["document is nested too deeply @ $"]) from None
+
+
+def unstructure(obj: Any) -> Any:
+    """Dump a model (or a tuple, mapping, Decimal… of them) to JSON-compatible data.
+
+    Money becomes a decimal string (``"12.50"``), dates ISO strings, enumerations their lower-case
+    value, tuples and frozensets lists (frozensets sorted), so the output is stable.
+    """
+    return _CONVERTER.unstructure(obj)

@@ -1,0 +1,241 @@
+"""Field checks shared by every model, and the machinery that runs them at construction.
+
+A model declares its rules once, on its fields (``attrs.field(metadata=check(...))``) and, for rules
+that span fields, in a ``_cross_checks`` method. The same rules run when a model is built in Python
+(an invalid policy cannot exist in memory) and when it is loaded from JSON (where the problems are
+reported with their JSON paths, all at once).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import attrs
+
+from policy_engine._errors import PolicyConfigError
+
+__all__ = [
+    "CHECK",
+    "Checked",
+    "FrozenDict",
+    "Problem",
+    "at_most",
+    "at_least",
+    "check",
+    "describe",
+    "field_path",
+    "greater_than",
+    "in_range",
+    "key_path",
+    "non_empty",
+    "problems_of",
+    "raise_problems",
+]
+
+CHECK = "policy_engine.check"
+
+#: A problem is ``(path relative to the object, message)``; the path starts with ``$``.
+Problem = tuple[str, str]
+#: A check returns a message when the value breaks the rule, else ``None``.
+Checker = Callable[[Any], str | None]
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+class FrozenDict(dict[_K, _V]):
+    """A read-only, hashable ``dict`` used for every mapping inside a model.
+
+    It is a real ``dict`` (lookups run at C speed and it equals a plain dict with the same items),
+    but every mutating method raises ``TypeError``.
+    """
+
+    __slots__ = ("_hash",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._hash: int | None = None
+
+    def _readonly(self, *_: object, **__: object) -> Any:
+        msg = f"{type(self).__name__} is read-only; build a new one instead"
+        raise TypeError(msg)
+
+    __setitem__ = __delitem__ = _readonly
+    clear = pop = popitem = setdefault = update = _readonly
+    __ior__ = _readonly
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        if self._hash is None:
+            self._hash = hash(frozenset(self.items()))
+        return self._hash
+
+    def __repr__(self) -> str:
+        return f"FrozenDict({dict.__repr__(self)})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (dict(self),))
+
+    def __copy__(self) -> FrozenDict[_K, _V]:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> FrozenDict[_K, _V]:
+        return self
+
+
+def check(*checkers: Checker) -> dict[str, tuple[Checker, ...]]:
+    """Field metadata declaring the rules a field's value must follow."""
+    return {CHECK: checkers}
+
+
+def describe(value: object) -> str:
+    """Name the JSON type of a value for an error message (``a string``, ``a boolean``…)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float | Decimal):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, list | tuple | frozenset | set):
+        return "a list"
+    return f"a {type(value).__name__}"
+
+
+def _is_number(value: object) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return True
+    if isinstance(value, Decimal):
+        return value.is_finite()
+    return isinstance(value, float) and math.isfinite(value)
+
+
+def at_least(minimum: int | Decimal) -> Checker:
+    """The value (a number) must be ``>= minimum``."""
+
+    def _check(value: Any) -> str | None:
+        if value is None or not _is_number(value):
+            return None if value is None else f"expected a number, got {describe(value)}"
+        return None if value >= minimum else f"must be >= {minimum} (got {value})"
+
+    return _check
+
+
+def greater_than(minimum: int | Decimal) -> Checker:
+    """The value (a number) must be ``> minimum``."""
+
+    def _check(value: Any) -> str | None:
+        if value is None or not _is_number(value):
+            return None if value is None else f"expected a number, got {describe(value)}"
+        return None if value > minimum else f"must be > {minimum} (got {value})"
+
+    return _check
+
+
+def at_most(maximum: int | Decimal) -> Checker:
+    """The value (a number) must be ``<= maximum``."""
+
+    def _check(value: Any) -> str | None:
+        if value is None or not _is_number(value):
+            return None if value is None else f"expected a number, got {describe(value)}"
+        return None if value <= maximum else f"must be <= {maximum} (got {value})"
+
+    return _check
+
+
+def in_range(minimum: int, maximum: int) -> Checker:
+    """The value (an integer) must lie in ``[minimum, maximum]``."""
+
+    def _check(value: Any) -> str | None:
+        if value is None or not _is_number(value):
+            return None if value is None else f"expected a number, got {describe(value)}"
+        if minimum <= value <= maximum:
+            return None
+        return f"must be between {minimum} and {maximum} (got {value})"
+
+    return _check
+
+
+def non_empty(value: Any) -> str | None:
+    """The value (a string or a collection) must not be empty."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return None if value.strip() else "must not be empty"
+    return None if len(value) else "must not be empty"
+
+
+_IDENT_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+
+
+def key_path(key: object) -> str:
+    """The path segment of a mapping key: ``.key`` when it reads plainly, else ``["key"]``."""
+    if isinstance(key, str) and key and key[0] not in "0123456789-" and set(key) <= _IDENT_CHARS:
+        return f".{key}"
+    text = str(key).replace("\\", "\\\\").replace('"', '\\"')
+    return f'["{text}"]'
+
+
+def field_path(name: str) -> str:
+    """The path of an attrs field relative to its object."""
+    return f"$.{name}"
+
+
+def problems_of(instance: object) -> list[Problem]:
+    """Run every declared check of an attrs instance; return the problems found."""
+    cls = type(instance)
+    found: list[Problem] = []
+    for field in attrs.fields(cls):
+        checkers = field.metadata.get(CHECK, ())
+        if not checkers:
+            continue
+        value = getattr(instance, field.name)
+        for checker in checkers:
+            message = checker(value)
+            if message is not None:
+                found.append((field_path(field.name), message))
+                break
+    if not found:
+        cross: Callable[[], Iterable[Problem]] | None = getattr(instance, "_cross_checks", None)
+        if cross is not None:
+            found.extend(cross())
+    return found
+
+
+def field_problems(cls: type, name: str, value: Any) -> Iterator[str]:
+    """Messages of the checks of one field for a value (used while loading)."""
+    field = getattr(attrs.fields(cls), name)
+    for checker in field.metadata.get(CHECK, ()):
+        message = checker(value)
+        if message is not None:
+            yield message
+            return
+
+
+def raise_problems(problems: Iterable[Problem]) -> None:
+    """Raise :class:`PolicyConfigError` for the problems, if there are any."""
+    listed = list(problems)
+    if listed:
+        raise PolicyConfigError.from_problems(listed)
+
+
+class Checked:
+    """Mixin for frozen attrs models: runs the declared checks after ``__init__``.
+
+    The checks raise :class:`PolicyConfigError` listing every problem with its path relative to
+    the object (``$.buffer``); when the model is loaded from JSON the paths are absolute.
+    """
+
+    __slots__ = ()
+
+    def __attrs_post_init__(self) -> None:
+        raise_problems(problems_of(self))

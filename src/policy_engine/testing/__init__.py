@@ -1,0 +1,58 @@
+"""Hypothesis strategies for every policy_engine model, valid by construction.
+
+Install with the ``testing`` extra (``pip install 'policy-engine[testing]'``). The project's own
+property tests use exactly these strategies, so a connector fuzzes what the project fuzzes::
+
+    from hypothesis import given
+    from policy_engine import compute_quantity
+    from policy_engine.testing import inventory_policies, stocks
+
+    @given(stocks(), inventory_policies(threshold=True))
+    def test_never_negative(stock, policy):
+        assert compute_quantity(stock, policy).quantity >= 0
+"""
+
+from __future__ import annotations
+
+try:
+    import hypothesis  # noqa: F401
+except ImportError as error:  # pragma: no cover - exercised only without the extra
+    msg = (
+        "policy_engine.testing needs hypothesis: install the 'testing' extra,"
+        " e.g. pip install 'policy-engine[testing]'"
+    )
+    raise ImportError(msg) from error
+
+from policy_engine.testing._conditions import condition_texts, condition_trees, conditions
+from policy_engine.testing._images import image_policies
+from policy_engine.testing._inventory import inventory_policies, msi_settings, thresholds
+from policy_engine.testing._models import (
+    attribute_values,
+    images,
+    money,
+    products,
+    skus,
+    source_items,
+    stocks,
+)
+from policy_engine.testing._pricing import adjustments, endings, pricing_policies
+
+__all__ = [
+    "adjustments",
+    "attribute_values",
+    "condition_texts",
+    "condition_trees",
+    "conditions",
+    "endings",
+    "image_policies",
+    "images",
+    "inventory_policies",
+    "money",
+    "msi_settings",
+    "pricing_policies",
+    "products",
+    "skus",
+    "source_items",
+    "stocks",
+    "thresholds",
+]
