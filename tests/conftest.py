@@ -1,0 +1,18 @@
+"""Shared test configuration: hypothesis profiles.
+
+``HYPOTHESIS_PROFILE=ci`` (used by ``.ci/run``) runs more examples with no deadline; ``fast`` is for
+quick local runs; ``dev`` is the default.
+"""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "ci", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile("dev", max_examples=100, deadline=None)
+settings.register_profile("fast", max_examples=20, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
