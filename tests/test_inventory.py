@@ -36,9 +36,7 @@ def _base(stock: Stock, policy: InventoryPolicy) -> int:
         return stock.qty
     wanted = set(policy.msi.sources)
     total = sum(
-        item.qty
-        for item in stock.sources
-        if item.in_stock and (not wanted or item.code in wanted)
+        item.qty for item in stock.sources if item.in_stock and (not wanted or item.code in wanted)
     )
     if policy.msi.salable:
         return total + stock.reserved - stock.out_of_stock_threshold
@@ -165,7 +163,9 @@ class TestMsi:
         assert result.quantity == 47
         codes = [step.code for step in result.steps]
         assert codes == ["msi_source_out_of_stock", "msi_sources", "stock"]
-        assert result.steps[0].message == "MSI source 'eu_warehouse' is out of stock: its 100 count 0"
+        assert (
+            result.steps[0].message == "MSI source 'eu_warehouse' is out of stock: its 100 count 0"
+        )
 
     def test_listed_sources_and_missing_source(self) -> None:
         """Only listed sources count; a listed code the stock lacks counts 0 and is named."""
@@ -196,8 +196,10 @@ class TestInvariants:
     """The invariants of section 3, for any stock and policy."""
 
     @given(st.none() | stocks(), inventory_policies())
-    def test_result_is_a_non_negative_int(self, stock: Stock | None, policy: InventoryPolicy) -> None:
-        """"The result is an int ≥ 0" (and steps are never empty)."""
+    def test_result_is_a_non_negative_int(
+        self, stock: Stock | None, policy: InventoryPolicy
+    ) -> None:
+        """ "The result is an int ≥ 0" (and steps are never empty)."""
         result = compute_quantity(stock, policy)
         assert type(result.quantity) is int
         assert result.quantity >= 0
@@ -205,7 +207,7 @@ class TestInvariants:
 
     @given(stocks(managed=True), inventory_policies())
     def test_out_of_stock_gives_zero(self, stock: Stock, policy: InventoryPolicy) -> None:
-        """"A managed, present stock that is out of stock gives 0 unless default_when_out_of_stock"."""
+        """ "A managed, present stock that is out of stock gives 0 unless default_when_out_of_stock"."""
         assume(not stock.in_stock or _base(stock, policy) <= 0)
         result = compute_quantity(stock, policy)
         if policy.default_when_out_of_stock:
@@ -215,7 +217,7 @@ class TestInvariants:
 
     @given(stocks(managed=True, in_stock=True), inventory_policies(threshold=False))
     def test_never_more_than_base_minus_buffer(self, stock: Stock, policy: InventoryPolicy) -> None:
-        """"For a managed, present, in-stock stock with base > 0 and no threshold, the result never
+        """ "For a managed, present, in-stock stock with base > 0 and no threshold, the result never
         exceeds max(0, base − buffer)"."""
         base = _base(stock, policy)
         assume(base > 0)
@@ -227,7 +229,7 @@ class TestInvariants:
         st.integers(min_value=0, max_value=10_000),
     )
     def test_monotone_in_base(self, policy: InventoryPolicy, low: int, extra: int) -> None:
-        """"… and never decreases when base grows"."""
+        """ "… and never decreases when base grows"."""
         smaller = compute_quantity(Stock(qty=low), policy).quantity
         larger = compute_quantity(Stock(qty=low + extra), policy).quantity
         assert smaller <= larger
@@ -236,7 +238,7 @@ class TestInvariants:
     def test_cap_at_stock_never_lists_more_than_sellable(
         self, stock: Stock, policy: InventoryPolicy
     ) -> None:
-        """"With cap_at_stock such a stock never lists more than sellable"."""
+        """ "With cap_at_stock such a stock never lists more than sellable"."""
         base = _base(stock, policy)
         assume(base > 0 and policy.cap_at_stock)
         assert compute_quantity(stock, policy).quantity <= _sellable(base, policy)
@@ -255,7 +257,9 @@ class TestInvariants:
             assert (result.quantity, result.rule) == (threshold.below, "below_threshold")
 
     @given(stocks(), inventory_policies())
-    def test_no_stock_and_unmanaged_give_default(self, stock: Stock, policy: InventoryPolicy) -> None:
+    def test_no_stock_and_unmanaged_give_default(
+        self, stock: Stock, policy: InventoryPolicy
+    ) -> None:
         """No stock record, or unmanaged stock, always lists the default quantity."""
         assert compute_quantity(None, policy).quantity == policy.default_quantity
         if not stock.manage_stock:
@@ -323,7 +327,10 @@ class TestValidation:
             ({"default_quantity": -2}, "must be >= 0 (got -2) @ $.default_quantity"),
             ({"max_quantity": -1}, "must be >= 0 (got -1) @ $.max_quantity"),
             ({"title": " "}, "must not be empty @ $.title"),
-            ({"threshold": {"value": 1}}, "expected a threshold object or null, got an object @ $.threshold"),
+            (
+                {"threshold": {"value": 1}},
+                "expected a threshold object or null, got an object @ $.threshold",
+            ),
         ],
     )
     def test_construction_validates(self, kwargs: dict[str, object], error: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -60,7 +61,13 @@ class TestProductLoading:
                 "special_price": 45,
                 "special_from": "2026-11-01",
                 "special_to": "2026-11-30",
-                "attributes": {"color": "Gray", "msrp": 59.5, "size": ["S"], "new": True, "x": None},
+                "attributes": {
+                    "color": "Gray",
+                    "msrp": 59.5,
+                    "size": ["S"],
+                    "new": True,
+                    "x": None,
+                },
                 "categories": ["Men/Tops/Hoodies & Sweatshirts"],
                 "images": [{"file": "/m/h/mh01-gray_main.jpg", "roles": ["image", "thumbnail"]}],
                 "parent_sku": "MH01",
@@ -99,13 +106,17 @@ class TestProductLoading:
         ) == [
             "required field missing @ $.sku",
             "expected a string, got an integer @ $.name",
-            "must be one of 'not_visible_individually', 'catalog', 'search', 'catalog_search'"
-            " (got 'everywhere') @ $.visibility",
+            (
+                "must be one of 'not_visible_individually', 'catalog', 'search', 'catalog_search'"
+                " (got 'everywhere') @ $.visibility"
+            ),
             "money must be a finite number, got nan @ $.price",
             "expected money (a decimal number or string), got a boolean @ $.special_price",
             "expected an ISO date (YYYY-MM-DD), got '01/02/2026' @ $.special_from",
-            "expected a string, an integer, a decimal number, a boolean, a list of strings or"
-            " null, got an object @ $.attributes.color",
+            (
+                "expected a string, an integer, a decimal number, a boolean, a list of strings or"
+                " null, got an object @ $.attributes.color"
+            ),
             "expected a string, got an integer @ $.attributes.sizes[1]",
             "must not be empty @ $.images[0].file",
             "required field missing @ $.images[1].file",
@@ -132,7 +143,12 @@ class TestProductLoading:
 
     @pytest.mark.parametrize(
         ("value", "expected"),
-        [("12.50", Decimal("12.50")), (12.5, Decimal("12.5")), (0.1, Decimal("0.1")), (7, Decimal(7))],
+        [
+            ("12.50", Decimal("12.50")),
+            (12.5, Decimal("12.5")),
+            (0.1, Decimal("0.1")),
+            (7, Decimal(7)),
+        ],
     )
     def test_money_values(self, value: object, expected: Decimal) -> None:
         """Strings and numbers become Decimal; floats through their shortest repr."""
@@ -143,8 +159,10 @@ class TestProductLoading:
     def test_attribute_codes_with_odd_characters_get_quoted_paths(self) -> None:
         """A path segment that is not a plain name is quoted."""
         assert _errors({"sku": "A", "attributes": {"my code": {}}}, Product) == [
-            "expected a string, an integer, a decimal number, a boolean, a list of strings or"
-            ' null, got an object @ $.attributes["my code"]'
+            (
+                "expected a string, an integer, a decimal number, a boolean, a list of strings or"
+                ' null, got an object @ $.attributes["my code"]'
+            )
         ]
 
     @pytest.mark.parametrize(
@@ -153,13 +171,34 @@ class TestProductLoading:
             ([], "expected an object, got a list @ $"),
             ({"sku": "A", "images": {}}, "expected a list, got an object @ $.images"),
             ({"sku": "A", "attributes": []}, "expected an object, got a list @ $.attributes"),
-            ({"sku": "A", "attributes": {"": 1}}, "attribute codes must be non-empty strings @ $.attributes"),
-            ({"sku": "A", "stock": {"qty": "many"}}, "expected a quantity (a number), got the string 'many' @ $.stock.qty"),
-            ({"sku": "A", "stock": {"qty": float("nan")}}, "a quantity must be a finite number, got nan @ $.stock.qty"),
-            ({"sku": "A", "stock": {"qty": 1e300}}, "a quantity must be below 10**15, got 1e+300 @ $.stock.qty"),
-            ({"sku": "A", "stock": {"qty": "1e20"}}, "a quantity must be a finite number below 10**15, got '1e20' @ $.stock.qty"),
-            ({"sku": "A", "special_to": 20260101}, "expected an ISO date (YYYY-MM-DD), got an integer @ $.special_to"),
-            ({"sku": "A", "type": 1}, "expected one of 'simple', 'configurable', 'bundle', 'grouped', 'virtual', 'downloadable', got an integer @ $.type"),
+            (
+                {"sku": "A", "attributes": {"": 1}},
+                "attribute codes must be non-empty strings @ $.attributes",
+            ),
+            (
+                {"sku": "A", "stock": {"qty": "many"}},
+                "expected a quantity (a number), got the string 'many' @ $.stock.qty",
+            ),
+            (
+                {"sku": "A", "stock": {"qty": float("nan")}},
+                "a quantity must be a finite number, got nan @ $.stock.qty",
+            ),
+            (
+                {"sku": "A", "stock": {"qty": 1e300}},
+                "a quantity must be below 10**15, got 1e+300 @ $.stock.qty",
+            ),
+            (
+                {"sku": "A", "stock": {"qty": "1e20"}},
+                "a quantity must be a finite number below 10**15, got '1e20' @ $.stock.qty",
+            ),
+            (
+                {"sku": "A", "special_to": 20260101},
+                "expected an ISO date (YYYY-MM-DD), got an integer @ $.special_to",
+            ),
+            (
+                {"sku": "A", "type": 1},
+                "expected one of 'simple', 'configurable', 'bundle', 'grouped', 'virtual', 'downloadable', got an integer @ $.type",
+            ),
         ],
     )
     def test_shape_errors(self, data: object, error: str) -> None:
@@ -168,12 +207,10 @@ class TestProductLoading:
 
     def test_stock_quantities_are_floored(self) -> None:
         """Decimal stock quantities are floored, as Magento sends "qty": 12.0."""
-        stock = structure(
-            {"qty": "12.9", "reserved": -2.5, "out_of_stock_threshold": 1.2}, Stock
-        )
+        stock = structure({"qty": "12.9", "reserved": -2.5, "out_of_stock_threshold": 1.2}, Stock)
         assert (stock.qty, stock.reserved, stock.out_of_stock_threshold) == (12, -3, 1)
-        assert Stock(qty=7.9).qty == 7  # type: ignore[arg-type]
-        assert Stock(qty=Decimal("3.5")).qty == 3  # type: ignore[arg-type]
+        assert Stock(qty=7.9).qty == 7
+        assert Stock(qty=Decimal("3.5")).qty == 3
 
     def test_error_is_a_value_error(self) -> None:
         """PolicyConfigError is a PolicyEngineError and a ValueError; str lists the problems."""
@@ -195,18 +232,18 @@ class TestConstruction:
         """Collections given to a constructor are converted to immutable ones."""
         product = Product(
             sku="A",
-            categories=["Men"],  # type: ignore[arg-type]
+            categories=["Men"],
             attributes={"size": ["S", "M"], "msrp": 9.99},
             images=[Image(file="a.jpg", roles={"image"})],  # type: ignore[arg-type]
-            type="bundle",  # type: ignore[arg-type]
-            price=10,  # type: ignore[arg-type]
+            type="bundle",
+            price=10,
         )
         assert product.categories == ("Men",)
         assert product.attributes == {"size": ("S", "M"), "msrp": Decimal("9.99")}
         assert product.type is ProductType.BUNDLE
         assert product.price == Decimal(10)
         with pytest.raises(TypeError):
-            product.attributes["x"] = 1  # type: ignore[index]
+            product.attributes["x"] = 1
         with pytest.raises(attrs.exceptions.FrozenInstanceError):
             product.sku = "B"  # type: ignore[misc]
 
@@ -215,19 +252,49 @@ class TestConstruction:
         [
             ({"sku": ""}, "must not be empty @ $.sku"),
             ({"sku": 5}, "expected a string, got an integer @ $.sku"),
-            ({"sku": "A", "type": "kit"}, "must be one of 'simple', 'configurable', 'bundle', 'grouped', 'virtual', 'downloadable' (got 'kit') @ $.type"),
-            ({"sku": "A", "price": "1"}, "expected money (a finite decimal number), got a string @ $.price"),
-            ({"sku": "A", "price": float("nan")}, "expected money (a finite decimal number), got a number @ $.price"),
-            ({"sku": "A", "special_from": "2026-01-01"}, "expected a date, got a string @ $.special_from"),
-            ({"sku": "A", "attributes": {"a": {"b": 1}}}, "attribute 'a': expected a string, an integer, a decimal number, a boolean, a list of strings or null, got an object @ $.attributes"),
-            ({"sku": "A", "attributes": {"a": Decimal("NaN")}}, "attribute 'a': money must be a finite number @ $.attributes"),
-            ({"sku": "A", "attributes": {"a": ("x", 1)}}, "attribute 'a': expected a list of strings, got an integer in it @ $.attributes"),
-            ({"sku": "A", "attributes": {"": 1}}, "attribute codes must be non-empty strings @ $.attributes"),
-            ({"sku": "A", "images": ["a.jpg"]}, "expected images, got a string in the list @ $.images"),
+            (
+                {"sku": "A", "type": "kit"},
+                "must be one of 'simple', 'configurable', 'bundle', 'grouped', 'virtual', 'downloadable' (got 'kit') @ $.type",
+            ),
+            (
+                {"sku": "A", "price": "1"},
+                "expected money (a finite decimal number), got a string @ $.price",
+            ),
+            (
+                {"sku": "A", "price": float("nan")},
+                "expected money (a finite decimal number), got a number @ $.price",
+            ),
+            (
+                {"sku": "A", "special_from": "2026-01-01"},
+                "expected a date, got a string @ $.special_from",
+            ),
+            (
+                {"sku": "A", "attributes": {"a": {"b": 1}}},
+                "attribute 'a': expected a string, an integer, a decimal number, a boolean, a list of strings or null, got an object @ $.attributes",
+            ),
+            (
+                {"sku": "A", "attributes": {"a": Decimal("NaN")}},
+                "attribute 'a': money must be a finite number @ $.attributes",
+            ),
+            (
+                {"sku": "A", "attributes": {"a": ("x", 1)}},
+                "attribute 'a': expected a list of strings, got an integer in it @ $.attributes",
+            ),
+            (
+                {"sku": "A", "attributes": {"": 1}},
+                "attribute codes must be non-empty strings @ $.attributes",
+            ),
+            (
+                {"sku": "A", "images": ["a.jpg"]},
+                "expected images, got a string in the list @ $.images",
+            ),
             ({"sku": "A", "stock": {"qty": 1}}, "expected a stock record, got an object @ $.stock"),
             ({"sku": "A", "parent_sku": 1}, "expected a string, got an integer @ $.parent_sku"),
             ({"sku": "A", "enabled": 1}, "expected a boolean, got an integer @ $.enabled"),
-            ({"sku": "A", "categories": [1]}, "expected a list of strings, got an integer in it @ $.categories"),
+            (
+                {"sku": "A", "categories": [1]},
+                "expected a list of strings, got an integer in it @ $.categories",
+            ),
         ],
     )
     def test_invalid_product_cannot_be_built(self, kwargs: dict[str, Any], error: str) -> None:
@@ -239,24 +306,29 @@ class TestConstruction:
     def test_invalid_stock_cannot_be_built(self) -> None:
         """Stock fields are checked at construction."""
         with pytest.raises(PolicyConfigError) as caught:
-            Stock(qty="5", sources=[1])  # type: ignore[arg-type]
+            Stock(qty="5", sources=[1])  # type: ignore[arg-type, list-item]
         assert caught.value.errors == [
             "expected an integer, got a string @ $.qty",
             "expected source items, got an integer in the list @ $.sources",
         ]
         with pytest.raises(PolicyConfigError):
-            Stock(qty=float("inf"))  # type: ignore[arg-type]
+            Stock(qty=float("inf"))
 
     def test_frozen_dict(self) -> None:
         """FrozenDict equals a dict, hashes, copies to itself and pickles."""
-        frozen = FrozenDict({"a": 1})
+        frozen: FrozenDict[str, int] = FrozenDict({"a": 1})
         assert frozen == {"a": 1}
         assert hash(frozen) == hash(FrozenDict({"a": 1}))
         assert copy.copy(frozen) is frozen
         assert copy.deepcopy(frozen) is frozen
         assert pickle.loads(pickle.dumps(frozen)) == frozen
         assert repr(frozen) == "FrozenDict({'a': 1})"
-        for mutate in (frozen.clear, lambda: frozen.update(b=2), lambda: frozen.pop("a")):
+        mutations: list[Callable[[], object]] = [
+            frozen.clear,
+            lambda: frozen.update(b=2),
+            lambda: frozen.pop("a"),
+        ]
+        for mutate in mutations:
             with pytest.raises(TypeError, match="read-only"):
                 mutate()
 

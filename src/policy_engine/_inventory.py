@@ -19,6 +19,7 @@ from policy_engine._validation import (
     at_least,
     check,
     describe,
+    fast_constructor,
     in_range,
     non_empty,
 )
@@ -55,8 +56,7 @@ define_messages(
         "msi_source_missing": "MSI source {0!r} is not in the product's stock: counts 0",
         "msi_source_out_of_stock": "MSI source {0!r} is out of stock: its {1} count 0",
         "msi_salable": (
-            "salable quantity {3} = {0} in the sources {1:+d} reserved"
-            " - {2} out-of-stock threshold"
+            "salable quantity {3} = {0} in the sources {1:+d} reserved - {2} out-of-stock threshold"
         ),
         "not_in_stock": "the store marks the product out of stock",
         "no_quantity": "no quantity to sell (store quantity {0})",
@@ -104,7 +104,7 @@ def _all_str(values: Any) -> str | None:
 
 @attrs.frozen(kw_only=True)
 class Threshold(Checked):
-    """"Set Inventory on Basis of Threshold": list a fixed quantity above or below a store level.
+    """ "Set Inventory on Basis of Threshold": list a fixed quantity above or below a store level.
 
     Attributes:
         value: The store quantity that triggers the rule.
@@ -120,7 +120,7 @@ class Threshold(Checked):
 
 @attrs.frozen(kw_only=True)
 class MsiSettings(Checked):
-    """"Use MSI": count the quantity of Magento MSI sources instead of the single store quantity.
+    """ "Use MSI": count the quantity of Magento MSI sources instead of the single store quantity.
 
     Attributes:
         sources: The source codes to count; empty means every source of the stock.
@@ -159,6 +159,9 @@ class QuantityResult:
     quantity: int
     rule: QuantityRule
     steps: tuple[Step, ...] = ()
+
+
+_result = fast_constructor(QuantityResult)
 
 
 def _constant_result(rule: QuantityRule) -> Any:
@@ -275,11 +278,9 @@ def compute_quantity(stock: Stock | None, inventory_policy: InventoryPolicy) -> 
         if policy.default_when_out_of_stock:
             quantity = policy.default_quantity
             steps.append(Step(("out_of_stock_default", quantity)))
-            return QuantityResult(
-                quantity=quantity, rule=QuantityRule.OUT_OF_STOCK_DEFAULT, steps=tuple(steps)
-            )
+            return _result(quantity, QuantityRule.OUT_OF_STOCK_DEFAULT, tuple(steps))
         steps.append(_OUT_OF_STOCK)
-        return QuantityResult(quantity=0, rule=QuantityRule.OUT_OF_STOCK, steps=tuple(steps))
+        return _result(0, QuantityRule.OUT_OF_STOCK, tuple(steps))
 
     sellable = base
     buffer = policy.buffer
@@ -317,4 +318,4 @@ def compute_quantity(stock: Stock | None, inventory_policy: InventoryPolicy) -> 
         steps.append(Step(("max_quantity", quantity, maximum)))
         quantity = maximum
 
-    return QuantityResult(quantity=quantity, rule=rule, steps=tuple(steps))
+    return _result(quantity, rule, tuple(steps))

@@ -25,7 +25,15 @@ from policy_engine._serialization import (
     load_money,
     load_quantity,
 )
-from policy_engine._validation import Checked, FrozenDict, Problem, check, describe, key_path, non_empty
+from policy_engine._validation import (
+    Checked,
+    FrozenDict,
+    Problem,
+    check,
+    describe,
+    key_path,
+    non_empty,
+)
 
 __all__ = [
     "AttributeValue",
@@ -61,16 +69,18 @@ class Visibility(enum.StrEnum):
     CATALOG_SEARCH = "catalog_search"
 
 
-def _enum_converter(cls: type[enum.StrEnum]) -> Any:
+_PRODUCT_TYPES = {member.value: member for member in ProductType}
+_VISIBILITIES = {member.value: member for member in Visibility}
+
+
+def _to_product_type(value: Any) -> Any:
     """Convert a valid string to the member; leave anything else for the check to report."""
-    values = {member.value: member for member in cls}
+    return _PRODUCT_TYPES.get(value, value) if type(value) is str else value
 
-    def _convert(value: Any) -> Any:
-        if isinstance(value, cls):
-            return value
-        return values.get(value, value) if isinstance(value, str) else value
 
-    return _convert
+def _to_visibility(value: Any) -> Any:
+    """Convert a valid string to the member; leave anything else for the check to report."""
+    return _VISIBILITIES.get(value, value) if type(value) is str else value
 
 
 def _is_enum(cls: type[enum.StrEnum]) -> Any:
@@ -91,7 +101,7 @@ def floor_quantity(value: int | float | Decimal) -> int:
             return math.floor(value)
         except (ValueError, OverflowError):
             return value  # type: ignore[return-value] # reported by the check
-    return value  # type: ignore[return-value] # reported by the check
+    return value  # reported by the check
 
 
 def _is_int(value: Any) -> str | None:
@@ -130,7 +140,9 @@ def _is_str(value: Any) -> str | None:
 
 
 def _is_str_or_none(value: Any) -> str | None:
-    return None if value is None or type(value) is str else f"expected a string, got {describe(value)}"
+    return (
+        None if value is None or type(value) is str else f"expected a string, got {describe(value)}"
+    )
 
 
 def _str_tuple(values: Iterable[str]) -> tuple[str, ...]:
@@ -272,10 +284,11 @@ def _load_attribute(value: object) -> AttributeValue:
         if problems:
             raise Invalid(problems)
         return tuple(value)
-    fail(
+    message = (
         "expected a string, an integer, a decimal number, a boolean, a list of strings or null,"
         f" got {describe(value)}"
     )
+    raise Invalid([("$", message)])
 
 
 def _load_attributes(value: object, _: object = None) -> FrozenDict[str, AttributeValue]:
@@ -364,13 +377,13 @@ class Product(Checked):
     name: str = attrs.field(default="", metadata=check(_is_str))
     type: ProductType = attrs.field(
         default=ProductType.SIMPLE,
-        converter=_enum_converter(ProductType),
+        converter=_to_product_type,
         metadata=check(_is_enum(ProductType)),
     )
     enabled: bool = attrs.field(default=True, metadata=check(_is_bool))
     visibility: Visibility = attrs.field(
         default=Visibility.CATALOG_SEARCH,
-        converter=_enum_converter(Visibility),
+        converter=_to_visibility,
         metadata=check(_is_enum(Visibility)),
     )
     price: Decimal | None = attrs.field(

@@ -183,13 +183,15 @@ def _is_sequence(value: object) -> bool:
     return isinstance(value, list | tuple)
 
 
-def _tuple_hook(item_hook: Callable[[Any, Any], Any], item_type: Any) -> Callable[..., tuple[Any, ...]]:
+def _tuple_hook(
+    item_hook: Callable[[Any, Any], Any], item_type: Any
+) -> Callable[..., tuple[Any, ...]]:
     def _load(value: object, _: object = None) -> tuple[Any, ...]:
         if not _is_sequence(value):
             fail(f"expected a list, got {describe(value)}")
         items = []
         problems: list[Problem] = []
-        for index, item in enumerate(value):  # type: ignore[arg-type]
+        for index, item in enumerate(typing.cast("list[Any]", value)):
             try:
                 items.append(item_hook(item, item_type))
             except Invalid as error:
@@ -288,10 +290,14 @@ def _attrs_hook(converter: cattrs.Converter, cls: type[Any]) -> Callable[..., An
                 continue
             kwargs[name] = loaded
             if name in checked:
-                problems.extend((f"$.{name}", message) for message in field_problems(cls, name, loaded))
-        for key in value:
-            if key not in known:
-                problems.append((f"${key_path(key)}", _unknown_field_message(key, names)))
+                problems.extend(
+                    (f"$.{name}", message) for message in field_problems(cls, name, loaded)
+                )
+        problems.extend(
+            (f"${key_path(key)}", _unknown_field_message(key, names))
+            for key in value
+            if key not in known
+        )
         if problems:
             raise Invalid(problems)
         try:
@@ -344,8 +350,14 @@ def _load_step(value: object, _: object = None) -> Step:
     code = value.get("code")
     args = value.get("args", [])
     if type(code) is not str:
-        problems.append(("$.code", "required field missing" if code is None else
-                         f"expected a string, got {describe(code)}"))
+        problems.append(
+            (
+                "$.code",
+                "required field missing"
+                if code is None
+                else f"expected a string, got {describe(code)}",
+            )
+        )
     if not _is_sequence(args):
         problems.append(("$.args", f"expected a list, got {describe(args)}"))
     else:
@@ -367,6 +379,10 @@ def _load_step(value: object, _: object = None) -> Step:
 
 
 # ---------------------------------------------------------------------------------- converter
+
+
+def _origin(tp: Any) -> Any:
+    return get_origin(tp)
 
 
 def _is_union(tp: Any) -> bool:
@@ -416,14 +432,14 @@ def _make_converter() -> cattrs.Converter:
         (item_type, _ellipsis) = get_args(tp)
         return _tuple_hook(converter.get_structure_hook(item_type), item_type)
 
-    converter.register_structure_hook_factory(lambda tp: get_origin(tp) is tuple, _tuple_factory)
+    converter.register_structure_hook_factory(lambda tp: _origin(tp) is tuple, _tuple_factory)
 
     def _frozenset_factory(tp: Any) -> Callable[..., Any]:
         (item_type,) = get_args(tp)
         return _frozenset_hook(converter.get_structure_hook(item_type), item_type)
 
     converter.register_structure_hook_factory(
-        lambda tp: get_origin(tp) is frozenset, _frozenset_factory
+        lambda tp: _origin(tp) is frozenset, _frozenset_factory
     )
 
     def _mapping_factory(tp: Any) -> Callable[..., Any]:
@@ -431,11 +447,9 @@ def _make_converter() -> cattrs.Converter:
         return _mapping_hook(converter.get_structure_hook(value_type), value_type)
 
     converter.register_structure_hook_factory(
-        lambda tp: get_origin(tp) in (FrozenDict, Mapping, dict), _mapping_factory
+        lambda tp: _origin(tp) in (FrozenDict, Mapping, dict), _mapping_factory
     )
-    converter.register_structure_hook_factory(
-        attrs.has, lambda cls: _attrs_hook(converter, cls)
-    )
+    converter.register_structure_hook_factory(attrs.has, lambda cls: _attrs_hook(converter, cls))
 
     converter.register_unstructure_hook(Decimal, str)
     converter.register_unstructure_hook(date, date.isoformat)

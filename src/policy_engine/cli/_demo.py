@@ -112,6 +112,4 @@ def run_demo(out: TextIO, *, as_json: bool = False) -> None:
         )
         out.write(f"  {'':<11}{price_text}\n")
         main = images["main"] or "-"
-        out.write(
-            f"  {'':<11}images {len(images['images'])} [{images['source']}] main {main}\n"
-        )
+        out.write(f"  {'':<11}images {len(images['images'])} [{images['source']}] main {main}\n")

@@ -49,7 +49,9 @@ def inventory_policies(
         threshold=draw(thresholds()) if has_threshold else None,
         msi=draw(msi_settings()) if has_msi else None,
         percentage=draw(st.integers(min_value=1, max_value=100)),
-        max_quantity=draw(st.none() | st.integers(min_value=0, max_value=500)) if has_caps else None,
+        max_quantity=draw(st.none() | st.integers(min_value=0, max_value=500))
+        if has_caps
+        else None,
         cap_at_stock=draw(st.booleans()) if has_caps else False,
         default_when_out_of_stock=(
             draw(st.booleans()) if default_when_out_of_stock is None else default_when_out_of_stock

@@ -53,7 +53,9 @@ def money(
     )
 
 
-def source_items(*, codes: tuple[str, ...] = SOURCE_CODES, max_qty: int = 1000) -> st.SearchStrategy[SourceItem]:
+def source_items(
+    *, codes: tuple[str, ...] = SOURCE_CODES, max_qty: int = 1000
+) -> st.SearchStrategy[SourceItem]:
     """MSI source items with codes drawn from ``codes``."""
     return st.builds(
         SourceItem,
