@@ -149,6 +149,10 @@ def _str_tuple(values: Iterable[str]) -> tuple[str, ...]:
     return values if type(values) is tuple else tuple(values)
 
 
+def _str_frozenset(values: Iterable[str]) -> frozenset[str]:
+    return values if type(values) is frozenset else frozenset(values)
+
+
 def _all_str(values: Any) -> str | None:
     for value in values:
         if type(value) is not str:
@@ -175,7 +179,7 @@ class Image(Checked):
     position: int = attrs.field(default=0, metadata=check(_is_int))
     disabled: bool = attrs.field(default=False, metadata=check(_is_bool))
     roles: frozenset[str] = attrs.field(
-        default=frozenset(), converter=frozenset, metadata=check(_all_str)
+        default=frozenset(), converter=_str_frozenset, metadata=check(_all_str)
     )
     label: str = attrs.field(default="", metadata=check(_is_str))
 
