@@ -234,7 +234,7 @@ class TestConstruction:
             sku="A",
             categories=["Men"],
             attributes={"size": ["S", "M"], "msrp": 9.99},
-            images=[Image(file="a.jpg", roles={"image"})],  # type: ignore[arg-type]
+            images=[Image(file="a.jpg", roles={"image"})],
             type="bundle",
             price=10,
         )
