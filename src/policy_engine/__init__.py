@@ -5,6 +5,15 @@ Everything public is importable from here; the modules behind it are private.
 
 from __future__ import annotations
 
+from policy_engine._channels import (
+    BUILTIN_CHANNELS,
+    CHANGE_FIELDS,
+    ChannelProfile,
+    SyncField,
+    channel_fields,
+    field_for_change,
+    fields_for_changes,
+)
 from policy_engine._conditions import Condition, ConditionError
 from policy_engine._errors import (
     ImageUploadError,
@@ -48,13 +57,27 @@ from policy_engine._pricing import (
 )
 from policy_engine._serialization import structure, unstructure
 from policy_engine._steps import Step, message_templates
+from policy_engine._sync import (
+    ChangeKind,
+    Listing,
+    ProductChange,
+    SyncAction,
+    SyncDecision,
+    SyncPolicy,
+    decide_sync,
+    diff_products,
+)
 from policy_engine._validation import FrozenDict
 from policy_engine._version import __version__
 
 __all__ = [
+    "BUILTIN_CHANNELS",
+    "CHANGE_FIELDS",
     "Adjustment",
     "AdjustmentKind",
     "AttributeValue",
+    "ChangeKind",
+    "ChannelProfile",
     "Condition",
     "ConditionError",
     "Ending",
@@ -66,6 +89,7 @@ __all__ = [
     "ImageSource",
     "ImageUploadError",
     "InventoryPolicy",
+    "Listing",
     "MsiSettings",
     "PolicyConfigError",
     "PolicyEngineError",
@@ -73,6 +97,7 @@ __all__ = [
     "PricingError",
     "PricingPolicy",
     "Product",
+    "ProductChange",
     "ProductType",
     "QuantityResult",
     "QuantityRule",
@@ -80,11 +105,20 @@ __all__ = [
     "SourceItem",
     "Step",
     "Stock",
+    "SyncAction",
+    "SyncDecision",
+    "SyncField",
+    "SyncPolicy",
     "Threshold",
     "Visibility",
     "__version__",
+    "channel_fields",
     "compute_price",
     "compute_quantity",
+    "decide_sync",
+    "diff_products",
+    "field_for_change",
+    "fields_for_changes",
     "message_templates",
     "select_images",
     "structure",
