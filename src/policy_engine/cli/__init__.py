@@ -7,6 +7,7 @@ what each channel would receive, and why.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -37,7 +38,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     arguments = parser.parse_args(argv)
     if arguments.command == "demo":
-        run_demo(sys.stdout, as_json=arguments.json)
+        try:
+            run_demo(sys.stdout, as_json=arguments.json)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            # The reader (``| head``) went away: stop quietly, as Unix tools do.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 1
         return 0
     parser.print_help(sys.stderr)
     return 2
