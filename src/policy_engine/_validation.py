@@ -19,6 +19,7 @@ from policy_engine._errors import PolicyConfigError
 
 __all__ = [
     "CHECK",
+    "article",
     "Checked",
     "FrozenDict",
     "Problem",
@@ -108,7 +109,13 @@ def describe(value: object) -> str:
         return "an object"
     if isinstance(value, list | tuple | frozenset | set):
         return "a list"
-    return f"a {type(value).__name__}"
+    name = type(value).__name__
+    return f"{article(name)} {name}"
+
+
+def article(word: str) -> str:
+    """``a`` or ``an`` before a word (by its first letter, which is right for our vocabulary)."""
+    return "an" if word[:1].lower() in "aeiou" else "a"
 
 
 def _is_number(value: object) -> bool:
