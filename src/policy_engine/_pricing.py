@@ -110,6 +110,30 @@ define_messages(
     }
 )
 
+# ------------------------------------------------------------------------------------ arithmetic
+
+_ZERO = Decimal(0)
+_ONE = Decimal(1)
+_HALF = Decimal("0.5")
+_HUNDRED = Decimal(100)
+
+#: The arithmetic context of every price computation: private, so a program that changes the
+#: thread's decimal context (precision, traps) cannot change a price. 60 significant digits keep
+#: every computation on money values (at most 12 integer digits) exact in practice.
+_CONTEXT = Context(
+    prec=60,
+    rounding=ROUND_HALF_EVEN,
+    Emax=MAX_EMAX,
+    Emin=MIN_EMIN,
+    traps=[InvalidOperation, DivisionByZero, Overflow],
+)
+_add = _CONTEXT.add
+_subtract = _CONTEXT.subtract
+_multiply = _CONTEXT.multiply
+
+#: Money has at most 12 integer digits (section 1 of the spec).
+_MONEY_LIMIT = Decimal("1E+12")
+
 # ------------------------------------------------------------------------------------ currencies
 
 _ZERO_PLACES = frozenset({"JPY", "KRW", "VND", "CLP", "ISK"})
@@ -133,14 +157,11 @@ def currency_places(code: str) -> int:
 
 def decimal_places(amount: Decimal) -> int:
     """The decimal places a number needs (``0.90`` needs 1, ``12`` and ``12.00`` need 0)."""
-    exponent = amount.normalize().as_tuple().exponent
+    exponent = amount.normalize(_CONTEXT).as_tuple().exponent
     return -exponent if isinstance(exponent, int) and exponent < 0 else 0
 
 
 # ---------------------------------------------------------------------------------- field rules
-
-#: Money has at most this many integer digits (section 1 of the spec).
-_MONEY_LIMIT = Decimal(10) ** 12
 
 
 def _to_money(value: Any) -> Any:
@@ -160,7 +181,7 @@ def _to_money_or_none(value: Any) -> Any:
 def _is_money(value: Any) -> str | None:
     if not isinstance(value, Decimal) or not value.is_finite():
         return f"expected money (a finite decimal number), got {describe(value)}"
-    if abs(value) >= _MONEY_LIMIT:
+    if value.copy_abs() >= _MONEY_LIMIT:
         return f"money must have at most 12 integer digits, got {value}"
     return None
 
@@ -292,24 +313,6 @@ _ROUNDING_MODES = {
     Rounding.DOWN: ROUND_FLOOR,
 }
 
-_ONE = Decimal(1)
-_HALF = Decimal("0.5")
-_HUNDRED = Decimal(100)
-
-#: The arithmetic context of every price computation: private, so a program that changes the
-#: thread's decimal context (precision, traps) cannot change a price. 60 significant digits keep
-#: every computation on money values (at most 12 integer digits) exact in practice.
-_CONTEXT = Context(
-    prec=60,
-    rounding=ROUND_HALF_EVEN,
-    Emax=MAX_EMAX,
-    Emin=MIN_EMIN,
-    traps=[InvalidOperation, DivisionByZero, Overflow],
-)
-_add = _CONTEXT.add
-_subtract = _CONTEXT.subtract
-_multiply = _CONTEXT.multiply
-
 
 @attrs.frozen(kw_only=True)
 class PricingPolicy(Checked):
@@ -390,8 +393,9 @@ class PricingPolicy(Checked):
             if low > high:
                 problems.append(("$.min_price", f"must be <= max_price {high} (got {low})"))
             else:
-                quantum = _ONE.scaleb(-places)
-                if low.quantize(quantum, ROUND_CEILING) > high.quantize(quantum, ROUND_FLOOR):
+                quantum = _ONE.scaleb(-places, _CONTEXT)
+                lowest = low.quantize(quantum, ROUND_CEILING, _CONTEXT)
+                if lowest > high.quantize(quantum, ROUND_FLOOR, _CONTEXT):
                     problems.append(
                         (
                             "$.max_price",
@@ -407,7 +411,7 @@ class PricingPolicy(Checked):
         # The checks run first: the constants below are derived from valid fields only.
         Checked.__attrs_post_init__(self)
         places = currency_places(self.currency)
-        quantum = _ONE.scaleb(-places)
+        quantum = _ONE.scaleb(-places, _CONTEXT)
         derived: dict[str, Any] = {
             "_source": _SOURCES.get(self.price_attribute, _ATTRIBUTE),
             "_quantum": quantum,
@@ -461,7 +465,7 @@ def _operation(adjustment: Adjustment) -> tuple[bool, Decimal, str, str]:
     if kind is AdjustmentKind.FIXED_INCREMENT:
         return (False, amount, kind.value, str(amount))
     if kind is AdjustmentKind.FIXED_DECREMENT:
-        return (False, -amount, kind.value, str(amount))
+        return (False, amount.copy_negate(), kind.value, str(amount))
     percent = _CONTEXT.divide(amount, _HUNDRED)
     if kind is AdjustmentKind.PERCENT_INCREMENT:
         return (True, _CONTEXT.add(_ONE, percent), kind.value, str(amount))
@@ -486,7 +490,6 @@ class PriceResult:
 
 # -------------------------------------------------------------------------------------- the rule
 
-_ZERO = Decimal(0)
 _MISSING = object()
 _price_result = fast_constructor(PriceResult)
 
@@ -524,9 +527,13 @@ def _usable_price(value: object) -> Decimal | str:
     return amount
 
 
-def _fallback(product: Product, policy: PricingPolicy, why: str, steps: list[Step]) -> Decimal:
-    """Step 1 when the price attribute is unusable: the regular price, or ``missing_price``."""
+def _base_price(product: Product, policy: PricingPolicy, raw: object, steps: list[Step]) -> Decimal:
+    """Step 1 beyond the common case: a text or integer attribute, the fallback, or an error."""
     attribute = policy.price_attribute
+    why = _usable_price(raw)
+    if type(why) is Decimal:
+        steps.append(Step(("base_price", attribute, str(why))))
+        return why
     if policy.fallback_to_price and policy._source != _PRICE:
         regular = _usable_price(product.price)
         if type(regular) is Decimal:
@@ -612,8 +619,7 @@ def compute_price(
     policy = pricing_policy
     steps: list[Step] = []
 
-    # 1. Base price. A product's Decimal values are finite (checked when it was built), so the
-    # common case, a positive Decimal, needs two comparisons.
+    # 1. Base price, the common case (a positive Decimal) inlined.
     source = policy._source
     if source == _PRICE:
         raw: object = product.price
@@ -621,12 +627,11 @@ def compute_price(
         raw = product.attributes.get(policy.price_attribute, _MISSING)
     else:
         raw = product.special_price
-    found = raw if type(raw) is Decimal and _ZERO < raw < _MONEY_LIMIT else _usable_price(raw)
-    if type(found) is Decimal:
-        value = found
+    if type(raw) is Decimal and raw.is_finite() and _ZERO < raw < _MONEY_LIMIT:
+        value = raw
         steps.append(Step(("base_price", policy.price_attribute, str(value))))
     else:
-        value = _fallback(product, policy, found, steps)  # type: ignore[arg-type]
+        value = _base_price(product, policy, raw, steps)
 
     # 2. Special price.
     if policy.use_special_price and product.special_price is not None:
