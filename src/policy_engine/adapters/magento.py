@@ -208,8 +208,6 @@ def _load_ids(value: object) -> list[str | int]:
 
 
 def _load_roles(value: object) -> frozenset[str]:
-    if value is None:
-        return frozenset()
     if not isinstance(value, list | tuple):
         fail(f"expected a list of image roles, got {_shown(value)}")
     problems = [
@@ -226,11 +224,9 @@ def _lookup(mapping: IdMapping, key: str | int) -> Any:
     """The mapped value of an id given as an integer or a string (``11`` and ``"11"`` alike)."""
     found = mapping.get(key)
     if found is None:
-        number = _as_integer(key)
-        if type(key) is int:
-            found = mapping.get(str(key))
-        elif number is not None:
-            found = mapping.get(number)
+        other = str(key) if type(key) is int else _as_integer(key)
+        if other is not None:
+            found = mapping.get(other)
     return found
 
 
@@ -487,9 +483,10 @@ class _Reader:
         base = "$.extension_attributes"
         links_path = f"{base}.category_links"
         for index, link in enumerate(self.sequence(extension.get("category_links"), links_path)):
-            path = f"{links_path}[{index}].category_id"
+            link_path = f"{links_path}[{index}]"
+            path = f"{link_path}.category_id"
             if not isinstance(link, Mapping):
-                self.add(path[: -len(".category_id")], f"expected an object, got {_shown(link)}")
+                self.add(link_path, f"expected a category link object, got {_shown(link)}")
             elif "category_id" not in link:
                 self.add(path, "required field missing")
             else:
