@@ -67,6 +67,7 @@ from policy_engine._sync import (
     decide_sync,
     diff_products,
 )
+from policy_engine._templates import ListingTemplate
 from policy_engine._validation import FrozenDict
 from policy_engine._version import __version__
 
@@ -90,6 +91,7 @@ __all__ = [
     "ImageUploadError",
     "InventoryPolicy",
     "Listing",
+    "ListingTemplate",
     "MsiSettings",
     "PolicyConfigError",
     "PolicyEngineError",

@@ -715,8 +715,7 @@ def _same(before: object, after: object) -> bool:
 
 
 def _stock_changes(before: Stock | None, after: Stock | None) -> list[str]:
-    if before is None and after is None:
-        return []
+    """The stock codes of two different stock records (either may be ``None``)."""
     if before is None or after is None:
         return ["stock"]
     codes = []

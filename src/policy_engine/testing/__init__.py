@@ -36,6 +36,13 @@ from policy_engine.testing._models import (
     stocks,
 )
 from policy_engine.testing._pricing import adjustments, endings, pricing_policies
+from policy_engine.testing._sync import (
+    listing_templates,
+    listings,
+    product_changes,
+    sync_policies,
+    sync_products,
+)
 
 __all__ = [
     "adjustments",
@@ -47,12 +54,17 @@ __all__ = [
     "image_policies",
     "images",
     "inventory_policies",
+    "listing_templates",
+    "listings",
     "money",
     "msi_settings",
     "pricing_policies",
+    "product_changes",
     "products",
     "skus",
     "source_items",
     "stocks",
+    "sync_policies",
+    "sync_products",
     "thresholds",
 ]
