@@ -673,6 +673,20 @@ class TestErrors:
             "expected a string, got 1 @ $.media_gallery_entries[0].types[0]"
         ]
 
+    def test_long_and_odd_values(self) -> None:
+        """Long values are cut in messages; a 5,000-digit string is an error, not a crash."""
+        long_text = "9" * 5000
+        assert errors_of(
+            {
+                "sku": "S",
+                "status": long_text,
+                "custom_attributes": [{"attribute_code": "special_to_date", "value": 20261130}],
+            }
+        ) == [
+            f"expected a status 1 (enabled) or 2 (disabled), got '{'9' * 55}...' @ $.status",
+            "expected a date (YYYY-MM-DD or YYYY-MM-DD HH:MM:SS), got 20261130 @ $.custom_attributes[0].value",
+        ]
+
     def test_error_type(self) -> None:
         """The error is a PolicyConfigError carrying (path, message) pairs."""
         with pytest.raises(PolicyConfigError) as caught:

@@ -23,6 +23,7 @@ The mapping is documented field by field in ``docs/magento.md``. The rules in sh
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
@@ -85,21 +86,19 @@ _MISSING: Any = object()
 _BAD: Any = object()
 
 
-# --------------------------------------------------------------------------------- problems
-
-
-def _shown(value: object) -> str:
-    """A value for an error message: the value itself for scalars, else its JSON type."""
-    if isinstance(value, str | int | float) and not isinstance(value, bool):
-        return repr(value)
-    return describe(value)
-
-
 # ----------------------------------------------------------------------------------- leaves
 
 
+def _shown(value: object) -> str:
+    """A value for an error message: a scalar itself (long ones cut), anything else its type."""
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        text = repr(value)
+        return text if len(text) <= 60 else f"{text[:56]}...{text[-1]}"
+    return describe(value)
+
+
 def _as_integer(value: object) -> int | None:
-    """An integer given as a JSON integer, an integral float or a string of digits."""
+    """An integer given as a JSON integer, an integral float or a string of (at most 18) digits."""
     if type(value) is int:
         return value
     if type(value) is float:
@@ -107,7 +106,7 @@ def _as_integer(value: object) -> int | None:
     if type(value) is str:
         text = value.strip()
         digits = text[1:] if text[:1] in ("-", "+") else text
-        if digits.isascii() and digits.isdigit():
+        if digits.isascii() and digits.isdigit() and len(digits) <= 18:
             return int(text)
     return None
 
@@ -171,10 +170,13 @@ def _load_date(value: object) -> date | None:
     """A Magento date attribute (``"2026-11-20 00:00:00"`` or ``"2026-11-20"``): its date part."""
     if value is None:
         return None
-    try:
-        return datetime.fromisoformat(value.strip()).date()  # type: ignore[attr-defined]
-    except (AttributeError, ValueError):
+    day: date | None = None
+    if type(value) is str:
+        with contextlib.suppress(ValueError):
+            day = datetime.fromisoformat(value.strip()).date()
+    if day is None:
         fail(f"expected a date (YYYY-MM-DD or YYYY-MM-DD HH:MM:SS), got {_shown(value)}")
+    return day
 
 
 def _load_optional_money(value: object) -> Decimal | None:
@@ -355,10 +357,9 @@ class _Reader:
     ) -> Stock | None:
         """The stock record from a stock item, MSI source items and the reservations' sum."""
         fields: dict[str, Any] = {}
-        if item is not None:
-            if not isinstance(item, Mapping):
-                self.add(item_path, f"expected a stock item object, got {_shown(item)}")
-                return None
+        if item is not None and not isinstance(item, Mapping):
+            self.add(item_path, f"expected a stock item object, got {_shown(item)}")
+        elif item is not None:
             for key, name, loader in _STOCK_ITEM_FIELDS:
                 value = item.get(key)
                 if value is not None:
@@ -551,7 +552,8 @@ class _Reader:
             code = entry.get("attribute_code")
             if code is None or "value" not in entry:
                 self.add(
-                    f"{path}.{'value' if code else 'attribute_code'}", "required field missing"
+                    f"{path}.{'attribute_code' if code is None else 'value'}",
+                    "required field missing",
                 )
                 continue
             if type(code) is not str or not code.strip():
