@@ -35,6 +35,16 @@ from policy_engine.testing._models import (
     source_items,
     stocks,
 )
+from policy_engine.testing._orders import (
+    catalogs,
+    channel_orders,
+    customer_settings,
+    order_customers,
+    order_lines,
+    order_policies,
+    shipment_lines,
+    shipments,
+)
 from policy_engine.testing._pricing import adjustments, endings, pricing_policies
 from policy_engine.testing._sync import (
     listing_templates,
@@ -47,9 +57,12 @@ from policy_engine.testing._sync import (
 __all__ = [
     "adjustments",
     "attribute_values",
+    "catalogs",
+    "channel_orders",
     "condition_texts",
     "condition_trees",
     "conditions",
+    "customer_settings",
     "endings",
     "image_policies",
     "images",
@@ -58,9 +71,14 @@ __all__ = [
     "listings",
     "money",
     "msi_settings",
+    "order_customers",
+    "order_lines",
+    "order_policies",
     "pricing_policies",
     "product_changes",
     "products",
+    "shipment_lines",
+    "shipments",
     "skus",
     "source_items",
     "stocks",
