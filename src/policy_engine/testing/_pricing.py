@@ -34,15 +34,12 @@ def adjustments(
     kinds: Collection[AdjustmentKind | str] | None = None,
     max_amount: str | Decimal = "200",
 ) -> st.SearchStrategy[Adjustment]:
-    """Adjustments of the given ``kinds`` (every kind by default).
+    """Adjustments of the given ``kinds`` (every kind when ``None`` or empty).
 
     Amounts have up to 2 decimal places and lie in ``[0, max_amount]``; a ``percent_decrement``'s
     never exceeds 100.
     """
     chosen = tuple(AdjustmentKind(kind) for kind in (kinds or AdjustmentKind))
-    if not chosen:  # pragma: no cover - guards a misuse of the helper
-        msg = "kinds must name at least one adjustment kind"
-        raise ValueError(msg)
     limit = Decimal(max_amount)
 
     def _build(kind: AdjustmentKind) -> st.SearchStrategy[Adjustment]:
