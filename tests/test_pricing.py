@@ -1045,3 +1045,39 @@ class TestRoundTrip:
         assert data["amount"] == str(result.amount)
         assert structure(data, PriceResult) == result
         assert [step["message"] for step in data["steps"]] == [s.message for s in result.steps]
+
+
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=8)
+    | st.sampled_from(["1e999999", "-0", "0.999", "NaN", "1E-999999", "up", "percent_decrement"]),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
+    max_leaves=10,
+)
+_FIELDS = st.sampled_from(
+    [field.name for field in attrs.fields(PricingPolicy) if field.init] + ["kind", "amount"]
+)
+
+
+class TestReliability:
+    """Section 14: any JSON value gives a model or PolicyConfigError, never another exception."""
+
+    @given(
+        st.builds(dict, st.dictionaries(_FIELDS, _JSON, max_size=6), title=st.just("T"))
+        | st.dictionaries(_FIELDS, _JSON, max_size=6)
+        | _JSON
+    )
+    def test_any_json_loads_or_fails_cleanly(self, data: Any) -> None:
+        """Loading arbitrary JSON as a pricing policy or its parts fails only with PolicyConfigError."""
+        for cls in (PricingPolicy, Adjustment, Ending):
+            errors = ["no error"]
+            try:
+                structure(data, cls)
+            except PolicyConfigError as error:
+                errors = error.errors
+            assert errors
