@@ -7,6 +7,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from policy_engine._channels import BUILTIN_CHANNELS, SyncField
+from policy_engine._conditions import Condition
 from policy_engine._models import Product, Visibility
 from policy_engine._sync import ChangeKind, Listing, ProductChange, SyncPolicy
 from policy_engine._templates import ListingTemplate
@@ -209,13 +210,24 @@ def listing_templates(
     *,
     id: str | None = None,  # noqa: A002 - the field's name
     condition: bool | None = None,
+    condition_strategy: st.SearchStrategy[Condition] | None = None,
 ) -> ListingTemplate:
-    """Listing templates; ``condition=True`` always has a condition, ``False`` never."""
+    """Listing templates; ``condition=True`` always has a condition, ``False`` never.
+
+    Conditions come from :func:`~policy_engine.testing.conditions`, or from
+    ``condition_strategy`` (for instance a few fixed conditions, which are cheaper to draw).
+    """
     has_condition = draw(st.booleans()) if condition is None else condition
+    if has_condition:
+        chosen: Condition | None = draw(
+            conditions() if condition_strategy is None else condition_strategy
+        )
+    else:
+        chosen = None
     return ListingTemplate(
         id=draw(st.sampled_from(TEMPLATE_IDS)) if id is None else id,
         title=draw(st.sampled_from(("Apparel", "Gear", "Sale", "Everything"))),
-        condition=draw(conditions()) if has_condition else None,
+        condition=chosen,
         inventory_policy=draw(st.sampled_from(("default", "threshold"))),
         pricing_policy=draw(st.sampled_from(("default", "plus-10"))),
         image_policy=draw(st.sampled_from(("default",))),
