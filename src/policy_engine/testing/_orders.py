@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import attrs
 from hypothesis import strategies as st
 
-from policy_engine._models import Product
+from policy_engine._models import AttributeValue, Product
 from policy_engine._orders import (
     ChannelOrder,
     CustomerMode,
@@ -18,10 +20,11 @@ from policy_engine._orders import (
     ShipmentLine,
 )
 from policy_engine._validation import FrozenDict
-from policy_engine.testing._models import money, products
+from policy_engine.testing._models import money, products, stocks
 from policy_engine.testing._models import skus as store_skus
 
 __all__ = [
+    "ALTERNATE_VALUES",
     "CARRIERS",
     "ORDER_STATUSES",
     "catalogs",
@@ -46,22 +49,20 @@ ORDER_STATUSES = (
 CARRIERS = ("ups", "usps", "fedex", "dhl", "flatrate")
 _STORE_STATUSES = ("pending", "processing", "complete", "holded")
 _CHANNEL_CARRIERS = ("UPS", "USPS", "FEDEX", "DHL", "CAINIAO")
+_PREFIX_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _EMAILS = ("buyer@example.com", "orders@shop.test", "x@y.z")
 
 
+@st.composite
 def customer_settings(
-    *, mode: CustomerMode | str | None = None
-) -> st.SearchStrategy[CustomerSettings]:
+    draw: st.DrawFn, *, mode: CustomerMode | str | None = None
+) -> CustomerSettings:
     """Customer settings; mode ``same`` always has an email, the others sometimes do."""
-    modes = st.sampled_from(CustomerMode) if mode is None else st.just(CustomerMode(mode))
-
-    def _build(chosen: CustomerMode) -> st.SearchStrategy[CustomerSettings]:
-        emails: st.SearchStrategy[str | None] = st.sampled_from(_EMAILS)
-        if chosen is not CustomerMode.SAME:
-            emails = st.none() | emails
-        return st.builds(CustomerSettings, mode=st.just(chosen), email=emails)
-
-    return modes.flatmap(_build)
+    chosen = draw(st.sampled_from(CustomerMode)) if mode is None else CustomerMode(mode)
+    email = draw(st.sampled_from(_EMAILS))
+    if chosen is not CustomerMode.SAME and draw(st.booleans()):
+        return CustomerSettings(mode=chosen)
+    return CustomerSettings(mode=chosen, email=email)
 
 
 _NOT_SET = object()
@@ -112,7 +113,7 @@ def order_policies(
         notify=draw(st.booleans()),
         create_invoice=draw(st.booleans()),
         sync_shipments=draw(st.booleans()) if sync_shipments is None else sync_shipments,
-        order_id_prefix=draw(st.from_regex(r"[A-Za-z0-9_-]{0,20}", fullmatch=True)),
+        order_id_prefix=draw(st.text(alphabet=_PREFIX_ALPHABET, max_size=20)),
         order_id_digits=draw(st.integers(min_value=1, max_value=12)),
         carrier_mapping=draw(
             st.dictionaries(st.sampled_from(CARRIERS), st.sampled_from(_CHANNEL_CARRIERS))
@@ -149,6 +150,10 @@ def order_lines(*, skus: st.SearchStrategy[str] | None = None) -> st.SearchStrat
     )
 
 
+_order_ids = st.integers(min_value=100_000, max_value=10**12 - 1).map(str)
+_TRACKING_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+
 @st.composite
 def channel_orders(
     draw: st.DrawFn,
@@ -164,7 +169,7 @@ def channel_orders(
     """
     has_customer = draw(st.booleans()) if customer is None else customer
     return ChannelOrder(
-        id=draw(st.from_regex(r"[0-9]{6,12}", fullmatch=True)),
+        id=draw(_order_ids),
         status=draw(st.sampled_from(statuses)),
         currency=draw(st.sampled_from(("USD", "EUR", "JPY"))),
         customer=draw(order_customers()) if has_customer else None,
@@ -174,20 +179,52 @@ def channel_orders(
     )
 
 
+#: Values of the alternate SKU attributes (``ean``, ``channel_sku``) the catalogs draw from:
+#: indexable text and integers, and values a resolver must ignore.
+ALTERNATE_VALUES: tuple[AttributeValue, ...] = (
+    "4006381333931",
+    4006381333931,
+    "EAN-1",
+    "",
+    True,
+    Decimal("5"),
+    ("EAN-1",),
+    None,
+)
+
+
 @st.composite
-def catalogs(draw: st.DrawFn, *, min_size: int = 0, max_size: int = 6) -> FrozenDict[str, Product]:
-    """Store catalogs (store SKU → product); products often carry an ``ean`` attribute."""
-    found = draw(
-        st.lists(products(max_images=1), min_size=min_size, max_size=max_size, unique_by=_sku)
+def catalogs(
+    draw: st.DrawFn, *, min_size: int = 0, max_size: int = 6, full_products: bool = False
+) -> FrozenDict[str, Product]:
+    """Store catalogs (store SKU → product) for order planning.
+
+    Products carry what order planning reads: SKU, status, price, stock and, often, an ``ean`` or
+    ``channel_sku`` attribute from :data:`ALTERNATE_VALUES` (so SKUs sometimes resolve through
+    the alternate attribute, sometimes collide). ``full_products=True`` draws every field with
+    :func:`products` instead (slower).
+    """
+    product_strategy = (
+        products(max_images=1)
+        if full_products
+        else st.builds(
+            Product,
+            sku=store_skus(),
+            enabled=st.booleans(),
+            price=st.none() | money(),
+            stock=st.none() | stocks(msi=False),
+        )
+    )
+    found = draw(st.lists(product_strategy, min_size=min_size, max_size=max_size, unique_by=_sku))
+    alternates = st.dictionaries(
+        st.sampled_from(("ean", "channel_sku")), st.sampled_from(ALTERNATE_VALUES), max_size=2
     )
     catalog = {}
-    eans: st.SearchStrategy[str | int] = st.sampled_from(("4006381333931", 4006381333931, "EAN-1"))
     for product in found:
-        with_ean = product
-        if draw(st.booleans()):
-            attributes = {**product.attributes, "ean": draw(eans)}
-            with_ean = attrs.evolve(product, attributes=attributes)
-        catalog[product.sku] = with_ean
+        extra = draw(alternates)
+        catalog[product.sku] = (
+            attrs.evolve(product, attributes={**product.attributes, **extra}) if extra else product
+        )
     return FrozenDict(catalog)
 
 
@@ -213,8 +250,8 @@ def shipments(*, carriers: tuple[str, ...] = CARRIERS) -> st.SearchStrategy[Ship
     )
     return st.builds(
         Shipment,
-        order_id=st.from_regex(r"[0-9]{6,12}", fullmatch=True),
+        order_id=_order_ids,
         carrier=carrier,
-        tracking_number=st.from_regex(r"[A-Z0-9]{8,20}", fullmatch=True),
+        tracking_number=st.text(alphabet=_TRACKING_ALPHABET, min_size=8, max_size=20),
         lines=st.lists(shipment_lines(), max_size=3).map(tuple),
     )
