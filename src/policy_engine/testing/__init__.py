@@ -24,6 +24,7 @@ except ImportError as error:  # pragma: no cover - exercised only without the ex
     raise ImportError(msg) from error
 
 from policy_engine.testing._conditions import condition_texts, condition_trees, conditions
+from policy_engine.testing._config import configurations
 from policy_engine.testing._images import image_policies
 from policy_engine.testing._inventory import inventory_policies, msi_settings, thresholds
 from policy_engine.testing._models import (
@@ -62,6 +63,7 @@ __all__ = [
     "condition_texts",
     "condition_trees",
     "conditions",
+    "configurations",
     "customer_settings",
     "endings",
     "image_policies",

@@ -1,0 +1,794 @@
+"""The configuration document: named policies, listing templates, accounts (spec section 8).
+
+A :class:`Configuration` is what a connector stores: every policy by kind and id, the ordered
+listing templates (which select products by condition and name the inventory, pricing and image
+policies), and the marketplace accounts (which name the sync and order policies). It is validated
+as a whole when built — every reference, every level (a template cannot use a sync policy), every
+duplicate id and every sync field against the account's channel — so a configuration that exists
+is a working one.
+
+Edits return a new configuration; nothing is ever changed in place.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import math
+import tomllib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, TypeAlias
+
+import attrs
+
+from policy_engine._channels import BUILTIN_CHANNELS, ChannelProfile, SyncField
+from policy_engine._errors import PolicyConfigError, PolicyEngineError
+from policy_engine._images import ImagePolicy
+from policy_engine._inventory import InventoryPolicy
+from policy_engine._orders import OrderPolicy
+from policy_engine._pricing import PricingPolicy
+from policy_engine._serialization import structure, unstructure
+from policy_engine._sync import SyncPolicy
+from policy_engine._templates import ListingTemplate
+from policy_engine._validation import (
+    Checked,
+    FrozenDict,
+    Problem,
+    article,
+    check,
+    describe,
+    key_path,
+    non_empty,
+)
+
+__all__ = [
+    "CHANNEL_GALLERY_LIMITS",
+    "Account",
+    "ChannelDefinition",
+    "Configuration",
+    "PolicyInUseError",
+    "PolicyKind",
+    "Referrer",
+    "assign_policy",
+    "default_config",
+    "dump_config",
+    "load_config",
+    "remove_policy",
+    "set_policy",
+]
+
+CONFIG_VERSION = 1
+
+#: The most gallery images each built-in channel accepts (``lint`` and :func:`default_config`).
+CHANNEL_GALLERY_LIMITS: Mapping[str, int] = {
+    "aliexpress": 6,
+    "tiktok": 9,
+    "ebay": 24,
+    "amazon": 9,
+    "walmart": 10,
+    "kaufland": 10,
+    "temu": 10,
+    "otto": 10,
+    "mirakl": 10,
+}
+
+
+class PolicyKind(enum.StrEnum):
+    """The five kinds of policy, named as in the configuration document's sections."""
+
+    SYNC = "sync"
+    INVENTORY = "inventory"
+    PRICING = "pricing"
+    IMAGE = "image"
+    ORDER = "order"
+
+    @property
+    def section(self) -> str:
+        """The configuration document's section for this kind (``pricing_policies``…)."""
+        return f"{self.value}_policies"
+
+    @property
+    def label(self) -> str:
+        """How messages name this kind (``pricing policy``)."""
+        return f"{self.value} policy"
+
+
+AnyPolicy: TypeAlias = SyncPolicy | InventoryPolicy | PricingPolicy | ImagePolicy | OrderPolicy
+
+POLICY_CLASSES: Mapping[PolicyKind, type[Any]] = {
+    PolicyKind.SYNC: SyncPolicy,
+    PolicyKind.INVENTORY: InventoryPolicy,
+    PolicyKind.PRICING: PricingPolicy,
+    PolicyKind.IMAGE: ImagePolicy,
+    PolicyKind.ORDER: OrderPolicy,
+}
+#: Which policy a template names per field, and which an account names (the assignment levels).
+TEMPLATE_FIELDS: Mapping[str, PolicyKind] = {
+    "inventory_policy": PolicyKind.INVENTORY,
+    "pricing_policy": PolicyKind.PRICING,
+    "image_policy": PolicyKind.IMAGE,
+}
+ACCOUNT_FIELDS: Mapping[str, PolicyKind] = {
+    "sync_policy": PolicyKind.SYNC,
+    "order_policy": PolicyKind.ORDER,
+}
+
+
+class PolicyInUseError(PolicyEngineError):
+    """A policy cannot be removed because templates or accounts still use it.
+
+    Attributes:
+        kind: The policy's kind.
+        policy_id: The policy's id.
+        referrers: Every template or account that uses it.
+    """
+
+    kind: PolicyKind
+    policy_id: str
+    referrers: tuple[Referrer, ...]
+
+    def __init__(self, kind: PolicyKind, policy_id: str, referrers: Iterable[Referrer]) -> None:
+        self.kind = kind
+        self.policy_id = policy_id
+        self.referrers = tuple(referrers)
+        names = ", ".join(f"{r.level} {r.id!r}" for r in self.referrers)
+        super().__init__(f"{kind.label} {policy_id!r} is used by {names}; reassign them first")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.kind, self.policy_id, self.referrers))
+
+
+@attrs.frozen(kw_only=True)
+class Referrer:
+    """A template or account that refers to a policy.
+
+    Attributes:
+        level: ``template`` or ``account``.
+        id: The template's or account's id.
+        field: The field holding the reference (``pricing_policy``…).
+    """
+
+    level: str
+    id: str
+    field: str
+
+
+def _is_str(value: Any) -> str | None:
+    return None if type(value) is str else f"expected a string, got {describe(value)}"
+
+
+def _is_str_or_none(value: Any) -> str | None:
+    return None if value is None else _is_str(value)
+
+
+@attrs.frozen(kw_only=True)
+class Account(Checked):
+    """A marketplace account: its channel and the policies assigned at account level.
+
+    Attributes:
+        id: The account's id (unique in the configuration).
+        channel: The channel's name: a built-in profile or one the configuration defines.
+        sync_policy: The id of its synchronization policy.
+        order_policy: The id of its order policy, or ``None`` when it imports no orders.
+    """
+
+    id: str = attrs.field(metadata=check(_is_str, non_empty))
+    channel: str = attrs.field(metadata=check(_is_str, non_empty))
+    sync_policy: str = attrs.field(metadata=check(_is_str, non_empty))
+    order_policy: str | None = attrs.field(default=None, metadata=check(_is_str_or_none, non_empty))
+
+
+def _field_set(values: Any) -> Any:
+    if isinstance(values, str) or not isinstance(values, Iterable):
+        return values
+    try:
+        return frozenset(SyncField(v) if v in SyncField.__members__.values() else v for v in values)
+    except TypeError:
+        return values
+
+
+def _check_fields(values: Any) -> str | None:
+    if not isinstance(values, frozenset):
+        return f"expected a list of sync fields, got {describe(values)}"
+    for value in values:
+        if not isinstance(value, SyncField):
+            allowed = ", ".join(repr(member.value) for member in SyncField)
+            return f"unknown sync field {value!r} (known: {allowed})"
+    return None
+
+
+@attrs.frozen(kw_only=True)
+class ChannelDefinition(Checked):
+    """A custom channel profile in a configuration: the listing fields the channel accepts.
+
+    Attributes:
+        fields: The sync fields the channel supports (at least one).
+    """
+
+    fields: frozenset[SyncField] = attrs.field(
+        converter=_field_set, metadata=check(_check_fields, non_empty)
+    )
+
+
+def _frozen_mapping(values: Any) -> Any:
+    if type(values) is FrozenDict or not isinstance(values, Mapping):
+        return values
+    return FrozenDict(values)
+
+
+def _tuple(values: Any) -> Any:
+    if (
+        type(values) is tuple
+        or isinstance(values, str | Mapping)
+        or not isinstance(values, Iterable)
+    ):
+        return values
+    return tuple(values)
+
+
+def _policies_of(cls: type[Any]) -> Any:
+    label = cls.__name__
+
+    def _check(values: Any) -> str | None:
+        if not isinstance(values, Mapping):
+            return f"expected an object of {label} by id, got {describe(values)}"
+        for key, value in values.items():
+            if type(key) is not str or not key:
+                return "policy ids must be non-empty strings"
+            if not isinstance(value, cls):
+                return f"expected a {label} for {key!r}, got {describe(value)}"
+        return None
+
+    return _check
+
+
+def _items_of(cls: type[Any]) -> Any:
+    label = cls.__name__
+
+    def _check(values: Any) -> str | None:
+        if not isinstance(values, tuple):
+            return f"expected a list of {label}, got {describe(values)}"
+        for value in values:
+            if not isinstance(value, cls):
+                return f"expected a {label}, got {describe(value)} in the list"
+        return None
+
+    return _check
+
+
+def _check_channels(values: Any) -> str | None:
+    if not isinstance(values, Mapping):
+        return f"expected an object of channel definitions, got {describe(values)}"
+    for key, value in values.items():
+        if type(key) is not str or not key:
+            return "channel names must be non-empty strings"
+        if not isinstance(value, ChannelDefinition):
+            return f"expected a channel definition for {key!r}, got {describe(value)}"
+    return None
+
+
+def _check_version(value: Any) -> str | None:
+    if type(value) is not int:
+        return f"expected an integer, got {describe(value)}"
+    if value != CONFIG_VERSION:
+        return f"unsupported configuration version {value} (this library reads version 1)"
+    return None
+
+
+def _known(ids: Iterable[str]) -> str:
+    listed = sorted(ids)
+    return ", ".join(listed) if listed else "none defined"
+
+
+@attrs.frozen(kw_only=True)
+class Configuration(Checked):
+    """A whole configuration document (``version: 1``).
+
+    Attributes:
+        version: The document format version (1).
+        sync_policies: Synchronization policies by id (assigned to accounts).
+        inventory_policies: Inventory policies by id (assigned to templates).
+        pricing_policies: Pricing policies by id (assigned to templates).
+        image_policies: Image policies by id (assigned to templates).
+        order_policies: Order policies by id (assigned to accounts).
+        templates: Listing templates in priority order: a product uses the first that matches.
+        accounts: Marketplace accounts.
+        channels: Custom channel profiles by name (built-in ones need no definition).
+    """
+
+    version: int = attrs.field(default=CONFIG_VERSION, metadata=check(_check_version))
+    sync_policies: FrozenDict[str, SyncPolicy] = attrs.field(
+        factory=FrozenDict, converter=_frozen_mapping, metadata=check(_policies_of(SyncPolicy))
+    )
+    inventory_policies: FrozenDict[str, InventoryPolicy] = attrs.field(
+        factory=FrozenDict,
+        converter=_frozen_mapping,
+        metadata=check(_policies_of(InventoryPolicy)),
+    )
+    pricing_policies: FrozenDict[str, PricingPolicy] = attrs.field(
+        factory=FrozenDict, converter=_frozen_mapping, metadata=check(_policies_of(PricingPolicy))
+    )
+    image_policies: FrozenDict[str, ImagePolicy] = attrs.field(
+        factory=FrozenDict, converter=_frozen_mapping, metadata=check(_policies_of(ImagePolicy))
+    )
+    order_policies: FrozenDict[str, OrderPolicy] = attrs.field(
+        factory=FrozenDict, converter=_frozen_mapping, metadata=check(_policies_of(OrderPolicy))
+    )
+    templates: tuple[ListingTemplate, ...] = attrs.field(
+        default=(), converter=_tuple, metadata=check(_items_of(ListingTemplate))
+    )
+    accounts: tuple[Account, ...] = attrs.field(
+        default=(), converter=_tuple, metadata=check(_items_of(Account))
+    )
+    channels: FrozenDict[str, ChannelDefinition] = attrs.field(
+        factory=FrozenDict, converter=_frozen_mapping, metadata=check(_check_channels)
+    )
+
+    def policies(self, kind: PolicyKind | str) -> FrozenDict[str, Any]:
+        """The policies of one kind by id."""
+        section: FrozenDict[str, Any] = getattr(self, PolicyKind(kind).section)
+        return section
+
+    def account(self, account_id: str) -> Account:
+        """The account with this id.
+
+        Raises:
+            PolicyConfigError: when there is no such account (the message lists the known ones).
+        """
+        for account in self.accounts:
+            if account.id == account_id:
+                return account
+        known = _known(account.id for account in self.accounts)
+        msg = f"unknown account {account_id!r} (known: {known}) @ $.accounts"
+        raise PolicyConfigError([msg])
+
+    def template(self, template_id: str) -> ListingTemplate | None:
+        """The template with this id, or ``None``."""
+        for template in self.templates:
+            if template.id == template_id:
+                return template
+        return None
+
+    def channel_profile(self, name: str) -> ChannelProfile | None:
+        """The profile of a channel: the configuration's own definition first, then built-in."""
+        custom = self.channels.get(name)
+        if custom is not None:
+            return ChannelProfile(name=name, fields=custom.fields)
+        return BUILTIN_CHANNELS.get(name)
+
+    def referrers(self, kind: PolicyKind | str, policy_id: str) -> tuple[Referrer, ...]:
+        """Every template and account that refers to a policy."""
+        kind = PolicyKind(kind)
+        found: list[Referrer] = []
+        for field, field_kind in TEMPLATE_FIELDS.items():
+            if field_kind is kind:
+                found.extend(
+                    Referrer(level="template", id=t.id, field=field)
+                    for t in self.templates
+                    if getattr(t, field) == policy_id
+                )
+        for field, field_kind in ACCOUNT_FIELDS.items():
+            if field_kind is kind:
+                found.extend(
+                    Referrer(level="account", id=a.id, field=field)
+                    for a in self.accounts
+                    if getattr(a, field) == policy_id
+                )
+        return tuple(found)
+
+    def _cross_checks(self) -> list[Problem]:
+        problems: list[Problem] = []
+        problems.extend(self._check_templates())
+        problems.extend(self._check_accounts())
+        return problems
+
+    def _reference_problem(self, kind: PolicyKind, value: str, path: str) -> Problem | None:
+        if value in self.policies(kind):
+            return None
+        for other in PolicyKind:
+            if other is not kind and value in self.policies(other):
+                return (
+                    path,
+                    (
+                        f"{value!r} is {article(other.label)} {other.label}, not"
+                        f" {article(kind.label)} {kind.label} ({_level_hint(other)})"
+                    ),
+                )
+        known = _known(self.policies(kind))
+        return (path, f"unknown {kind.label} {value!r} (known: {known})")
+
+    def _check_templates(self) -> list[Problem]:
+        problems: list[Problem] = []
+        seen: dict[str, int] = {}
+        for index, template in enumerate(self.templates):
+            base = f"$.templates[{index}]"
+            if template.id in seen:
+                problems.append(
+                    (
+                        f"{base}.id",
+                        (
+                            f"duplicate template id {template.id!r}"
+                            f" (also $.templates[{seen[template.id]}])"
+                        ),
+                    )
+                )
+            else:
+                seen[template.id] = index
+            for field, kind in TEMPLATE_FIELDS.items():
+                problem = self._reference_problem(kind, getattr(template, field), f"{base}.{field}")
+                if problem is not None:
+                    problems.append(problem)
+        return problems
+
+    def _check_accounts(self) -> list[Problem]:
+        problems: list[Problem] = []
+        seen: dict[str, int] = {}
+        for index, account in enumerate(self.accounts):
+            base = f"$.accounts[{index}]"
+            if account.id in seen:
+                problems.append(
+                    (
+                        f"{base}.id",
+                        (
+                            f"duplicate account id {account.id!r}"
+                            f" (also $.accounts[{seen[account.id]}])"
+                        ),
+                    )
+                )
+            else:
+                seen[account.id] = index
+            profile = self.channel_profile(account.channel)
+            if profile is None:
+                known = _known({*BUILTIN_CHANNELS, *self.channels})
+                problems.append(
+                    (f"{base}.channel", f"unknown channel {account.channel!r} (known: {known})")
+                )
+            for field, kind in ACCOUNT_FIELDS.items():
+                value = getattr(account, field)
+                if value is None:
+                    continue
+                problem = self._reference_problem(kind, value, f"{base}.{field}")
+                if problem is not None:
+                    problems.append(problem)
+            policy = self.sync_policies.get(account.sync_policy)
+            if policy is None or profile is None:
+                continue
+            policy_path = f"$.sync_policies{key_path(account.sync_policy)}"
+            if policy.channel is not None and policy.channel != account.channel:
+                problems.append(
+                    (
+                        f"{base}.sync_policy",
+                        (
+                            f"sync policy {account.sync_policy!r} is for channel"
+                            f" {policy.channel!r};"
+                            f" account {account.id!r} is on {account.channel!r}"
+                        ),
+                    )
+                )
+            elif policy.fields is not None and not policy.fields <= profile.fields:
+                unsupported = ", ".join(sorted(f.value for f in policy.fields - profile.fields))
+                problems.append(
+                    (
+                        f"{policy_path}.fields",
+                        (
+                            f"fields not supported by channel {account.channel!r}"
+                            f" of account {account.id!r}: {unsupported}"
+                        ),
+                    )
+                )
+        return problems
+
+
+def _level_hint(kind: PolicyKind) -> str:
+    if kind in (PolicyKind.SYNC, PolicyKind.ORDER):
+        return f"{kind.label.replace('policy', 'policies')} are assigned to accounts"
+    return f"{kind.label.replace('policy', 'policies')} are assigned to listing templates"
+
+
+# ------------------------------------------------------------------------------------- loading
+
+
+def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    duplicates = []
+    for key, value in pairs:
+        if key in result:
+            duplicates.append(key)
+        result[key] = value
+    if duplicates:
+        raise _DuplicateKeyError(duplicates)
+    return result
+
+
+class _DuplicateKeyError(ValueError):
+    def __init__(self, keys: list[str]) -> None:
+        super().__init__(keys)
+        self.keys = keys
+
+
+def _reject_constant(name: str) -> Any:
+    msg = f"{name} is not valid JSON"
+    raise ValueError(msg)
+
+
+def parse_json_document(text: str, *, source: str = "<string>") -> Any:
+    """Parse JSON text strictly: duplicate keys, NaN and Infinity are errors.
+
+    Raises:
+        PolicyConfigError: with the line and column of a syntax error.
+    """
+    try:
+        return json.loads(
+            text, object_pairs_hook=_reject_duplicate_keys, parse_constant=_reject_constant
+        )
+    except json.JSONDecodeError as error:
+        msg = f"{source}: invalid JSON: {error.msg} (line {error.lineno}, column {error.colno}) @ $"
+        raise PolicyConfigError([msg]) from None
+    except _DuplicateKeyError as error:
+        keys = ", ".join(repr(key) for key in error.keys)
+        raise PolicyConfigError([f"{source}: duplicate keys {keys} in an object @ $"]) from None
+    except ValueError as error:
+        raise PolicyConfigError([f"{source}: {error} @ $"]) from None
+
+
+def load_config(data_or_path: Mapping[str, Any] | str | Path) -> Configuration:
+    """Load and validate a configuration from a mapping, or a JSON or TOML file.
+
+    A path ending in ``.toml`` is read as TOML (standard :mod:`tomllib`), anything else as JSON.
+    Everything is validated at once: types, values, references between sections, assignment
+    levels, duplicate ids and sync fields against each account's channel.
+
+    Raises:
+        PolicyConfigError: listing every problem as ``"<message> @ $.path"``.
+        OSError: when the file cannot be read.
+    """
+    if isinstance(data_or_path, str | Path):
+        path = Path(data_or_path)
+        text = path.read_text(encoding="utf-8")
+        if path.suffix.lower() == ".toml":
+            try:
+                data: Any = tomllib.loads(text)
+            except tomllib.TOMLDecodeError as error:
+                raise PolicyConfigError([f"{path}: invalid TOML: {error} @ $"]) from None
+        else:
+            data = parse_json_document(text, source=str(path))
+    else:
+        data = data_or_path
+    return structure(data, Configuration)
+
+
+def dump_config(config: Configuration, *, format: str | None = None) -> Any:  # noqa: A002
+    """Dump a configuration to JSON-compatible data, or to JSON or TOML text.
+
+    ``format=None`` gives a mapping; ``"json"`` indented JSON text; ``"toml"`` TOML text (nulls are
+    left out, since TOML has none and every nullable field defaults to null).
+    ``load_config(dump_config(c)) == c``.
+    """
+    data = unstructure(config)
+    if format is None:
+        return data
+    if format == "json":
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    if format == "toml":
+        # TOML has no null: a condition tree holding one (``{"op": "==", "value": null}``) is
+        # written as its equivalent text instead.
+        for template, dumped in zip(config.templates, data["templates"], strict=True):
+            if template.condition is not None and _holds_null(dumped["condition"]):
+                dumped["condition"] = template.condition.to_text()
+        return _to_toml(data)
+    msg = f"unknown format {format!r}: use None, 'json' or 'toml'"
+    raise ValueError(msg)
+
+
+# ---------------------------------------------------------------------------------------- TOML
+
+
+def _holds_null(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, dict):
+        return any(_holds_null(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_holds_null(item) for item in value)
+    return False
+
+
+def _toml_key(key: str) -> str:
+    if key and all(c.isascii() and (c.isalnum() or c in "-_") for c in key):
+        return key
+    return json.dumps(key, ensure_ascii=False)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):  # pragma: no cover - configurations hold no such floats
+            msg = "TOML cannot hold NaN or infinite configuration values"
+            raise ValueError(msg)
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    if isinstance(value, dict):
+        items = [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items() if v is not None]
+        return "{ " + ", ".join(items) + " }" if items else "{}"
+    msg = f"cannot write {type(value).__name__} to TOML"  # pragma: no cover
+    raise TypeError(msg)  # pragma: no cover
+
+
+def _to_toml(data: Mapping[str, Any]) -> str:
+    lines: list[str] = []
+    for key, value in data.items():
+        if value is not None and not isinstance(value, dict | list):
+            lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
+    for key, value in data.items():
+        if isinstance(value, dict):
+            for name, item in value.items():
+                lines.append("")
+                lines.append(f"[{_toml_key(key)}.{_toml_key(name)}]")
+                lines.extend(
+                    f"{_toml_key(k)} = {_toml_value(v)}" for k, v in item.items() if v is not None
+                )
+        elif isinstance(value, list):
+            for item in value:
+                lines.append("")
+                lines.append(f"[[{_toml_key(key)}]]")
+                lines.extend(
+                    f"{_toml_key(k)} = {_toml_value(v)}" for k, v in item.items() if v is not None
+                )
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+# --------------------------------------------------------------------------------------- edits
+
+
+def set_policy(
+    config: Configuration, kind: PolicyKind | str, policy_id: str, policy: AnyPolicy
+) -> Configuration:
+    """A new configuration with a policy added, or replaced when the id exists.
+
+    The result is validated as a whole (for example a replaced sync policy's fields against the
+    channels of the accounts using it).
+    """
+    kind = PolicyKind(kind)
+    cls = POLICY_CLASSES[kind]
+    if not isinstance(policy, cls):
+        msg = (
+            f"expected {article(cls.__name__)} {cls.__name__} for {article(kind.label)}"
+            f" {kind.label}, got {describe(policy)}"
+        )
+        raise PolicyConfigError([f"{msg} @ $.{kind.section}{key_path(policy_id)}"])
+    policies: dict[str, Any] = dict(config.policies(kind))
+    policies[policy_id] = policy
+    changes: dict[str, Any] = {kind.section: FrozenDict(policies)}
+    return attrs.evolve(config, **changes)
+
+
+def remove_policy(config: Configuration, kind: PolicyKind | str, policy_id: str) -> Configuration:
+    """A new configuration without a policy.
+
+    Raises:
+        PolicyInUseError: naming every template and account that still uses it; nothing changes.
+        PolicyConfigError: when there is no such policy.
+    """
+    kind = PolicyKind(kind)
+    if policy_id not in config.policies(kind):
+        known = _known(config.policies(kind))
+        msg = f"unknown {kind.label} {policy_id!r} (known: {known}) @ $.{kind.section}"
+        raise PolicyConfigError([msg])
+    referrers = config.referrers(kind, policy_id)
+    if referrers:
+        raise PolicyInUseError(kind, policy_id, referrers)
+    policies = {key: value for key, value in config.policies(kind).items() if key != policy_id}
+    changes: dict[str, Any] = {kind.section: FrozenDict(policies)}
+    return attrs.evolve(config, **changes)
+
+
+def assign_policy(
+    config: Configuration,
+    kind: PolicyKind | str,
+    policy_id: str,
+    *,
+    templates: Iterable[str] = (),
+    accounts: Iterable[str] = (),
+) -> Configuration:
+    """A new configuration where many templates or accounts use one policy (a bulk change).
+
+    Inventory, pricing and image policies are assigned to templates; sync and order policies to
+    accounts (the assignment levels of spec section 8).
+
+    Raises:
+        PolicyConfigError: for an unknown id, or a level the kind is not assigned at.
+    """
+    kind = PolicyKind(kind)
+    template_ids = list(templates)
+    account_ids = list(accounts)
+    problems: list[str] = []
+    template_field = next((f for f, k in TEMPLATE_FIELDS.items() if k is kind), None)
+    account_field = next((f for f, k in ACCOUNT_FIELDS.items() if k is kind), None)
+    if template_ids and template_field is None:
+        problems.append(
+            f"{kind.label.replace('policy', 'policies')} are assigned to accounts @ $.templates"
+        )
+    if account_ids and account_field is None:
+        problems.append(
+            f"{kind.label.replace('policy', 'policies')} are assigned to listing templates"
+            " @ $.accounts"
+        )
+    known_templates = {t.id for t in config.templates}
+    known_accounts = {a.id for a in config.accounts}
+    problems.extend(
+        f"unknown template {t!r} (known: {_known(known_templates)}) @ $.templates"
+        for t in template_ids
+        if t not in known_templates
+    )
+    problems.extend(
+        f"unknown account {a!r} (known: {_known(known_accounts)}) @ $.accounts"
+        for a in account_ids
+        if a not in known_accounts
+    )
+    if problems:
+        raise PolicyConfigError(problems)
+    wanted_templates = set(template_ids)
+    wanted_accounts = set(account_ids)
+    new_templates = tuple(
+        attrs.evolve(t, **{template_field: policy_id})
+        if template_field is not None and t.id in wanted_templates
+        else t
+        for t in config.templates
+    )
+    new_accounts = tuple(
+        attrs.evolve(a, **{account_field: policy_id})
+        if account_field is not None and a.id in wanted_accounts
+        else a
+        for a in config.accounts
+    )
+    return attrs.evolve(config, templates=new_templates, accounts=new_accounts)
+
+
+# ----------------------------------------------------------------------------------- defaults
+
+
+def default_config(
+    channel: str = "aliexpress", *, account_id: str | None = None, currency: str = "USD"
+) -> Configuration:
+    """A working configuration for onboarding one account on a built-in channel.
+
+    One policy of each kind (id ``default``), one template matching every product, and one
+    account (id ``account_id``, default the channel's name). The sync policy sends every field
+    the channel supports; quantities are the store's; prices the regular price in ``currency``.
+    """
+    if channel not in BUILTIN_CHANNELS:
+        known = ", ".join(sorted(BUILTIN_CHANNELS))
+        raise PolicyConfigError([f"unknown channel {channel!r} (known: {known}) @ $.channel"])
+    account = account_id or channel
+    return Configuration(
+        sync_policies={"default": SyncPolicy(title=f"{channel} synchronization", channel=channel)},
+        inventory_policies={"default": InventoryPolicy(title="Store quantity")},
+        pricing_policies={"default": PricingPolicy(title="Regular price", currency=currency)},
+        image_policies={
+            "default": ImagePolicy(
+                title="Store images", gallery_limit=min(10, CHANNEL_GALLERY_LIMITS[channel])
+            )
+        },
+        order_policies={
+            "default": OrderPolicy(title="Import orders", import_statuses=("paid",)),
+        },
+        templates=(
+            ListingTemplate(
+                id="default",
+                title="All products",
+                inventory_policy="default",
+                pricing_policy="default",
+                image_policy="default",
+            ),
+        ),
+        accounts=(
+            Account(id=account, channel=channel, sync_policy="default", order_policy="default"),
+        ),
+    )

@@ -1,0 +1,480 @@
+"""One listing, start to finish: resolve its policies and evaluate what the channel gets (spec 8).
+
+A *listing* is a product on an account. :func:`resolve` finds its template (the first whose
+condition matches) and its five effective policies; :func:`evaluate_listing` computes quantity,
+price and images, carrying a product-level failure (a price that cannot be computed) in the
+outcome instead of raising it. :func:`preview_change` compares two configurations over a product
+list, so a merchant sees the impact of a policy edit before saving it; :func:`lint` warns about
+legal but suspicious settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+import attrs
+
+from policy_engine._channels import ChannelProfile
+from policy_engine._config import (
+    CHANNEL_GALLERY_LIMITS,
+    Account,
+    Configuration,
+    PolicyKind,
+)
+from policy_engine._errors import PricingError
+from policy_engine._images import ImagePolicy, ImageSelection, select_images
+from policy_engine._inventory import (
+    InventoryPolicy,
+    QuantityResult,
+    QuantityRule,
+    compute_quantity,
+)
+from policy_engine._models import Product
+from policy_engine._orders import OrderPolicy
+from policy_engine._pricing import PriceResult, PricingPolicy, compute_price
+from policy_engine._serialization import unstructure
+from policy_engine._steps import Step, define_messages
+from policy_engine._sync import ProductChange, SyncDecision, SyncPolicy, decide_sync
+from policy_engine._templates import ListingTemplate
+from policy_engine._validation import fast_constructor, key_path
+
+__all__ = [
+    "LintWarning",
+    "ListingChange",
+    "ListingOutcome",
+    "OutcomeError",
+    "Resolution",
+    "evaluate_listing",
+    "lint",
+    "preview_change",
+    "resolve",
+    "sync_listing",
+]
+
+define_messages(
+    {
+        "template_matched": "listing template {0!r} matches the product",
+    }
+)
+
+_DISABLED = QuantityResult(
+    quantity=0, rule=QuantityRule.PRODUCT_DISABLED, steps=(Step(("product_disabled",)),)
+)
+
+
+@attrs.frozen(kw_only=True)
+class Resolution:
+    """A listing's template and effective policies.
+
+    Attributes:
+        account: The account.
+        channel: The account channel's profile.
+        template: The template: the first whose condition matches the product, or ``None``.
+        sync_policy: The account's synchronization policy.
+        order_policy: The account's order policy, or ``None``.
+        inventory_policy: The template's inventory policy (``None`` without a template).
+        pricing_policy: The template's pricing policy (``None`` without a template).
+        image_policy: The template's image policy (``None`` without a template).
+    """
+
+    account: Account
+    channel: ChannelProfile
+    template: ListingTemplate | None
+    sync_policy: SyncPolicy
+    order_policy: OrderPolicy | None
+    inventory_policy: InventoryPolicy | None
+    pricing_policy: PricingPolicy | None
+    image_policy: ImagePolicy | None
+
+
+@attrs.frozen(kw_only=True)
+class OutcomeError:
+    """A product-level failure of one part of a listing, carried instead of raised.
+
+    Attributes:
+        what: The part that failed: ``price``, ``quantity``, ``images`` or ``product``.
+        code: A stable code (``missing_price``, ``non_positive_price``, ``invalid_product``…).
+        message: What went wrong, for the merchant.
+    """
+
+    what: str
+    code: str
+    message: str
+
+
+@attrs.frozen(kw_only=True)
+class ListingOutcome:
+    """Everything a channel gets for one product on one account.
+
+    Attributes:
+        sku: The product's SKU.
+        account: The account id.
+        template: The matching template's id, or ``None`` (then nothing is listed).
+        quantity: The quantity result (``None`` without a template).
+        price: The price result (``None`` without a template, or when pricing failed).
+        images: The image selection (``None`` without a template).
+        errors: Each part that failed, with its error.
+        reasons: Why the listing has (or lacks) a template.
+    """
+
+    sku: str
+    account: str
+    template: str | None
+    quantity: QuantityResult | None
+    price: PriceResult | None
+    images: ImageSelection | None
+    errors: tuple[OutcomeError, ...]
+    reasons: tuple[Step, ...]
+
+    @property
+    def ok(self) -> bool:
+        """Whether every part was computed."""
+        return not self.errors
+
+
+_outcome = fast_constructor(ListingOutcome)
+
+
+def _first_match(templates: Iterable[ListingTemplate], product: Product) -> ListingTemplate | None:
+    for template in templates:
+        condition = template.condition
+        if condition is None or condition.matches(product):
+            return template
+    return None
+
+
+def resolve(config: Configuration, product: Product, account_id: str) -> Resolution:
+    """The template and the five effective policies of a product on an account.
+
+    Raises:
+        PolicyConfigError: for an unknown account id.
+    """
+    account = config.account(account_id)
+    channel = config.channel_profile(account.channel)
+    assert channel is not None  # a Configuration only holds accounts on known channels
+    template = _first_match(config.templates, product)
+    order_policy = (
+        config.order_policies[account.order_policy] if account.order_policy is not None else None
+    )
+    return Resolution(
+        account=account,
+        channel=channel,
+        template=template,
+        sync_policy=config.sync_policies[account.sync_policy],
+        order_policy=order_policy,
+        inventory_policy=(
+            config.inventory_policies[template.inventory_policy] if template else None
+        ),
+        pricing_policy=config.pricing_policies[template.pricing_policy] if template else None,
+        image_policy=config.image_policies[template.image_policy] if template else None,
+    )
+
+
+_NO_TEMPLATE = (Step(("no_matching_template",)),)
+
+
+def evaluate_listing(
+    config: Configuration, product: Product, account_id: str, *, on: date | None = None
+) -> ListingOutcome:
+    """What the account's channel gets for a product: template, quantity, price and images.
+
+    A disabled product lists quantity 0 (rule ``product_disabled``). A price that cannot be
+    computed is carried in ``errors`` (with ``price`` ``None``), never raised: one product's
+    problem must not stop a batch.
+
+    Raises:
+        PolicyConfigError: for an unknown account id (a caller error, not a product problem).
+    """
+    account = config.account(account_id)
+    template = _first_match(config.templates, product)
+    if template is None:
+        return _outcome(product.sku, account.id, None, None, None, None, (), _NO_TEMPLATE)
+    if product.enabled:
+        quantity = compute_quantity(
+            product.stock, config.inventory_policies[template.inventory_policy]
+        )
+    else:
+        quantity = _DISABLED
+    errors: tuple[OutcomeError, ...] = ()
+    try:
+        price: PriceResult | None = compute_price(
+            product, config.pricing_policies[template.pricing_policy], on=on
+        )
+    except PricingError as error:
+        price = None
+        errors = (OutcomeError(what="price", code=error.code, message=str(error)),)
+    images = select_images(product, config.image_policies[template.image_policy])
+    return _outcome(
+        product.sku,
+        account.id,
+        template.id,
+        quantity,
+        price,
+        images,
+        errors,
+        (Step(("template_matched", template.id)),),
+    )
+
+
+def sync_listing(config: Configuration, change: ProductChange, account_id: str) -> SyncDecision:
+    """What an account's channel gets for a product change (spec 7.4) under a configuration.
+
+    :func:`~policy_engine.decide_sync` with the account's sync policy, the configuration's
+    templates in order, and the account channel's profile (built-in or custom).
+
+    Raises:
+        PolicyConfigError: for an unknown account id.
+    """
+    account = config.account(account_id)
+    return decide_sync(
+        change,
+        config.sync_policies[account.sync_policy],
+        templates=config.templates,
+        channel_fields=config.channel_profile(account.channel),
+    )
+
+
+# ------------------------------------------------------------------------------------- preview
+
+
+@attrs.frozen(kw_only=True)
+class ListingChange:
+    """One difference a configuration edit makes to a listing.
+
+    Attributes:
+        sku: The product's SKU.
+        account: The account id.
+        what: ``template``, ``quantity``, ``price``, ``images`` or ``listing`` (an account added or
+            removed).
+        before: The value before the edit (JSON-compatible; ``None`` when absent).
+        after: The value after the edit.
+    """
+
+    sku: str
+    account: str
+    what: str
+    before: Any = attrs.field(eq=True, hash=False)
+    after: Any = attrs.field(eq=True, hash=False)
+
+
+def _summaries(outcome: ListingOutcome | None) -> dict[str, Any]:
+    if outcome is None:
+        return {"listing": None}
+    price: Any
+    if outcome.price is not None:
+        price = {"amount": str(outcome.price.amount), "currency": outcome.price.currency}
+    else:
+        price = next(
+            ({"error": error.code} for error in outcome.errors if error.what == "price"), None
+        )
+    return {
+        "template": outcome.template,
+        "quantity": (
+            None
+            if outcome.quantity is None
+            else {"quantity": outcome.quantity.quantity, "rule": outcome.quantity.rule.value}
+        ),
+        "price": price,
+        "images": None if outcome.images is None else list(outcome.images.images),
+    }
+
+
+def preview_change(
+    old: Configuration,
+    new: Configuration,
+    products: Iterable[Product],
+    *,
+    on: date | None = None,
+) -> tuple[ListingChange, ...]:
+    """Every listing whose outcome differs between two configurations.
+
+    Compares, per product and account (accounts of either configuration), the template, the
+    quantity (value and rule), the price (amount and currency, or the error code) and the image
+    list. An account only one configuration has appears as a ``listing`` change.
+    """
+    old_accounts = [account.id for account in old.accounts]
+    new_accounts = [account.id for account in new.accounts]
+    accounts = old_accounts + [a for a in new_accounts if a not in set(old_accounts)]
+    changes: list[ListingChange] = []
+    for product in products:
+        for account in accounts:
+            before = (
+                evaluate_listing(old, product, account, on=on) if account in old_accounts else None
+            )
+            after = (
+                evaluate_listing(new, product, account, on=on) if account in new_accounts else None
+            )
+            if before is None or after is None:
+                changes.append(
+                    ListingChange(
+                        sku=product.sku,
+                        account=account,
+                        what="listing",
+                        before=None if before is None else unstructure(before),
+                        after=None if after is None else unstructure(after),
+                    )
+                )
+                continue
+            old_parts, new_parts = _summaries(before), _summaries(after)
+            changes.extend(
+                ListingChange(
+                    sku=product.sku,
+                    account=account,
+                    what=what,
+                    before=old_parts[what],
+                    after=new_parts[what],
+                )
+                for what in ("template", "quantity", "price", "images")
+                if old_parts[what] != new_parts[what]
+            )
+    return tuple(changes)
+
+
+# ----------------------------------------------------------------------------------------- lint
+
+
+@attrs.frozen(kw_only=True)
+class LintWarning:
+    """A legal but suspicious setting.
+
+    Attributes:
+        code: A stable code (see the configuration docs).
+        message: What is suspicious and why.
+        path: The JSON path of the setting.
+    """
+
+    code: str
+    message: str
+    path: str
+
+    def __str__(self) -> str:
+        return f"{self.message} @ {self.path}"
+
+
+def lint(config: Configuration) -> tuple[LintWarning, ...]:
+    """Warnings for legal but suspicious settings of a configuration.
+
+    Codes: ``threshold_above_below_value`` (more stock would list less),
+    ``threshold_below_above_value`` (less stock would list more), ``percentage_with_default``
+    (a share of stock combined with listing a default quantity when out of stock),
+    ``max_quantity_zero`` (nothing is ever listed), ``gallery_limit_above_channel`` (more images
+    than a channel of an account accepts), ``unused_policy`` (nobody refers to it),
+    ``unreachable_template`` (a template after one that matches every product),
+    ``observed_without_update`` (observed attributes on a policy that never updates).
+    """
+    warnings: list[LintWarning] = []
+    for policy_id, policy in config.inventory_policies.items():
+        path = f"$.inventory_policies{key_path(policy_id)}"
+        threshold = policy.threshold
+        if threshold is not None and threshold.above < threshold.value:
+            warnings.append(
+                LintWarning(
+                    code="threshold_above_below_value",
+                    message=(
+                        f"above ({threshold.above}) is below the threshold value"
+                        f" ({threshold.value}): more stock would list less"
+                    ),
+                    path=f"{path}.threshold.above",
+                )
+            )
+        if threshold is not None and threshold.below > threshold.value:
+            warnings.append(
+                LintWarning(
+                    code="threshold_below_above_value",
+                    message=(
+                        f"below ({threshold.below}) is above the threshold value"
+                        f" ({threshold.value}): less stock would list more"
+                    ),
+                    path=f"{path}.threshold.below",
+                )
+            )
+        if policy.percentage != 100 and policy.default_when_out_of_stock:
+            warnings.append(
+                LintWarning(
+                    code="percentage_with_default",
+                    message=(
+                        f"a {policy.percentage}% share of stock is combined with listing"
+                        f" {policy.default_quantity} when out of stock"
+                    ),
+                    path=f"{path}.default_when_out_of_stock",
+                )
+            )
+        if policy.max_quantity == 0:
+            warnings.append(
+                LintWarning(
+                    code="max_quantity_zero",
+                    message="max_quantity 0 lists nothing, ever",
+                    path=f"{path}.max_quantity",
+                )
+            )
+    warnings.extend(_lint_galleries(config))
+    warnings.extend(_lint_unused(config))
+    warnings.extend(_lint_templates(config))
+    for policy_id, sync in config.sync_policies.items():
+        if sync.observed_attributes is not None and not sync.product_update:
+            warnings.append(
+                LintWarning(
+                    code="observed_without_update",
+                    message="observed attributes have no effect while product_update is off",
+                    path=f"$.sync_policies{key_path(policy_id)}.observed_attributes",
+                )
+            )
+    return tuple(warnings)
+
+
+def _lint_galleries(config: Configuration) -> list[LintWarning]:
+    warnings: list[LintWarning] = []
+    channels = sorted({account.channel for account in config.accounts})
+    used = {template.image_policy for template in config.templates}
+    for policy_id, policy in config.image_policies.items():
+        if policy_id not in used:
+            continue
+        for channel in channels:
+            limit = CHANNEL_GALLERY_LIMITS.get(channel)
+            if limit is not None and policy.gallery_limit > limit:
+                warnings.append(
+                    LintWarning(
+                        code="gallery_limit_above_channel",
+                        message=(
+                            f"gallery_limit {policy.gallery_limit} is above the {limit} images"
+                            f" channel {channel!r} accepts"
+                        ),
+                        path=f"$.image_policies{key_path(policy_id)}.gallery_limit",
+                    )
+                )
+    return warnings
+
+
+def _lint_unused(config: Configuration) -> list[LintWarning]:
+    return [
+        LintWarning(
+            code="unused_policy",
+            message=f"{kind.label} {policy_id!r} is not used by any template or account",
+            path=f"$.{kind.section}{key_path(policy_id)}",
+        )
+        for kind in PolicyKind
+        for policy_id in config.policies(kind)
+        if not config.referrers(kind, policy_id)
+    ]
+
+
+def _lint_templates(config: Configuration) -> list[LintWarning]:
+    warnings: list[LintWarning] = []
+    catch_all: str | None = None
+    for index, template in enumerate(config.templates):
+        if catch_all is not None:
+            warnings.append(
+                LintWarning(
+                    code="unreachable_template",
+                    message=(
+                        f"template {template.id!r} is never used: template {catch_all!r} before"
+                        " it matches every product"
+                    ),
+                    path=f"$.templates[{index}]",
+                )
+            )
+        elif template.condition is None:
+            catch_all = template.id
+    return warnings
