@@ -30,6 +30,7 @@ from policy_engine._config import (
     remove_policy,
     set_policy,
 )
+from policy_engine._curve import CurvePoint, quantity_curve
 from policy_engine._errors import (
     ImageUploadError,
     PolicyConfigError,
@@ -133,6 +134,7 @@ __all__ = [
     "Condition",
     "ConditionError",
     "Configuration",
+    "CurvePoint",
     "CustomerMode",
     "CustomerSettings",
     "Ending",
@@ -206,6 +208,7 @@ __all__ = [
     "plan_order",
     "plan_shipment",
     "preview_change",
+    "quantity_curve",
     "remove_policy",
     "resolve",
     "select_images",
