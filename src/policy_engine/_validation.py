@@ -19,6 +19,7 @@ from policy_engine._errors import PolicyConfigError
 
 __all__ = [
     "CHECK",
+    "JSON_SCHEMA",
     "article",
     "Checked",
     "FrozenDict",
@@ -38,6 +39,11 @@ __all__ = [
 ]
 
 CHECK = "policy_engine.check"
+
+#: Attribute of a checker holding the JSON Schema keywords its rule amounts to (``{"minimum": 0}``),
+#: read by :func:`policy_engine.json_schema` so that the schema's ranges come from the checks.
+#: Keywords are type-specific (``minLength`` applies to strings, ``minItems`` to lists…).
+JSON_SCHEMA = "json_schema"
 
 #: A problem is ``(path relative to the object, message)``; the path starts with ``$``.
 Problem = tuple[str, str]
@@ -136,6 +142,7 @@ def at_least(minimum: int | Decimal) -> Checker:
             return None if value is None else f"expected a number, got {describe(value)}"
         return None if value >= minimum else f"must be >= {minimum} (got {value})"
 
+    _check.__dict__[JSON_SCHEMA] = {"minimum": minimum}
     return _check
 
 
@@ -147,6 +154,7 @@ def greater_than(minimum: int | Decimal) -> Checker:
             return None if value is None else f"expected a number, got {describe(value)}"
         return None if value > minimum else f"must be > {minimum} (got {value})"
 
+    _check.__dict__[JSON_SCHEMA] = {"exclusiveMinimum": minimum}
     return _check
 
 
@@ -158,6 +166,7 @@ def at_most(maximum: int | Decimal) -> Checker:
             return None if value is None else f"expected a number, got {describe(value)}"
         return None if value <= maximum else f"must be <= {maximum} (got {value})"
 
+    _check.__dict__[JSON_SCHEMA] = {"maximum": maximum}
     return _check
 
 
@@ -171,6 +180,7 @@ def in_range(minimum: int, maximum: int) -> Checker:
             return None
         return f"must be between {minimum} and {maximum} (got {value})"
 
+    _check.__dict__[JSON_SCHEMA] = {"minimum": minimum, "maximum": maximum}
     return _check
 
 
@@ -181,6 +191,15 @@ def non_empty(value: Any) -> str | None:
     if isinstance(value, str):
         return None if value.strip() else "must not be empty"
     return None if len(value) else "must not be empty"
+
+
+# A string must hold a character that is not a blank; a list or an object must hold an item.
+non_empty.__dict__[JSON_SCHEMA] = {
+    "minLength": 1,
+    "pattern": r"\S",
+    "minItems": 1,
+    "minProperties": 1,
+}
 
 
 _IDENT_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
