@@ -571,3 +571,66 @@ class TestSyncListing:
             "category",
             "attributes",
         }
+
+
+class TestAccountScopedTemplates:
+    """A template's ``accounts`` scope the listings it serves (empty: every account)."""
+
+    def scoped(self) -> Configuration:
+        data = document()
+        data["templates"].insert(
+            0,
+            {
+                "id": "otto-only",
+                "title": "OTTO",
+                "accounts": ["otto-de"],
+                "inventory_policy": "stock",
+                "pricing_policy": "markup",
+                "image_policy": "images",
+            },
+        )
+        return load_config(data)
+
+    def test_templates_for_an_account(self) -> None:
+        """An account sees the templates that serve it, in order."""
+        config = self.scoped()
+        assert [t.id for t in config.templates_for("otto-de")] == ["otto-only", "bags", "rest"]
+        assert [t.id for t in config.templates_for("ali-us")] == ["bags", "rest"]
+        assert config.templates[0].serves("otto-de")
+        assert not config.templates[0].serves("ali-us")
+
+    def test_pipeline_uses_the_scope(self) -> None:
+        """evaluate_listing, resolve and sync_listing pick among the account's templates."""
+        config = self.scoped()
+        assert evaluate_listing(config, TEE, "otto-de", on=ON).template == "otto-only"
+        assert evaluate_listing(config, TEE, "ali-us", on=ON).template == "rest"
+        resolution = resolve(config, TEE, "otto-de")
+        assert resolution.template is not None
+        assert resolution.template.id == "otto-only"
+        change = ProductChange(kind="created", product=TEE)
+        assert sync_listing(config, change, "ali-us").template == "rest"
+        assert sync_listing(config, change, "otto-de").template == "otto-only"
+
+    def test_unknown_account_in_scope(self) -> None:
+        """A template naming an unknown account is a load error with the item's path."""
+        data = document()
+        data["templates"][1]["accounts"] = ["ali-us", "nope", ""]
+        assert errors_of(data) == [
+            "expected a list of non-empty account ids, got a string in it @ $.templates[1].accounts"
+        ]
+        data["templates"][1]["accounts"] = ["ali-us", "nope"]
+        assert errors_of(data) == [
+            "unknown account 'nope' (known: ali-us, otto-de) @ $.templates[1].accounts[1]"
+        ]
+
+    def test_scoped_catch_all_shadows_only_its_accounts(self) -> None:
+        """lint: a catch-all template shadows later templates only for the accounts it serves."""
+        data = document()
+        data["templates"] = [
+            dict(data["templates"][1], id="otto-all", accounts=["otto-de"]),
+            dict(data["templates"][0], id="bags-otto", accounts=["otto-de"]),
+            dict(data["templates"][0], id="bags-all"),
+        ]
+        codes = [(w.code, w.path) for w in lint(load_config(data))]
+        assert ("unreachable_template", "$.templates[1]") in codes
+        assert ("unreachable_template", "$.templates[2]") not in codes

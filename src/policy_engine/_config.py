@@ -324,6 +324,18 @@ class Configuration(Checked):
     channels: FrozenDict[str, ChannelDefinition] = attrs.field(
         factory=FrozenDict, converter=_frozen_mapping, metadata=check(_check_channels)
     )
+    # The templates serving each account, in order; filled on first use (not JSON, not equality).
+    _by_account: dict[str, tuple[ListingTemplate, ...]] = attrs.field(
+        init=False, eq=False, repr=False, factory=dict
+    )
+
+    def templates_for(self, account_id: str) -> tuple[ListingTemplate, ...]:
+        """The templates that serve an account, in priority order."""
+        templates = self._by_account.get(account_id)
+        if templates is None:
+            templates = tuple(t for t in self.templates if t.serves(account_id))
+            self._by_account[account_id] = templates
+        return templates
 
     def policies(self, kind: PolicyKind | str) -> FrozenDict[str, Any]:
         """The policies of one kind by id."""
@@ -419,6 +431,15 @@ class Configuration(Checked):
                 problem = self._reference_problem(kind, getattr(template, field), f"{base}.{field}")
                 if problem is not None:
                     problems.append(problem)
+            known_accounts = {account.id for account in self.accounts}
+            problems.extend(
+                (
+                    f"{base}.accounts[{position}]",
+                    f"unknown account {account_id!r} (known: {_known(known_accounts)})",
+                )
+                for position, account_id in enumerate(template.accounts)
+                if account_id not in known_accounts
+            )
         return problems
 
     def _check_accounts(self) -> list[Problem]:

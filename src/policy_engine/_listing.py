@@ -10,6 +10,7 @@ legal but suspicious settings.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable
 from datetime import date
 from typing import Any
@@ -154,7 +155,7 @@ def resolve(config: Configuration, product: Product, account_id: str) -> Resolut
     account = config.account(account_id)
     channel = config.channel_profile(account.channel)
     assert channel is not None  # a Configuration only holds accounts on known channels
-    template = _first_match(config.templates, product)
+    template = _first_match(config.templates_for(account.id), product)
     order_policy = (
         config.order_policies[account.order_policy] if account.order_policy is not None else None
     )
@@ -174,6 +175,128 @@ def resolve(config: Configuration, product: Product, account_id: str) -> Resolut
 
 _NO_TEMPLATE = (Step(("no_matching_template",)),)
 
+#: What a listing gets from its product and its account's templates: ``(template id, quantity,
+#: price, images, errors, reasons)``. Accounts served by the same templates share this part.
+ProductPart = tuple[
+    str | None,
+    QuantityResult | None,
+    PriceResult | None,
+    ImageSelection | None,
+    tuple[OutcomeError, ...],
+    tuple[Step, ...],
+]
+_NOTHING_LISTED: ProductPart = (None, None, None, None, (), _NO_TEMPLATE)
+
+#: One template, ready to evaluate: its compiled condition's ``matches`` (``None`` for a
+#: catch-all), its id, its three resolved policies and its ``template_matched`` reason.
+Rule = tuple[Any, str, InventoryPolicy, PricingPolicy, ImagePolicy, tuple[Step]]
+
+
+def _rules(config: Configuration, templates: Iterable[ListingTemplate]) -> tuple[Rule, ...]:
+    rules: list[Rule] = []
+    for template in templates:
+        condition = template.condition
+        rules.append(
+            (
+                None if condition is None else condition.matches,
+                template.id,
+                config.inventory_policies[template.inventory_policy],
+                config.pricing_policies[template.pricing_policy],
+                config.image_policies[template.image_policy],
+                (Step(("template_matched", template.id)),),
+            )
+        )
+        if condition is None:
+            break  # later templates are unreachable
+    return tuple(rules)
+
+
+class Evaluator:
+    """Everything :func:`evaluate_listing` needs that depends on the configuration alone.
+
+    Built once per configuration (see :func:`evaluator`): for each account, the templates that
+    serve it in order, each with its compiled condition, its resolved policy objects and its
+    ``template_matched`` reason. Accounts served by the same templates share one rule tuple (the
+    same object), so a batch can evaluate a product once per distinct tuple. A call then does only
+    the work that depends on the product.
+    """
+
+    __slots__ = ("__weakref__", "account_rules", "config")
+
+    def __init__(self, config: Configuration) -> None:
+        by_scope: dict[tuple[str, ...], tuple[Rule, ...]] = {}
+        account_rules: dict[str, tuple[Rule, ...]] = {}
+        for account in config.accounts:
+            templates = config.templates_for(account.id)
+            scope = tuple(template.id for template in templates)
+            rules = by_scope.get(scope)
+            if rules is None:
+                rules = by_scope[scope] = _rules(config, templates)
+            account_rules[account.id] = rules
+        self.config = config
+        #: Account id -> the rules of the templates serving it.
+        self.account_rules = account_rules
+
+    def rules(self, account_id: str) -> tuple[Rule, ...]:
+        """The rules of an account, or :class:`PolicyConfigError` for an unknown one."""
+        rules = self.account_rules.get(account_id)
+        if rules is None:
+            self.config.account(account_id)  # raises, listing the known accounts
+            raise AssertionError(account_id)  # pragma: no cover - account() raised
+        return rules
+
+    @staticmethod
+    def product_part(product: Product, on: date | None, rules: tuple[Rule, ...]) -> ProductPart:
+        """Template, quantity, price and images of a product under an account's rules.
+
+        A price that cannot be computed is carried as an error; nothing else here raises for a
+        valid product.
+        """
+        for rule in rules:
+            matches = rule[0]
+            if matches is None or matches(product):
+                break
+        else:
+            return _NOTHING_LISTED
+        _, template_id, inventory, pricing, images, reasons = rule
+        quantity = compute_quantity(product.stock, inventory) if product.enabled else _DISABLED
+        try:
+            price: PriceResult | None = compute_price(product, pricing, on=on)
+        except PricingError as error:
+            return (
+                template_id,
+                quantity,
+                None,
+                select_images(product, images),
+                (OutcomeError(what="price", code=error.code, message=str(error)),),
+                reasons,
+            )
+        return (template_id, quantity, price, select_images(product, images), (), reasons)
+
+
+# Evaluators by configuration identity. A configuration is immutable, so its evaluator never goes
+# stale; the entry is dropped when the configuration is garbage collected. (Identity, not
+# equality: hashing a whole configuration would cost more than building its evaluator.)
+_EVALUATORS: dict[int, tuple[weakref.ref[Configuration], Evaluator]] = {}
+
+
+def _forget(key: int, ref: weakref.ref[Configuration]) -> None:
+    entry = _EVALUATORS.get(key)
+    if entry is not None and entry[0] is ref:
+        del _EVALUATORS[key]
+
+
+def evaluator(config: Configuration) -> Evaluator:
+    """The (cached) evaluator of a configuration."""
+    key = id(config)
+    entry = _EVALUATORS.get(key)
+    if entry is not None and entry[0]() is config:
+        return entry[1]
+    built = Evaluator(config)
+    ref = weakref.ref(config, lambda dead: _forget(key, dead))
+    _EVALUATORS[key] = (ref, built)
+    return built
+
 
 def evaluate_listing(
     config: Configuration, product: Product, account_id: str, *, on: date | None = None
@@ -182,40 +305,13 @@ def evaluate_listing(
 
     A disabled product lists quantity 0 (rule ``product_disabled``). A price that cannot be
     computed is carried in ``errors`` (with ``price`` ``None``), never raised: one product's
-    problem must not stop a batch.
+    problem must not stop a batch. For many products use :func:`~policy_engine.evaluate_many`.
 
     Raises:
         PolicyConfigError: for an unknown account id (a caller error, not a product problem).
     """
-    account = config.account(account_id)
-    template = _first_match(config.templates, product)
-    if template is None:
-        return _outcome(product.sku, account.id, None, None, None, None, (), _NO_TEMPLATE)
-    if product.enabled:
-        quantity = compute_quantity(
-            product.stock, config.inventory_policies[template.inventory_policy]
-        )
-    else:
-        quantity = _DISABLED
-    errors: tuple[OutcomeError, ...] = ()
-    try:
-        price: PriceResult | None = compute_price(
-            product, config.pricing_policies[template.pricing_policy], on=on
-        )
-    except PricingError as error:
-        price = None
-        errors = (OutcomeError(what="price", code=error.code, message=str(error)),)
-    images = select_images(product, config.image_policies[template.image_policy])
-    return _outcome(
-        product.sku,
-        account.id,
-        template.id,
-        quantity,
-        price,
-        images,
-        errors,
-        (Step(("template_matched", template.id)),),
-    )
+    rules = evaluator(config).rules(account_id)
+    return _outcome(product.sku, account_id, *Evaluator.product_part(product, on, rules))
 
 
 def sync_listing(config: Configuration, change: ProductChange, account_id: str) -> SyncDecision:
@@ -231,7 +327,7 @@ def sync_listing(config: Configuration, change: ProductChange, account_id: str) 
     return decide_sync(
         change,
         config.sync_policies[account.sync_policy],
-        templates=config.templates,
+        templates=config.templates_for(account.id),
         channel_fields=config.channel_profile(account.channel),
     )
 
@@ -462,19 +558,30 @@ def _lint_unused(config: Configuration) -> list[LintWarning]:
 
 def _lint_templates(config: Configuration) -> list[LintWarning]:
     warnings: list[LintWarning] = []
-    catch_all: str | None = None
+    catch_alls: list[ListingTemplate] = []
     for index, template in enumerate(config.templates):
-        if catch_all is not None:
+        # A template is never used when an earlier template without a condition serves every
+        # account it serves.
+        shadow = next(
+            (
+                earlier
+                for earlier in catch_alls
+                if not earlier.accounts
+                or (template.accounts and set(template.accounts) <= set(earlier.accounts))
+            ),
+            None,
+        )
+        if shadow is not None:
             warnings.append(
                 LintWarning(
                     code="unreachable_template",
                     message=(
-                        f"template {template.id!r} is never used: template {catch_all!r} before"
+                        f"template {template.id!r} is never used: template {shadow.id!r} before"
                         " it matches every product"
                     ),
                     path=f"$.templates[{index}]",
                 )
             )
         elif template.condition is None:
-            catch_all = template.id
+            catch_alls.append(template)
     return warnings

@@ -7,7 +7,7 @@ whose condition matches a product is the product's template (spec 7.4, rule 2).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -45,6 +45,21 @@ def _is_str(value: Any) -> str | None:
     return None if type(value) is str else f"expected a string, got {describe(value)}"
 
 
+def _str_tuple(values: Any) -> Any:
+    if type(values) is tuple or isinstance(values, str) or not isinstance(values, Iterable):
+        return values
+    return tuple(values)
+
+
+def _account_ids(values: Any) -> str | None:
+    if not isinstance(values, tuple):
+        return f"expected a list of account ids, got {describe(values)}"
+    for value in values:
+        if type(value) is not str or not value.strip():
+            return f"expected a list of non-empty account ids, got {describe(value)} in it"
+    return None
+
+
 def _policy_id() -> Any:
     return attrs.field(metadata=check(_is_str, non_empty))
 
@@ -63,6 +78,9 @@ class ListingTemplate(Checked):
         inventory_policy: The id of the inventory policy of the template's listings.
         pricing_policy: The id of the pricing policy.
         image_policy: The id of the image policy.
+        accounts: The ids of the accounts the template serves; empty (the default) serves every
+            account. A connector serving several marketplaces scopes its templates this way, so
+            that, say, AliExpress lists in USD and TikTok Shop in EUR.
     """
 
     id: str = attrs.field(metadata=check(_is_str, non_empty))
@@ -75,6 +93,13 @@ class ListingTemplate(Checked):
     inventory_policy: str = _policy_id()
     pricing_policy: str = _policy_id()
     image_policy: str = _policy_id()
+    accounts: tuple[str, ...] = attrs.field(
+        default=(), converter=_str_tuple, metadata=check(_account_ids)
+    )
+
+    def serves(self, account_id: str) -> bool:
+        """Whether the template applies to listings of an account."""
+        return not self.accounts or account_id in self.accounts
 
     def matches(self, product: Product) -> bool:
         """Whether the template applies to a product (a template without condition: always)."""

@@ -1,9 +1,17 @@
 """``policy-engine demo``: the library at work on a bundled sample store.
 
-The sample store (``policy_engine/data/sample_store.json``) holds a dozen products covering the
-cases of the quantity, price and image rules: MSI sources, an unmanaged product, an out-of-stock
-one, a missing price attribute, a product without images, a product without stock data. Each of
-two channels has its own inventory, pricing and image policy.
+The sample store (``policy_engine/data/sample_store.json``) holds a configuration with three
+marketplace accounts (AliExpress, TikTok Shop, eBay) and two listing templates, a dozen products
+covering the cases of the quantity, price and image rules (MSI sources, an unmanaged product, an
+out-of-stock one, a missing price, a product without images or without stock data, a
+not-visible-individually child), a batch of product changes, and a pricing edit to preview.
+
+The demo prints, in order:
+
+1. what each account lists for each product (quantity, price, images) and the rule that decided;
+2. for each product change, what each channel gets (upload, update, price/inventory update,
+   delisting or nothing) and why;
+3. the impact of the pricing edit, listing by listing, before it would be saved.
 """
 
 from __future__ import annotations
@@ -16,32 +24,50 @@ from typing import Any, TextIO
 
 import attrs
 
-from policy_engine._errors import PricingError
-from policy_engine._images import ImagePolicy, select_images
-from policy_engine._inventory import InventoryPolicy, compute_quantity
+from policy_engine._config import POLICY_CLASSES, Configuration, PolicyKind, set_policy
+from policy_engine._listing import ListingOutcome, evaluate_listing, preview_change, sync_listing
 from policy_engine._models import Product
-from policy_engine._pricing import PricingPolicy, compute_price
 from policy_engine._serialization import structure, unstructure
+from policy_engine._sync import ChangeKind, Listing, ProductChange, SyncDecision
+from policy_engine._validation import FrozenDict
 
-__all__ = ["SampleStore", "load_sample_store", "run_demo"]
+__all__ = ["SampleStore", "evaluate", "load_sample_store", "run_demo"]
 
 
 @attrs.frozen(kw_only=True)
-class ChannelPolicies:
-    """The three listing policies one channel uses in the demo."""
+class DemoChange:
+    """A product change of the demo, naming its product by SKU."""
 
-    inventory_policy: InventoryPolicy
-    pricing_policy: PricingPolicy
-    image_policy: ImagePolicy
+    title: str
+    kind: ChangeKind
+    sku: str
+    changed: frozenset[str] = frozenset()
+    listing: Listing | None = None
+
+
+@attrs.frozen(kw_only=True)
+class DemoEdit:
+    """A policy edit to preview: replace policy ``id`` of ``kind`` with ``policy``."""
+
+    title: str
+    kind: PolicyKind
+    id: str
+    policy: FrozenDict[str, Any]
 
 
 @attrs.frozen(kw_only=True)
 class SampleStore:
-    """The bundled sample store: channels with their policies, products and the demo's date."""
+    """The bundled sample store."""
 
-    channels: Mapping[str, ChannelPolicies]
     today: date
+    configuration: Configuration
     products: tuple[Product, ...]
+    changes: tuple[DemoChange, ...]
+    preview: DemoEdit
+
+    def product(self, sku: str) -> Product:
+        """The product with this SKU."""
+        return next(product for product in self.products if product.sku == sku)
 
 
 def load_sample_store() -> SampleStore:
@@ -50,66 +76,136 @@ def load_sample_store() -> SampleStore:
     return structure(json.loads(text), SampleStore)
 
 
-def evaluate(store: SampleStore) -> list[dict[str, Any]]:
-    """What each channel gets for each product: quantity, price and images, with their rules."""
-    rows: list[dict[str, Any]] = []
-    for product in store.products:
-        for channel, policies in store.channels.items():
-            quantity = compute_quantity(product.stock, policies.inventory_policy)
-            row: dict[str, Any] = {
-                "sku": product.sku,
-                "channel": channel,
-                "quantity": unstructure(quantity),
-            }
-            try:
-                price = compute_price(product, policies.pricing_policy, on=store.today)
-            except PricingError as error:
-                row["price"] = {"error": str(error), "code": error.code}
-            else:
-                row["price"] = unstructure(price)
-            row["images"] = unstructure(select_images(product, policies.image_policy))
-            rows.append(row)
-    return rows
+def evaluate(store: SampleStore) -> list[ListingOutcome]:
+    """What each account lists for each product, in product then account order."""
+    return [
+        evaluate_listing(store.configuration, product, account.id, on=store.today)
+        for product in store.products
+        for account in store.configuration.accounts
+    ]
 
 
-def _last_message(result: Mapping[str, Any]) -> str:
-    steps = result.get("steps") or []
-    return str(steps[-1]["message"]) if steps else ""
+def decide(store: SampleStore) -> list[tuple[DemoChange, str, SyncDecision]]:
+    """What each account's channel gets for each product change."""
+    decisions: list[tuple[DemoChange, str, SyncDecision]] = []
+    for demo in store.changes:
+        change = ProductChange(
+            kind=demo.kind,
+            product=store.product(demo.sku),
+            changed=demo.changed,
+            listing=demo.listing,
+        )
+        decisions.extend(
+            (demo, account.id, sync_listing(store.configuration, change, account.id))
+            for account in store.configuration.accounts
+        )
+    return decisions
+
+
+def edited(store: SampleStore) -> Configuration:
+    """The configuration after the demo's policy edit."""
+    edit = store.preview
+    policy = structure(dict(edit.policy), POLICY_CLASSES[edit.kind])
+    return set_policy(store.configuration, edit.kind, edit.id, policy)
+
+
+def _last(steps: Any) -> str:
+    return steps[-1].message if steps else ""
+
+
+def _write_listings(out: TextIO, store: SampleStore, outcomes: list[ListingOutcome]) -> None:
+    out.write("\n== What each account lists, and why\n")
+    current = None
+    for outcome in outcomes:
+        if outcome.sku != current:
+            current = outcome.sku
+            out.write(f"\n{outcome.sku}  {store.product(outcome.sku).name}\n")
+        account = f"  {outcome.account:<14}"
+        pad = " " * len(account)
+        if outcome.template is None:
+            out.write(f"{account}not listed: {_last(outcome.reasons)}\n")
+            continue
+        quantity = outcome.quantity
+        assert quantity is not None  # a listing with a template has a quantity
+        out.write(
+            f"{account}qty    {quantity.quantity:<6} [{quantity.rule}] {_last(quantity.steps)}"
+            f"  (template {outcome.template})\n"
+        )
+        if outcome.price is not None:
+            price = outcome.price
+            out.write(f"{pad}price  {price.amount} {price.currency} ({_last(price.steps)})\n")
+        for error in outcome.errors:
+            out.write(f"{pad}{error.what:<6} ERROR {error.code}: {error.message}\n")
+        images = outcome.images
+        if images is not None:
+            main = images.main or "-"
+            out.write(f"{pad}images {len(images.images)} [{images.source}] main {main}\n")
+
+
+def _write_decisions(out: TextIO, decisions: list[tuple[DemoChange, str, SyncDecision]]) -> None:
+    out.write("\n== Product changes: what each channel gets, and why\n")
+    current = None
+    for demo, account, decision in decisions:
+        if demo is not current:
+            current = demo
+            changed = f" ({', '.join(sorted(demo.changed))})" if demo.changed else ""
+            out.write(f"\n{demo.sku}: {demo.title} [{demo.kind}{changed}]\n")
+        fields = ", ".join(sorted(field.value for field in decision.fields)) or "-"
+        reasons = "; ".join(reason.message for reason in decision.reasons)
+        out.write(f"  {account:<14}{decision.action:<23} fields: {fields}\n")
+        out.write(f"  {'':<14}why: {reasons}\n")
+
+
+def _write_preview(out: TextIO, store: SampleStore, new: Configuration) -> None:
+    changes = preview_change(store.configuration, new, store.products, on=store.today)
+    out.write(f"\n== Preview of a policy edit: {store.preview.title}\n")
+    out.write(f"{len(changes)} listing(s) would change:\n")
+    for change in changes:
+        out.write(
+            f"  {change.sku:<15} {change.account:<14} {change.what:<9}"
+            f" {_brief(change.before)} -> {_brief(change.after)}\n"
+        )
+
+
+def _brief(value: Any) -> str:
+    if isinstance(value, Mapping) and "amount" in value:
+        return f"{value['amount']} {value['currency']}"
+    return json.dumps(value)
 
 
 def run_demo(out: TextIO, *, as_json: bool = False) -> None:
-    """Print the demo's outcomes to ``out``."""
+    """Print the demo's outcomes to ``out`` (as text, or as one JSON document)."""
     store = load_sample_store()
-    rows = evaluate(store)
+    outcomes = evaluate(store)
+    decisions = decide(store)
+    new = edited(store)
     if as_json:
-        json.dump(rows, out, indent=2)
+        document = {
+            "listings": unstructure(outcomes),
+            "changes": [
+                {"title": demo.title, "sku": demo.sku, "account": account, **unstructure(d)}
+                for demo, account, d in decisions
+            ],
+            "preview": unstructure(
+                preview_change(store.configuration, new, store.products, on=store.today)
+            ),
+        }
+        json.dump(document, out, indent=2)
         out.write("\n")
         return
+    accounts = store.configuration.accounts
     out.write(
-        f"policy_engine demo: {len(store.products)} products x {len(store.channels)} channels"
-        f" ({', '.join(store.channels)}), prices as of {store.today.isoformat()}\n"
+        f"policy_engine demo: {len(store.products)} products, {len(accounts)} accounts,"
+        f" prices as of {store.today.isoformat()}\n"
     )
-    for channel, policies in store.channels.items():
+    for account in accounts:
+        out.write(f"  {account.id:<14}channel {account.channel}, sync '{account.sync_policy}'\n")
+    for template in store.configuration.templates:
+        condition = template.condition.to_text() if template.condition else "every product"
         out.write(
-            f"  {channel}: inventory '{policies.inventory_policy.title}',"
-            f" pricing '{policies.pricing_policy.title}', images '{policies.image_policy.title}'\n"
+            f"  template {template.id!r}: {condition} -> inventory '{template.inventory_policy}',"
+            f" pricing '{template.pricing_policy}', images '{template.image_policy}'\n"
         )
-    current = None
-    for row in rows:
-        if row["sku"] != current:
-            current = row["sku"]
-            product = next(p for p in store.products if p.sku == current)
-            out.write(f"\n{product.sku}  {product.name}\n")
-        quantity, price, images = row["quantity"], row["price"], row["images"]
-        price_text = (
-            f"price  ERROR {price['code']}: {price['error']}"
-            if "error" in price
-            else f"price  {price['amount']} {price['currency']} ({_last_message(price)})"
-        )
-        out.write(
-            f"  {row['channel']:<11}qty    {quantity['quantity']:<6} [{quantity['rule']}]"
-            f" {_last_message(quantity)}\n"
-        )
-        out.write(f"  {'':<11}{price_text}\n")
-        main = images["main"] or "-"
-        out.write(f"  {'':<11}images {len(images['images'])} [{images['source']}] main {main}\n")
+    _write_listings(out, store, outcomes)
+    _write_decisions(out, decisions)
+    _write_preview(out, store, new)

@@ -57,13 +57,15 @@ def configurations(
     channels: tuple[str, ...] | None = None,
     catch_all: bool | None = None,
     conditions: st.SearchStrategy[Condition] | None = None,
+    scoped_templates: bool | None = None,
 ) -> Configuration:
     """Valid configurations: every reference resolves, every sync policy suits its accounts.
 
     ``max_templates`` and ``max_accounts`` bound the lists; ``channels`` restricts the accounts'
     channels to those built-in names; ``catch_all=True`` makes the last template match every
     product (``False``: every template has a condition); ``conditions`` replaces the strategy
-    of the other templates' conditions (default: a fixed sample of texts and trees).
+    of the other templates' conditions (default: a fixed sample of texts and trees);
+    ``scoped_templates=True`` lets templates serve only some accounts (``False``: all accounts).
     """
     condition_strategy = st.sampled_from(SAMPLE_CONDITIONS) if conditions is None else conditions
     inventory_ids = draw(_ids(_INVENTORY_IDS))
@@ -73,21 +75,6 @@ def configurations(
     template_ids = draw(
         st.lists(st.sampled_from(_TEMPLATE_IDS), min_size=1, max_size=max_templates, unique=True)
     )
-    has_catch_all = draw(st.booleans()) if catch_all is None else catch_all
-    templates = []
-    for index, template_id in enumerate(template_ids):
-        last = index == len(template_ids) - 1
-        condition = None if (last and has_catch_all) else draw(condition_strategy)
-        templates.append(
-            ListingTemplate(
-                id=template_id,
-                title=template_id.title(),
-                condition=condition,
-                inventory_policy=draw(st.sampled_from(inventory_ids)),
-                pricing_policy=draw(st.sampled_from(pricing_ids)),
-                image_policy=draw(st.sampled_from(image_ids)),
-            )
-        )
     names = sorted(BUILTIN_CHANNELS) if channels is None else list(channels)
     account_count = draw(st.integers(min_value=1, max_value=max_accounts))
     accounts = []
@@ -105,6 +92,28 @@ def configurations(
                 channel=channel,
                 sync_policy=sync_id,
                 order_policy=draw(st.none() | st.sampled_from(order_ids)) if order_ids else None,
+            )
+        )
+    account_ids = [account.id for account in accounts]
+    scoped = draw(st.booleans()) if scoped_templates is None else scoped_templates
+    has_catch_all = draw(st.booleans()) if catch_all is None else catch_all
+    templates = []
+    for index, template_id in enumerate(template_ids):
+        last = index == len(template_ids) - 1
+        condition = None if (last and has_catch_all) else draw(condition_strategy)
+        templates.append(
+            ListingTemplate(
+                id=template_id,
+                title=template_id.title(),
+                condition=condition,
+                inventory_policy=draw(st.sampled_from(inventory_ids)),
+                pricing_policy=draw(st.sampled_from(pricing_ids)),
+                image_policy=draw(st.sampled_from(image_ids)),
+                accounts=tuple(
+                    draw(st.lists(st.sampled_from(account_ids), unique=True, max_size=2))
+                    if scoped
+                    else ()
+                ),
             )
         )
     return Configuration(
