@@ -55,6 +55,8 @@ __all__ = [
 MAX_LENGTH = 10_000
 #: The deepest nesting accepted: brackets in a text, ``and``/``or``/``not`` levels in both forms.
 MAX_DEPTH = 50
+#: A tree has at most this many nodes (its text would be far longer than allowed anyway).
+MAX_NODES = 10_000
 #: Integer literals have at most this many digits.
 MAX_INT_DIGITS = 18
 
@@ -259,15 +261,6 @@ def _any(children: list[Node]) -> Node:
 
 def _not(child: Node) -> Node:
     return child[1] if child[0] == "not" else ("not", child)
-
-
-def _depth(node: Node) -> int:
-    tag = node[0]
-    if tag == "leaf":
-        return 0
-    if tag == "not":
-        return 1 + _depth(node[1])
-    return 1 + max((_depth(child) for child in node[1]), default=0)
 
 
 def _is_subject(value: Node) -> bool:
@@ -605,10 +598,11 @@ def _scan(text: str) -> None:
                 if construct is None:
                     construct = f"operator '{lexeme}'"
                 hint = _OPERATOR_HINTS.get(lexeme, "")
+                stop = end
                 if lexeme == "." and end < len(text):
                     name = _NAME.match(text, end)
-                    end = end if name is None else name.end()
-                raise _error_at(text, start, end, f"{construct} is not allowed{hint}", construct)
+                    stop = end if name is None else name.end()
+                raise _error_at(text, start, stop, f"{construct} is not allowed{hint}", construct)
             after_operand = previous is not None and _ends_operand(previous)
             if lexeme in "([":
                 if after_operand and previous is not None:
@@ -736,6 +730,8 @@ class _TextParser:
 
     # A node in a position where a condition is expected.
     def condition(self, node: ast.expr, depth: int) -> Node:
+        if isinstance(node, ast.Tuple | ast.List):
+            raise self.error(node, _Problem("a list is not a condition", "list as a condition"))
         nested = depth + 1
         branch = isinstance(node, ast.BoolOp | ast.UnaryOp) or (
             isinstance(node, ast.Compare) and len(node.ops) > 1
@@ -763,8 +759,6 @@ class _TextParser:
             return ALWAYS
         if operand == ("b", False):
             return ("any", ())
-        if operand[0] == "l":
-            raise self.error(node, _Problem("a list is not a condition", "list as a condition"))
         raise self.error(node, _Problem("a constant is not a condition", "constant as a condition"))
 
     def compare(self, node: ast.Compare) -> Node:
@@ -913,16 +907,15 @@ class _TextParser:
 
     @staticmethod
     def foreign(node: ast.AST) -> _Problem:
-        construct = _NODE_CONSTRUCTS.get(type(node))
-        if construct is None and isinstance(node, ast.BinOp):
+        if isinstance(node, ast.BinOp):
             construct = "'**' operator" if isinstance(node.op, ast.Pow) else "arithmetic operator"
-        elif construct is None and isinstance(node, ast.BoolOp | ast.Compare | ast.UnaryOp):
+        elif isinstance(node, ast.BoolOp | ast.Compare | ast.UnaryOp):
             return _Problem(
                 "a condition is not a value: combine conditions with 'and', 'or' and 'not'",
                 "condition as a value",
             )
-        elif construct is None:
-            construct = type(node).__name__
+        else:
+            construct = _NODE_CONSTRUCTS.get(type(node), type(node).__name__)
         return _rejected(construct)
 
 
@@ -938,10 +931,14 @@ def _parse_text(text: str) -> Node:
 
 
 def _syntax_error(text: str, error: SyntaxError) -> ConditionError:
+    if not error.offset:
+        # Python reports an unexpected end of the text at offset 0.
+        end = len(text.rstrip())
+        return _error_at(text, end, end + 1, "the condition is incomplete", "syntax error")
     lines = text.split("\n")
     lineno = min(max(error.lineno or 1, 1), len(lines))
     line_start = sum(len(line) + 1 for line in lines[: lineno - 1])
-    start = line_start + max((error.offset or 1) - 1, 0)
+    start = line_start + error.offset - 1
     end = start + 1
     if error.end_lineno == lineno and error.end_offset:
         end = max(end, line_start + error.end_offset - 1)
@@ -960,11 +957,18 @@ class _TreeParser:
 
     def __init__(self) -> None:
         self.problems: list[tuple[str, str, str]] = []
+        self.budget = MAX_NODES
 
     def problem(self, path: str, message: str, construct: str) -> None:
         self.problems.append((path, message, construct))
 
     def node(self, value: object, path: str, depth: int) -> Node | None:
+        self.budget -= 1
+        if self.budget < 0:
+            if self.budget == -1:
+                msg = f"the condition has more than {MAX_NODES} nodes"
+                self.problem(path, msg, "too many nodes")
+            return None
         if not isinstance(value, Mapping):
             self.problem(path, f"expected a condition object, got {describe(value)}", "node")
             return None
@@ -1404,13 +1408,8 @@ class _Compiler:
         test, total = self.test(op, value, marker, kinds - {"none"})
         if "none" not in kinds or total:
             return test
-        none_result = _TESTS[op](None, _literal_value(value))
-        if test in ("True", "False"):
-            if (test == "True") is none_result:
-                return test
-            return f"{marker} is None" if none_result else f"{marker} is not None"
-        if none_result:
-            return f"{marker} is None or ({test})"
+        # Only ordering, contains and the text functions need a value that is not None, and each
+        # of them is false for None: guard them.
         if direct and scope.conjunction:
             # Past this part of an ``and`` run, the value is known not to be None.
             scope.not_none.add(subject)
