@@ -278,27 +278,32 @@ def _attrs_hook(converter: cattrs.Converter, cls: type[Any]) -> Callable[..., An
             fail(f"expected an object, got {describe(value)}")
         problems: list[Problem] = []
         kwargs: dict[str, Any] = {}
+        failed: set[str] = set()
         for name in names:
             if name not in value:
                 if name in required:
                     problems.append((f"$.{name}", "required field missing"))
+                    failed.add(name)
                 continue
             try:
                 loaded = _loader(name)(value[name], types_[name])
             except Invalid as error:
                 problems.extend(_under(f".{name}", error.problems))
+                failed.add(name)
                 continue
             kwargs[name] = loaded
             if name in checked:
-                problems.extend(
-                    (f"$.{name}", message) for message in field_problems(cls, name, loaded)
-                )
+                found = [(f"$.{name}", message) for message in field_problems(cls, name, loaded)]
+                if found:
+                    problems.extend(found)
+                    failed.add(name)
         problems.extend(
             (f"${key_path(key)}", _unknown_field_message(key, names))
             for key in value
             if key not in known
         )
         if problems:
+            problems.extend(_partial_cross_checks(cls, fields, kwargs, failed))
             raise Invalid(problems)
         try:
             return cls(**kwargs)
@@ -306,6 +311,58 @@ def _attrs_hook(converter: cattrs.Converter, cls: type[Any]) -> Callable[..., An
             raise Invalid(error.problems) from None
 
     return _load
+
+
+class _Skip(Exception):  # noqa: N818 - internal signal
+    """A cross-field rule touched a field that failed to load: the rule cannot be judged."""
+
+
+class _Failed:
+    """Stands in for a field that failed to load; any use of it skips the rule reading it."""
+
+    __slots__ = ()
+
+    def _skip(self, *_: object, **__: object) -> Any:
+        raise _Skip
+
+    __bool__ = __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = __hash__ = _skip
+    __len__ = __iter__ = __contains__ = __getitem__ = __getattr__ = _skip
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __and__ = __rand__ = _skip
+    __or__ = __ror__ = __str__ = __format__ = __int__ = __float__ = __index__ = _skip
+
+
+_FAILED = _Failed()
+
+
+def _partial_cross_checks(
+    cls: type[Any], fields: list[Any], loaded: dict[str, Any], failed: set[str]
+) -> list[Problem]:
+    """Run a class's cross-field rules on a document whose other fields have problems.
+
+    So that every problem is reported at once, the rules run on a stand-in object holding the
+    fields that loaded (defaults for absent ones); a rule that reads a failed field is skipped.
+    """
+    cross = getattr(cls, "_cross_checks", None)
+    if cross is None:
+        return []
+    stand_in = object.__new__(cls)
+    for field in fields:
+        if field.name in failed:
+            value: Any = _FAILED
+        elif field.name in loaded:
+            value = loaded[field.name]
+        elif isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
+            if field.default.takes_self:  # pragma: no cover - no loaded field has one today
+                continue
+            value = field.default.factory()
+        else:
+            value = field.default
+        object.__setattr__(stand_in, field.name, value)
+    try:
+        found: list[Problem] = list(cross(stand_in))
+    except (_Skip, AttributeError, TypeError, KeyError, ValueError, ArithmeticError):
+        return []
+    return found
 
 
 def _unknown_field_message(key: object, names: list[str]) -> str:
