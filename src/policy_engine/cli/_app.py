@@ -1,0 +1,583 @@
+"""The ``policy-engine`` commands, on click.
+
+Every command returns its exit status: 0 when all went well, 1 when an input is bad or a product
+failed, 2 for a usage error (an unknown option value or id, a file that cannot be opened). Bad
+input is reported on stderr as one line per problem, naming the file and the line or JSON path;
+it never ends in a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import date
+from typing import Any, TextIO
+
+import click
+
+from policy_engine._config import Configuration
+from policy_engine._curve import quantity_curve
+from policy_engine._listing import (
+    ListingOutcome,
+    evaluate_listing,
+    lint,
+    preview_change,
+    sync_listing,
+)
+from policy_engine._models import Product
+from policy_engine._serialization import unstructure
+from policy_engine._sync import ChangeKind, ProductChange
+from policy_engine._version import __version__
+from policy_engine.cli import _chart
+from policy_engine.cli._demo import run_demo
+from policy_engine.cli._io import (
+    FAILED,
+    USAGE,
+    CliError,
+    LoadProblem,
+    ProductReader,
+    load_configuration,
+    os_problem,
+)
+from policy_engine.cli._output import FORMATS, make_writer, progress, rich_console
+
+__all__ = ["cli", "run"]
+
+EVALUATE_COLUMNS = (
+    "sku",
+    "account",
+    "template",
+    "quantity",
+    "quantity_rule",
+    "price",
+    "currency",
+    "main_image",
+    "image_count",
+    "error",
+)
+PREVIEW_COLUMNS = ("sku", "account", "what", "before", "after")
+#: The largest ``--max`` of ``quantity-curve``.
+CURVE_LIMIT = 100_000
+
+
+def run(argv: Sequence[str] | None) -> int:
+    """Run the click application; returns the exit status."""
+    try:
+        status = cli.main(
+            args=list(sys.argv[1:] if argv is None else argv),
+            prog_name="policy-engine",
+            standalone_mode=False,
+        )
+    except CliError as error:
+        for line in error.lines:
+            click.echo(line, err=True)
+        return error.status
+    except click.ClickException as error:
+        error.show()
+        return error.exit_code
+    except click.Abort:
+        click.echo("interrupted", err=True)
+        return 130
+    return status if isinstance(status, int) else 0
+
+
+def _iso_date(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
+    """Parse ``--on``: a date written ``YYYY-MM-DD``."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        msg = f"{value!r} is not a date (use YYYY-MM-DD)"
+        raise click.BadParameter(msg, ctx, param) from None
+
+
+_ON = click.option(
+    "--on",
+    callback=_iso_date,
+    metavar="DATE",
+    help="Price as of this date (YYYY-MM-DD; default: today, UTC). Special prices depend on it.",
+)
+_FORMAT = click.option(
+    "--format",
+    "-f",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+_OUTPUT = click.option(
+    "--output",
+    "-o",
+    default="-",
+    metavar="FILE",
+    help="Write the rows to FILE instead of standard output.",
+)
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"]},
+    no_args_is_help=True,
+)
+@click.version_option(__version__, prog_name="policy-engine", message="%(prog)s %(version)s")
+def cli() -> None:
+    """Exact, explainable marketplace policies for store connectors.
+
+    CONFIG is a configuration document (JSON, or TOML by its .toml suffix). PRODUCTS is a JSON
+    array of products or JSON Lines (one product per line); - reads standard input.
+
+    Exit status: 0 ok, 1 bad input or a failed product, 2 usage error.
+    """
+
+
+# ------------------------------------------------------------------------------------------ demo
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the outcomes as JSON.")
+def demo(*, as_json: bool) -> int:
+    """Run the policies on the bundled sample store and explain each decision."""
+    run_demo(sys.stdout, as_json=as_json)
+    return 0
+
+
+# ----------------------------------------------------------------------------------------- check
+
+
+def _policy_counts(config: Configuration) -> str:
+    parts = [
+        f"{len(config.sync_policies)} sync",
+        f"{len(config.inventory_policies)} inventory",
+        f"{len(config.pricing_policies)} pricing",
+        f"{len(config.image_policies)} image",
+        f"{len(config.order_policies)} order",
+    ]
+    return (
+        f"{', '.join(parts)} policies, {len(config.templates)} templates,"
+        f" {len(config.accounts)} accounts"
+    )
+
+
+@cli.command()
+@click.argument("config", metavar="CONFIG")
+@click.option("--strict", is_flag=True, help="Exit with status 1 on warnings too.")
+def check(*, config: str, strict: bool) -> int:
+    """Validate a configuration and warn about suspicious settings.
+
+    Prints every problem (exit 1), or a summary and the warnings of the linter.
+    """
+    loaded = load_configuration(config)
+    warnings = lint(loaded)
+    click.echo(f"{config}: ok: {_policy_counts(loaded)}")
+    for warning in warnings:
+        click.echo(f"{config}: warning: {warning.message} @ {warning.path} [{warning.code}]")
+    if warnings:
+        noun = "warning" if len(warnings) == 1 else "warnings"
+        click.echo(f"{config}: {len(warnings)} {noun}")
+    return FAILED if strict and warnings else 0
+
+
+# -------------------------------------------------------------------------------------- evaluate
+
+
+def _accounts(config: Configuration, name: str, wanted: Sequence[str]) -> list[str]:
+    known = [account.id for account in config.accounts]
+    unknown = [account for account in wanted if account not in known]
+    if unknown:
+        listed = ", ".join(known) or "none defined"
+        raise CliError(
+            [f"{name}: unknown account {account!r} (known: {listed})" for account in unknown],
+            USAGE,
+        )
+    if not known:
+        raise CliError([f"{name}: the configuration has no accounts to evaluate"], FAILED)
+    return list(dict.fromkeys(wanted)) if wanted else known
+
+
+@contextmanager
+def _output(name: str) -> Iterator[TextIO]:
+    if name == "-":
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    try:
+        out = open(name, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed below
+    except OSError as error:
+        raise os_problem(name, error) from None
+    with out:
+        yield out
+
+
+def _outcome_row(outcome: ListingOutcome) -> dict[str, Any]:
+    quantity, price, images = outcome.quantity, outcome.price, outcome.images
+    errors = "; ".join(f"{error.code}: {error.message}" for error in outcome.errors)
+    return {
+        "sku": outcome.sku,
+        "account": outcome.account,
+        "template": outcome.template,
+        "quantity": None if quantity is None else quantity.quantity,
+        "quantity_rule": None if quantity is None else quantity.rule.value,
+        "price": None if price is None else str(price.amount),
+        "currency": None if price is None else price.currency,
+        "main_image": None if images is None else images.main,
+        "image_count": None if images is None else len(images.images),
+        "error": errors or None,
+    }
+
+
+def _problem_row(problem: LoadProblem) -> dict[str, Any]:
+    row: dict[str, Any] = dict.fromkeys(EVALUATE_COLUMNS)
+    row["sku"] = problem.sku
+    row["error"] = f"{problem.code}: {problem.describe()}"
+    return row
+
+
+def _no_products(name: str) -> CliError:
+    return CliError([f"{name}: no products (the file is empty)"], FAILED)
+
+
+@cli.command()
+@click.argument("config", metavar="CONFIG")
+@click.argument("products", metavar="PRODUCTS")
+@click.option(
+    "--account",
+    "-a",
+    "accounts",
+    multiple=True,
+    metavar="ID",
+    help="Evaluate on this account only (repeatable; default: every account).",
+)
+@_ON
+@_FORMAT
+@_OUTPUT
+@click.option(
+    "--progress/--no-progress",
+    "show_progress",
+    default=None,
+    help="Show a progress bar on stderr (default: when stderr is a terminal and the output"
+    " is not).",
+)
+def evaluate(
+    *,
+    config: str,
+    products: str,
+    accounts: tuple[str, ...],
+    on: date | None,
+    fmt: str,
+    output: str,
+    show_progress: bool | None,
+) -> int:
+    """What each account gets for each product: quantity, price and images.
+
+    One row per product and account; a product that cannot be loaded is one row with its error.
+    Exit status 1 when any product failed.
+    """
+    loaded = load_configuration(config)
+    account_ids = _accounts(loaded, config, accounts)
+    reader = ProductReader(products)
+    reader.check()
+    rows = failed = 0
+    to_terminal = output == "-" and sys.stdout.isatty()
+    with _output(output) as out:
+        writer = make_writer(
+            fmt,
+            out,
+            EVALUATE_COLUMNS,
+            numeric=("quantity", "price", "image_count"),
+            console=rich_console(out) if to_terminal and fmt == "table" else None,
+        )
+        bar = progress(reader, products, wanted=show_progress, output_is_terminal=to_terminal)
+        try:
+            with bar:
+                for _, item in reader:
+                    if isinstance(item, LoadProblem):
+                        click.echo(f"{products}: {item.describe()}", err=True)
+                        writer.write(_problem_row(item))
+                        rows += 1
+                        failed += 1
+                    else:
+                        for account in account_ids:
+                            outcome = evaluate_listing(loaded, item, account, on=on)
+                            writer.write(_outcome_row(outcome))
+                            rows += 1
+                            failed += bool(outcome.errors)
+                    bar.advance()
+        finally:
+            writer.close()
+    if reader.count == 0:
+        raise _no_products(products)
+    click.echo(
+        f"{products}: {reader.count} products, {rows} rows, {failed} failed"
+        + ("" if output == "-" else f"; written to {output}"),
+        err=True,
+    )
+    return FAILED if failed else 0
+
+
+# --------------------------------------------------------------------------------------- explain
+
+
+def _steps(out: list[str], steps: Sequence[Any]) -> None:
+    out.extend(f"      - {step.message}" for step in steps)
+
+
+def _explain_text(
+    product: Product, line: int, name: str, outcomes: Sequence[tuple[ListingOutcome, Any]]
+) -> str:
+    lines = [f"{product.sku}  {product.name}".rstrip() + f"  ({name} line {line})"]
+    for outcome, decision in outcomes:
+        lines.append("")
+        lines.append(f"account {outcome.account}")
+        if outcome.template is None:
+            lines.append("  template  none: the product is not listed")
+        else:
+            lines.append(f"  template  {outcome.template}")
+        _steps(lines, outcome.reasons)
+        if outcome.quantity is not None:
+            lines.append(f"  quantity  {outcome.quantity.quantity} [{outcome.quantity.rule.value}]")
+            _steps(lines, outcome.quantity.steps)
+        if outcome.price is not None:
+            lines.append(f"  price     {outcome.price.amount} {outcome.price.currency}")
+            _steps(lines, outcome.price.steps)
+        for error in outcome.errors:
+            lines.append(f"  {error.what:<9} ERROR {error.code}")
+            lines.append(f"      - {error.message}")
+        if outcome.images is not None:
+            images = outcome.images
+            count = len(images.images)
+            main = images.main or "none"
+            lines.append(f"  images    {count} [{images.source.value}] main {main}")
+            _steps(lines, images.steps)
+        fields = ", ".join(sorted(field.value for field in decision.fields)) or "none"
+        lines.append(f"  sync      {decision.action.value} on creation; fields: {fields}")
+        _steps(lines, decision.reasons)
+    return "\n".join(lines) + "\n"
+
+
+@cli.command()
+@click.argument("config", metavar="CONFIG")
+@click.argument("products", metavar="PRODUCTS")
+@click.option("--sku", required=True, help="The product to explain.")
+@click.option(
+    "--account",
+    "-a",
+    "accounts",
+    multiple=True,
+    metavar="ID",
+    help="Explain on this account only (repeatable; default: every account).",
+)
+@_ON
+@click.option("--json", "as_json", is_flag=True, help="Print the outcomes as JSON.")
+def explain(
+    *,
+    config: str,
+    products: str,
+    sku: str,
+    accounts: tuple[str, ...],
+    on: date | None,
+    as_json: bool,
+) -> int:
+    """Why a product gets what it gets on each account: every step, and the sync decision.
+
+    The sync decision is the one for the product's creation in the store (a new listing).
+    """
+    loaded = load_configuration(config)
+    account_ids = _accounts(loaded, config, accounts)
+    reader = ProductReader(products)
+    unreadable = 0
+    for line, item in reader:
+        if isinstance(item, LoadProblem):
+            if item.sku == sku or item.sku is None:
+                unreadable += 1
+                click.echo(f"{products}: {item.describe()}", err=True)
+            continue
+        if item.sku != sku:
+            continue
+        change = ProductChange(kind=ChangeKind.CREATED, product=item)
+        outcomes = [
+            (
+                evaluate_listing(loaded, item, account, on=on),
+                sync_listing(loaded, change, account),
+            )
+            for account in account_ids
+        ]
+        if as_json:
+            data = {
+                "sku": item.sku,
+                "line": line,
+                "accounts": [
+                    {"outcome": unstructure(outcome), "sync": unstructure(decision)}
+                    for outcome, decision in outcomes
+                ],
+            }
+            click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        else:
+            click.echo(_explain_text(item, line, products, outcomes), nl=False)
+        return FAILED if any(outcome.errors for outcome, _ in outcomes) else 0
+    if reader.count == 0:
+        raise _no_products(products)
+    hint = f" ({unreadable} products could not be read)" if unreadable else ""
+    raise CliError([f"{products}: no product with SKU {sku!r}{hint}"], FAILED)
+
+
+# --------------------------------------------------------------------------------------- preview
+
+
+def _brief(what: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if what == "listing":
+        return "listed"
+    if what == "quantity":
+        return f"{value['quantity']} [{value['rule']}]"
+    if what == "price":
+        if "error" in value:
+            return f"error {value['error']}"
+        return f"{value['amount']} {value['currency']}"
+    if what == "images":
+        return ", ".join(value) if value else "no images"
+    return str(value)
+
+
+def _preview_text(row: Mapping[str, Any]) -> Mapping[str, Any]:
+    what = row["what"]
+    return {
+        **row,
+        "before": _brief(what, row["before"]) or "-",
+        "after": _brief(what, row["after"]) or "-",
+    }
+
+
+@cli.command()
+@click.argument("old", metavar="OLD")
+@click.argument("new", metavar="NEW")
+@click.argument("products", metavar="PRODUCTS")
+@_ON
+@_FORMAT
+@_OUTPUT
+def preview(*, old: str, new: str, products: str, on: date | None, fmt: str, output: str) -> int:
+    """What changes for each listing when configuration OLD is replaced by NEW.
+
+    One row per listing part (template, quantity, price, images) that differs; an account only
+    one configuration has shows as a ``listing`` change. Exit status 1 when a product could not
+    be loaded.
+    """
+    before = load_configuration(old)
+    after = load_configuration(new)
+    reader = ProductReader(products)
+    reader.check()
+    changes = failed = 0
+    with _output(output) as out:
+        to_terminal = output == "-" and sys.stdout.isatty()
+        writer = make_writer(
+            fmt,
+            out,
+            PREVIEW_COLUMNS,
+            text=_preview_text,
+            console=rich_console(out) if to_terminal and fmt == "table" else None,
+        )
+        try:
+            for _, item in reader:
+                if isinstance(item, LoadProblem):
+                    click.echo(f"{products}: {item.describe()}", err=True)
+                    failed += 1
+                    continue
+                for change in preview_change(before, after, (item,), on=on):
+                    writer.write(
+                        {
+                            "sku": change.sku,
+                            "account": change.account,
+                            "what": change.what,
+                            "before": change.before,
+                            "after": change.after,
+                        }
+                    )
+                    changes += 1
+        finally:
+            writer.close()
+    if reader.count == 0:
+        raise _no_products(products)
+    click.echo(f"{products}: {reader.count} products, {changes} changes, {failed} failed", err=True)
+    return FAILED if failed else 0
+
+
+# ---------------------------------------------------------------------------------------- schema
+
+
+@cli.command()
+@click.argument("kind", metavar="[KIND]", required=False)
+@_OUTPUT
+def schema(*, kind: str | None, output: str) -> int:
+    """The JSON Schema of the configuration document, or of one KIND of policy or input.
+
+    Without KIND: the whole configuration. ``policy-engine schema --help`` lists the kinds.
+    """
+    # Imported when used: only this command needs the schemas.
+    schemas: Any = importlib.import_module("policy_engine._schema")
+    if kind is not None and kind not in schemas.SCHEMA_KINDS:
+        known = ", ".join(schemas.SCHEMA_KINDS)
+        raise CliError([f"schema: unknown kind {kind!r} (known: {known})"], USAGE)
+    with _output(output) as out:
+        out.write(json.dumps(schemas.json_schema(kind), indent=2, ensure_ascii=False) + "\n")
+    return 0
+
+
+# -------------------------------------------------------------------------------- quantity-curve
+
+
+@cli.command(name="quantity-curve")
+@click.argument("config", metavar="CONFIG")
+@click.argument("policy_id", metavar="POLICY_ID")
+@click.option(
+    "--max",
+    "maximum",
+    required=True,
+    type=click.IntRange(0, CURVE_LIMIT),
+    metavar="N",
+    help=f"The largest store quantity (0 to {CURVE_LIMIT:,}).",
+)
+@click.option(
+    "--plot",
+    metavar="FILE",
+    help="Also draw the curve to FILE (.svg or .png; needs the plot extra).",
+)
+@click.option(
+    "--format",
+    "-f",
+    "fmt",
+    type=click.Choice(("table", "json", "csv")),
+    default="table",
+    show_default=True,
+    help="table: the table and a text chart; json and csv: every point.",
+)
+def quantity_curve_command(
+    *, config: str, policy_id: str, maximum: int, plot: str | None, fmt: str
+) -> int:
+    """What inventory policy POLICY_ID lists for each store quantity 0…N, and by which rule."""
+    if plot is not None:
+        _chart.check_plot_target(plot)
+    loaded = load_configuration(config)
+    policy = loaded.inventory_policies.get(policy_id)
+    if policy is None:
+        known = ", ".join(sorted(loaded.inventory_policies)) or "none defined"
+        raise CliError(
+            [f"{config}: unknown inventory policy {policy_id!r} (known: {known})"], USAGE
+        )
+    points = quantity_curve(policy, maximum)
+    out = sys.stdout
+    if fmt == "json":
+        out.write(json.dumps([unstructure(point) for point in points], indent=1) + "\n")
+    elif fmt == "csv":
+        writer = make_writer("csv", out, ("store_quantity", "quantity", "rule"))
+        for point in points:
+            writer.write(unstructure(point))
+    else:
+        out.write(_chart.curve_text(policy_id, policy, points, encoding=out.encoding))
+    if plot is not None:
+        _chart.save_plot(policy_id, policy, points, plot)
+        click.echo(f"{plot}: written", err=True)
+    return 0

@@ -1,0 +1,410 @@
+"""Reading the command line's inputs: configurations and products, with one-line errors.
+
+Products come as a JSON array or as JSON Lines (one product object per line). Both are streamed:
+:class:`ProductReader` holds one line, or one array element plus a read buffer, at a time, so a
+file of a million products never sits in memory whole. Each product becomes a
+:class:`~policy_engine.Product` or a :class:`LoadProblem` carrying where it was (the line, and the
+JSON path inside the file) and every problem found; one bad product never stops the others.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import os
+import re
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any, NoReturn
+
+import attrs
+
+from policy_engine._config import Configuration, load_config
+from policy_engine._errors import PolicyConfigError
+from policy_engine._models import Product
+from policy_engine._serialization import structure
+
+__all__ = [
+    "FAILED",
+    "USAGE",
+    "CliError",
+    "LoadProblem",
+    "ProductReader",
+    "config_problem_lines",
+    "load_configuration",
+    "os_problem",
+]
+
+#: Exit status for bad data (a configuration or product that does not load, a failed product).
+FAILED = 1
+#: Exit status for usage errors (a missing file, an unknown option value or id).
+USAGE = 2
+
+STDIN = "-"
+_CHUNK = 1 << 16
+# A decode error this close to the end of the buffer may just be a value cut by the chunk
+# boundary (``tru``, ``12`` or ``\\u00`` with the rest still unread): read on before judging.
+_TAIL = 64
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_BLANK = b" \t\r\n" + codecs.BOM_UTF8
+
+
+class CliError(Exception):
+    """A problem the command line reports as lines on stderr, exiting with ``status``."""
+
+    def __init__(self, lines: Iterable[str], status: int = FAILED) -> None:
+        self.lines = list(lines)
+        self.status = status
+        super().__init__("\n".join(self.lines))
+
+
+def os_problem(name: str, error: OSError) -> CliError:
+    """A file that cannot be opened: one line naming it; a usage error (exit 2)."""
+    if isinstance(error, FileNotFoundError):
+        reason = "no such file"
+    elif isinstance(error, IsADirectoryError):
+        reason = "is a directory, not a file"
+    elif isinstance(error, PermissionError):
+        reason = "permission denied"
+    else:
+        reason = error.strerror or str(error)
+    return CliError([f"{name}: {reason}"], USAGE)
+
+
+def config_problem_lines(name: str, error: PolicyConfigError) -> list[str]:
+    """``NAME: message @ $.path`` for each problem; a message's extra lines follow, indented.
+
+    A condition's syntax error, for example, reprints the condition with a caret under the bad
+    token on the lines after the one naming the file and the path.
+    """
+    lines: list[str] = []
+    prefix = f"{name}: "
+    for path, message in error.problems:
+        text = message.removeprefix(prefix)
+        first, _, rest = text.partition("\n")
+        lines.append(f"{prefix}{first} @ {path}")
+        lines.extend(f"    {line}" for line in rest.splitlines())
+    return lines
+
+
+def load_configuration(name: str) -> Configuration:
+    """Load a configuration file (JSON or TOML) for a command.
+
+    Raises:
+        CliError: every problem of the document, one per line (exit 1); a file that cannot be
+            read (exit 2).
+    """
+    try:
+        return load_config(Path(name))
+    except PolicyConfigError as error:
+        raise CliError(config_problem_lines(name, error), FAILED) from None
+    except UnicodeDecodeError as error:
+        raise CliError(
+            [f"{name}: not UTF-8 text (byte {error.start}: {error.reason})"], FAILED
+        ) from None
+    except OSError as error:
+        raise os_problem(name, error) from None
+
+
+# -------------------------------------------------------------------------------------- products
+
+
+@attrs.frozen(kw_only=True)
+class LoadProblem:
+    """A product that could not be read or loaded.
+
+    Attributes:
+        line: The line of the file where the product starts.
+        column: The column of a JSON syntax error, else ``None``.
+        code: ``invalid_json`` (not JSON text) or ``invalid_product`` (JSON that is not a
+            valid product).
+        messages: Every problem, each ``"<message> @ $.path"`` for an invalid product.
+        sku: The SKU, when the data has one.
+    """
+
+    line: int
+    column: int | None = None
+    code: str
+    messages: tuple[str, ...]
+    sku: str | None = None
+
+    def location(self) -> str:
+        """``line 7`` or ``line 7, column 12``."""
+        if self.column is None:
+            return f"line {self.line}"
+        return f"line {self.line}, column {self.column}"
+
+    def describe(self) -> str:
+        """``line 7: <message>; <message>``."""
+        return f"{self.location()}: {'; '.join(self.messages)}"
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        seen: set[str] = set()
+        duplicates: list[str] = []
+        for key, _ in pairs:
+            if key in seen and key not in duplicates:
+                duplicates.append(key)
+            seen.add(key)
+        raise _DuplicateKeysError(duplicates)
+    return data
+
+
+class _DuplicateKeysError(ValueError):
+    def __init__(self, keys: list[str]) -> None:
+        super().__init__(f"duplicate keys {', '.join(repr(key) for key in keys)} in an object")
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_unique_keys)
+
+
+def _sku_of(data: Any) -> str | None:
+    if isinstance(data, dict):
+        sku = data.get("sku")
+        if type(sku) is str:
+            return sku
+    return None
+
+
+def _bad_json(line: int, column: int | None, message: str) -> LoadProblem:
+    return LoadProblem(line=line, column=column, code="invalid_json", messages=(message,))
+
+
+def _load_product(data: Any, line: int, root: str) -> Product | LoadProblem:
+    try:
+        return structure(data, Product)
+    except PolicyConfigError as error:
+        messages = tuple(f"{message} @ {root}{path[1:]}" for path, message in error.problems)
+        return LoadProblem(line=line, code="invalid_product", messages=messages, sku=_sku_of(data))
+
+
+class ProductReader:
+    """Products from a JSON array or JSON Lines file, streamed (``-`` reads standard input).
+
+    Iterating yields ``(line, Product | LoadProblem)`` for each product in file order. In JSON
+    Lines, blank lines are skipped and a line that is not JSON is a :class:`LoadProblem`
+    (``invalid_json``, with its column); reading goes on with the next line. A JSON array that
+    is not well formed cannot be read on past the error: iteration stops with a
+    :class:`CliError` naming the line and column.
+
+    Attributes:
+        name: The file's name as given.
+        size: The file's size in bytes, when known (for a progress bar).
+        bytes_read: How many bytes have been read so far.
+        count: How many products (loaded or not) have been yielded so far.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.size: int | None = None
+        self.bytes_read = 0
+        self.count = 0
+
+    def _open(self) -> IO[bytes]:
+        if self.name == STDIN:
+            return sys.stdin.buffer
+        try:
+            file = open(self.name, "rb")  # noqa: SIM115 - closed by __iter__
+        except OSError as error:
+            raise os_problem(self.name, error) from None
+        self.size = os.fstat(file.fileno()).st_size or None
+        return file
+
+    def check(self) -> None:
+        """Fail early (exit 2) when the file cannot be opened."""
+        if self.name != STDIN:
+            self._open().close()
+
+    def __iter__(self) -> Iterator[tuple[int, Product | LoadProblem]]:
+        file = self._open()
+        try:
+            head = self._read(file)
+            while head and not head.lstrip(_BLANK):
+                more = self._read(file)
+                if not more:
+                    break
+                head += more
+            if head.lstrip(_BLANK).startswith(b"["):
+                yield from self._array(head, file)
+            else:
+                yield from self._lines(head, file)
+        finally:
+            if file is not sys.stdin.buffer:
+                file.close()
+
+    def _read(self, file: IO[bytes]) -> bytes:
+        chunk = file.read(_CHUNK)
+        self.bytes_read += len(chunk)
+        return chunk
+
+    # ---------------------------------------------------------------------------- JSON Lines
+
+    def _raw_lines(self, head: bytes, file: IO[bytes]) -> Iterator[bytes]:
+        *complete, rest = head.split(b"\n")
+        for line in complete:
+            yield line
+        if rest:
+            end = file.readline()
+            self.bytes_read += len(end)
+            yield rest + end
+        for line in file:
+            self.bytes_read += len(line)
+            yield line
+
+    def _lines(self, head: bytes, file: IO[bytes]) -> Iterator[tuple[int, Product | LoadProblem]]:
+        decode = _DECODER.decode
+        for number, raw in enumerate(self._raw_lines(head, file), start=1):
+            if number == 1 and raw.startswith(codecs.BOM_UTF8):
+                raw = raw[len(codecs.BOM_UTF8) :]  # noqa: PLW2901 - the BOM is not JSON
+            if not raw.strip():
+                continue
+            self.count += 1
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                yield number, _bad_json(number, error.start + 1, f"not UTF-8 text ({error.reason})")
+                continue
+            try:
+                data = decode(text)
+            except json.JSONDecodeError as error:
+                message = f"invalid JSON: {error.msg}"
+                if self.count == 1 and text.lstrip().startswith("{"):
+                    message += " (products are a JSON array or JSON Lines: one object per line)"
+                yield number, _bad_json(number, error.colno, message)
+                continue
+            except _DuplicateKeysError as error:
+                yield number, _bad_json(number, None, f"invalid JSON: {error}")
+                continue
+            yield number, _load_product(data, number, "$")
+
+    # ---------------------------------------------------------------------------- JSON array
+
+    def _array(self, head: bytes, file: IO[bytes]) -> Iterator[tuple[int, Product | LoadProblem]]:
+        decoder = codecs.getincrementaldecoder("utf-8-sig")()
+        reader = _ArrayText(self, file, decoder)
+        reader.feed(head)
+        reader.expect("[")
+        index = 0
+        if reader.peek() == "]":
+            reader.advance(1)
+        else:
+            while True:
+                line = reader.line_of(reader.value_start())
+                data = reader.value()
+                self.count += 1
+                yield line, _load_product(data, line, f"$[{index}]")
+                index += 1
+                separator = reader.peek()
+                if separator == ",":
+                    reader.advance(1)
+                    continue
+                if separator == "]":
+                    reader.advance(1)
+                    break
+                if separator == "":
+                    reader.fail(reader.pos, "invalid JSON: the file ends inside the array")
+                reader.fail(reader.pos, "invalid JSON: expected ',' or ']' after an array element")
+        if reader.peek() != "":
+            reader.fail(reader.pos, "invalid JSON: extra data after the array")
+
+
+class _ArrayText:
+    """A text buffer over a JSON file read in chunks, knowing each position's line and column."""
+
+    def __init__(
+        self, owner: ProductReader, file: IO[bytes], decoder: codecs.IncrementalDecoder
+    ) -> None:
+        self.owner = owner
+        self.file = file
+        self.decoder = decoder
+        self.buffer = ""
+        self.pos = 0
+        self.eof = False
+        self.line = 1  # the line of buffer[0]
+        self.column = 1  # the column of buffer[0]
+
+    def feed(self, data: bytes) -> None:
+        try:
+            text = self.decoder.decode(data, final=not data)
+        except UnicodeDecodeError as error:
+            self.fail(len(self.buffer), f"not UTF-8 text ({error.reason})")
+        if not data:
+            self.eof = True
+        consumed = self.buffer[: self.pos]
+        newlines = consumed.count("\n")
+        if newlines:
+            self.line += newlines
+            self.column = len(consumed) - consumed.rfind("\n")
+        else:
+            self.column += len(consumed)
+        self.buffer = self.buffer[self.pos :] + text
+        self.pos = 0
+
+    def more(self) -> bool:
+        """Read another chunk (more when the buffer is already large); False at the end."""
+        if self.eof:
+            return False
+        size = max(_CHUNK, len(self.buffer) - self.pos)
+        chunk = self.file.read(size)
+        self.owner.bytes_read += len(chunk)
+        self.feed(chunk)
+        return True
+
+    def line_of(self, pos: int) -> int:
+        return self.line + self.buffer.count("\n", 0, pos)
+
+    def location(self, pos: int) -> str:
+        newlines = self.buffer.count("\n", 0, pos)
+        column = pos - self.buffer.rfind("\n", 0, pos) if newlines else self.column + pos
+        return f"line {self.line + newlines}, column {column}"
+
+    def fail(self, pos: int, message: str) -> NoReturn:
+        raise CliError([f"{self.owner.name}: {self.location(pos)}: {message}"], FAILED)
+
+    def skip_whitespace(self) -> None:
+        while True:
+            match = _WHITESPACE.match(self.buffer, self.pos)
+            assert match is not None  # the pattern matches the empty string
+            self.pos = match.end()
+            if self.pos < len(self.buffer) or not self.more():
+                return
+
+    def peek(self) -> str:
+        self.skip_whitespace()
+        return self.buffer[self.pos : self.pos + 1]
+
+    def advance(self, count: int) -> None:
+        self.pos += count
+
+    def expect(self, char: str) -> None:
+        if self.peek() != char:  # pragma: no cover - the sniffing guarantees the bracket
+            self.fail(self.pos, f"invalid JSON: expected {char!r}")
+        self.advance(1)
+
+    def value_start(self) -> int:
+        self.skip_whitespace()
+        return self.pos
+
+    def value(self) -> Any:
+        """Decode the JSON value at the current position, reading on while it may be cut."""
+        while True:
+            try:
+                data, end = _DECODER.raw_decode(self.buffer, self.pos)
+            except _DuplicateKeysError as error:
+                self.fail(self.pos, f"invalid JSON: {error}")
+            except json.JSONDecodeError as error:
+                cut = error.pos >= len(self.buffer) - _TAIL or error.msg.startswith(
+                    "Unterminated string"
+                )
+                if cut and self.more():
+                    continue
+                self.fail(error.pos, f"invalid JSON: {error.msg}")
+            if end >= len(self.buffer) - _TAIL and not self.eof:
+                # A number or literal may go on in the next chunk: decode again with it.
+                self.more()
+                continue
+            self.pos = end
+            return data
