@@ -8,7 +8,9 @@ reference is built, this extension
 - fences every free-standing ``>>>`` block (up to the next blank line) as a ``pycon`` code block;
 - turns a role naming a ``policy_engine`` object into a code span linking to its entry in the
   reference (no link, and no warning, when the object has no entry), and any other role into a
-  plain code span.
+  plain code span;
+- ends a paragraph that introduces a literal block (reStructuredText's ``::``) with one colon;
+  the indented block after it is a code block in Markdown too.
 
 The docstrings themselves stay plain, so ``help()`` and doctest read them unchanged.
 mkdocs.yml loads this file through the mkdocstrings ``extensions`` option.
@@ -21,6 +23,7 @@ from typing import Any
 
 from griffe import Extension
 
+_LITERAL_BLOCK = re.compile(r"(?<=[^:\s])::\n(?=\n {4})")
 _ROLE = re.compile(r":(?:py:)?(?:func|class|meth|attr|mod|data|exc|obj|const):`(~?)([^`]+)`")
 
 
@@ -60,7 +63,10 @@ def rewrite(text: str) -> str:
     """The docstring text as the reference shows it: fenced examples, roles as code."""
     fenced = fence_doctests(text) if ">>>" in text else text
     parts = re.split(r"(```.*?```)", fenced, flags=re.DOTALL)
-    return "".join(part if part.startswith("```") else _ROLE.sub(_role, part) for part in parts)
+    return "".join(
+        part if part.startswith("```") else _LITERAL_BLOCK.sub(":\n", _ROLE.sub(_role, part))
+        for part in parts
+    )
 
 
 class DoctestBlocks(Extension):
