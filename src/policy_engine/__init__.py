@@ -5,6 +5,7 @@ Everything public is importable from here; the modules behind it are private.
 
 from __future__ import annotations
 
+from policy_engine._batch import evaluate_many
 from policy_engine._channels import (
     BUILTIN_CHANNELS,
     CHANGE_FIELDS,
@@ -200,6 +201,7 @@ __all__ = [
     "diff_products",
     "dump_config",
     "evaluate_listing",
+    "evaluate_many",
     "field_for_change",
     "fields_for_changes",
     "lint",

@@ -192,48 +192,49 @@ _NOTHING_LISTED: ProductPart = (None, None, None, None, (), _NO_TEMPLATE)
 Rule = tuple[Any, str, InventoryPolicy, PricingPolicy, ImagePolicy, tuple[Step]]
 
 
-def _rules(config: Configuration, templates: Iterable[ListingTemplate]) -> tuple[Rule, ...]:
-    rules: list[Rule] = []
-    for template in templates:
-        condition = template.condition
-        rules.append(
-            (
-                None if condition is None else condition.matches,
-                template.id,
-                config.inventory_policies[template.inventory_policy],
-                config.pricing_policies[template.pricing_policy],
-                config.image_policies[template.image_policy],
-                (Step(("template_matched", template.id)),),
-            )
-        )
-        if condition is None:
-            break  # later templates are unreachable
-    return tuple(rules)
+def _rule(config: Configuration, template: ListingTemplate) -> Rule:
+    condition = template.condition
+    return (
+        None if condition is None else condition.matches,
+        template.id,
+        config.inventory_policies[template.inventory_policy],
+        config.pricing_policies[template.pricing_policy],
+        config.image_policies[template.image_policy],
+        (Step(("template_matched", template.id)),),
+    )
 
 
 class Evaluator:
     """Everything :func:`evaluate_listing` needs that depends on the configuration alone.
 
-    Built once per configuration (see :func:`evaluator`): for each account, the templates that
-    serve it in order, each with its compiled condition, its resolved policy objects and its
-    ``template_matched`` reason. Accounts served by the same templates share one rule tuple (the
-    same object), so a batch can evaluate a product once per distinct tuple. A call then does only
-    the work that depends on the product.
+    Built once per configuration (see :func:`evaluator`): one rule per template (its compiled
+    condition, its resolved policy objects, its ``template_matched`` reason) and, for each
+    account, the rules of the templates that serve it, in order, up to the first catch-all.
+    Accounts served by the same templates share one rule tuple, and every scope holds the same
+    rule object for a template, so a batch computes a product's results once per matched
+    template, whatever the number of accounts. A call does only the work that depends on the
+    product.
     """
 
-    __slots__ = ("__weakref__", "account_rules", "config")
+    __slots__ = ("__weakref__", "_config", "account_rules")
 
     def __init__(self, config: Configuration) -> None:
+        by_template = {template.id: _rule(config, template) for template in config.templates}
         by_scope: dict[tuple[str, ...], tuple[Rule, ...]] = {}
         account_rules: dict[str, tuple[Rule, ...]] = {}
         for account in config.accounts:
-            templates = config.templates_for(account.id)
-            scope = tuple(template.id for template in templates)
-            rules = by_scope.get(scope)
+            scope: list[str] = []
+            for template in config.templates_for(account.id):
+                scope.append(template.id)
+                if template.condition is None:
+                    break  # later templates are unreachable
+            key = tuple(scope)
+            rules = by_scope.get(key)
             if rules is None:
-                rules = by_scope[scope] = _rules(config, templates)
+                rules = by_scope[key] = tuple(by_template[template_id] for template_id in key)
             account_rules[account.id] = rules
-        self.config = config
+        # Weak: the cache of evaluators must not keep its configurations alive.
+        self._config = weakref.ref(config)
         #: Account id -> the rules of the templates serving it.
         self.account_rules = account_rules
 
@@ -241,9 +242,20 @@ class Evaluator:
         """The rules of an account, or :class:`PolicyConfigError` for an unknown one."""
         rules = self.account_rules.get(account_id)
         if rules is None:
-            self.config.account(account_id)  # raises, listing the known accounts
+            config = self._config()
+            assert config is not None  # the caller holds the configuration
+            config.account(account_id)  # raises, listing the known accounts
             raise AssertionError(account_id)  # pragma: no cover - account() raised
         return rules
+
+    @staticmethod
+    def match(product: Product, rules: tuple[Rule, ...]) -> Rule | None:
+        """The rule of the first template whose condition matches the product, or ``None``."""
+        for rule in rules:
+            matches = rule[0]
+            if matches is None or matches(product):
+                return rule
+        return None
 
     @staticmethod
     def product_part(product: Product, on: date | None, rules: tuple[Rule, ...]) -> ProductPart:
@@ -257,6 +269,13 @@ class Evaluator:
             if matches is None or matches(product):
                 break
         else:
+            return _NOTHING_LISTED
+        return Evaluator.compute(product, on, rule)
+
+    @staticmethod
+    def compute(product: Product, on: date | None, rule: Rule | None) -> ProductPart:
+        """Quantity, price and images of a product under a matched template's rule."""
+        if rule is None:
             return _NOTHING_LISTED
         _, template_id, inventory, pricing, images, reasons = rule
         quantity = compute_quantity(product.stock, inventory) if product.enabled else _DISABLED

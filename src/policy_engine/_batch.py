@@ -1,0 +1,487 @@
+"""Many listings at once: streaming batch evaluation, serial or on a process pool (spec 13).
+
+:func:`evaluate_many` takes an iterable of products (``Product`` objects or their JSON objects)
+and yields one :class:`~policy_engine.ListingOutcome` per product and account, in input order,
+holding on to nothing it has yielded: a catalog of any size runs in constant memory. A product
+that cannot be loaded or evaluated gives outcomes that carry the error; nothing is raised for a
+product and nothing is dropped (spec 14).
+
+The work that depends on the configuration alone (compiled conditions, resolved policies) is done
+once per configuration (see :class:`~policy_engine._listing.Evaluator`), and the template,
+quantity, price and images of a product are computed once and shared by its accounts' outcomes.
+
+With ``workers=N`` (or a caller's ``executor``) the products are cut into chunks that worker
+processes evaluate; at most a few chunks are in flight, and the outcomes come back in input order,
+equal to those of a serial run. Chunks travel as compact pickles (every model is rebuilt from its
+field values, without running ``__init__`` again), and the configuration is decoded once per
+worker.
+"""
+
+from __future__ import annotations
+
+import copyreg
+import io
+import multiprocessing
+import operator
+import pickle
+import sys
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from datetime import UTC, date, datetime
+from itertools import islice
+from typing import Any, TypeVar, overload
+
+import attrs
+
+from policy_engine._errors import PolicyConfigError
+from policy_engine._images import ImageSelection
+from policy_engine._inventory import QuantityResult
+from policy_engine._listing import (
+    Evaluator,
+    ListingOutcome,
+    OutcomeError,
+    ProductPart,
+    Rule,
+    evaluator,
+)
+from policy_engine._models import Image, Product, SourceItem, Stock
+from policy_engine._pricing import PriceResult
+from policy_engine._serialization import structure
+from policy_engine._steps import Step, define_messages
+from policy_engine._validation import describe, fast_constructor
+
+__all__ = ["evaluate_chunk", "evaluate_many", "prepare"]
+
+T = TypeVar("T")
+
+#: Products per chunk sent to a worker process.
+DEFAULT_CHUNK_SIZE = 2_000
+
+define_messages(
+    {
+        "invalid_product": "the product could not be loaded: nothing is listed",
+        "evaluation_failed": "the product could not be evaluated: nothing is listed",
+    }
+)
+
+_INVALID_PRODUCT = (Step(("invalid_product",)),)
+_EVALUATION_FAILED = (Step(("evaluation_failed",)),)
+_outcome = fast_constructor(ListingOutcome)
+
+
+# ------------------------------------------------------------------------------- one product
+
+
+class _Rejected(Exception):  # noqa: N818 - a control-flow signal, not an error users see
+    """An input item that is not a product: its label and the error it is reported with."""
+
+    def __init__(self, sku: str, error: OutcomeError) -> None:
+        super().__init__(sku)
+        self.sku = sku
+        self.part: ProductPart = (None, None, None, None, (error,), _INVALID_PRODUCT)
+
+
+def _label(item: object, index: int, where: str) -> str:
+    """The SKU an item is reported under: its own when it has a usable one, else its position."""
+    if isinstance(item, Product):
+        return item.sku
+    if isinstance(item, Mapping):
+        sku = item.get("sku")
+        if type(sku) is str and sku.strip():
+            return sku
+    return f"<item {index}{where}>"
+
+
+def _load(item: object, index: int, where: str) -> Product:
+    """A product from an input item: a ``Product`` as it is, a JSON object structured."""
+    if isinstance(item, Product):
+        return item
+    if isinstance(item, Mapping):
+        try:
+            return structure(item, Product)
+        except PolicyConfigError as error:
+            message = str(error)
+    else:
+        message = f"expected a product or a JSON object, got {describe(item)} @ $"
+    failure = OutcomeError(what="product", code="invalid_product", message=message)
+    raise _Rejected(_label(item, index, where), failure)
+
+
+def _parts(
+    product: Product, on: date | None, distinct: list[tuple[Rule, ...]]
+) -> list[ProductPart]:
+    """A product's part under each rule tuple, computed once per matched template."""
+    computed: dict[int, ProductPart] = {}
+    parts = []
+    for rules in distinct:
+        rule = Evaluator.match(product, rules)
+        found = computed.get(id(rule))
+        if found is None:
+            found = computed[id(rule)] = Evaluator.compute(product, on, rule)
+        parts.append(found)
+    return parts
+
+
+def _outcomes(
+    evaluation: Evaluator,
+    items: Iterable[object],
+    start: int,
+    account_ids: Sequence[str],
+    on: date | None,
+    *,
+    where: str = "",
+) -> Iterator[ListingOutcome]:
+    """The outcomes of the items, numbered from ``start``, for each account in turn.
+
+    A product's results are computed once per matched template and shared by the outcomes of the
+    accounts it serves (results are immutable).
+    """
+    part = evaluation.product_part
+    distinct: list[tuple[Rule, ...]] = []
+    plan: list[tuple[str, int]] = []
+    for account_id in account_ids:
+        rules = evaluation.rules(account_id)
+        slot = next((n for n, known in enumerate(distinct) if known is rules), len(distinct))
+        if slot == len(distinct):
+            distinct.append(rules)
+        plan.append((account_id, slot))
+    single = distinct[0] if len(distinct) == 1 else None
+    for index, item in enumerate(items, start):
+        try:
+            product = item if type(item) is Product else _load(item, index, where)
+            if single is not None:
+                shared = part(product, on, single)
+                parts = None
+            else:
+                parts = _parts(product, on, distinct)
+            sku = product.sku
+        except _Rejected as rejected:
+            sku, shared, parts = rejected.sku, rejected.part, None
+        except Exception as error:  # noqa: BLE001 - one product must never stop a batch
+            sku, parts = _label(item, index, where), None
+            message = f"{type(error).__name__}: {error}"
+            failure = OutcomeError(what="product", code="evaluation_failed", message=message)
+            shared = (None, None, None, None, (failure,), _EVALUATION_FAILED)
+        if parts is None:
+            for account_id, _ in plan:
+                yield _outcome(sku, account_id, *shared)
+        else:
+            for account_id, slot in plan:
+                yield _outcome(sku, account_id, *parts[slot])
+
+
+#: What a batch evaluates with: the configuration, the account ids, the day and the transform.
+Setup = tuple[Any, tuple[str, ...], date, Callable[[ListingOutcome], Any] | None]
+
+
+def evaluate_chunk(setup: Setup, items: Iterable[object], start: int, where: str = "") -> list[Any]:
+    """Every outcome of a chunk, transformed (used by workers, Dask partitions and fallbacks).
+
+    Items without a usable SKU are named ``<item N{where}>``, ``N`` counted from ``start``.
+    """
+    config, account_ids, on, transform = setup
+    outcomes = _outcomes(evaluator(config), items, start, account_ids, on, where=where)
+    return list(outcomes if transform is None else map(transform, outcomes))
+
+
+# ---------------------------------------------------------------------------- the public API
+
+
+@overload
+def evaluate_many(
+    config: Any,
+    products: Iterable[Product | Mapping[str, Any]],
+    *,
+    accounts: Iterable[str] | str | None = ...,
+    on: date | None = ...,
+    workers: int | None = ...,
+    executor: Executor | None = ...,
+    chunk_size: int = ...,
+    transform: None = ...,
+) -> Iterator[ListingOutcome]: ...
+
+
+@overload
+def evaluate_many(
+    config: Any,
+    products: Iterable[Product | Mapping[str, Any]],
+    *,
+    accounts: Iterable[str] | str | None = ...,
+    on: date | None = ...,
+    workers: int | None = ...,
+    executor: Executor | None = ...,
+    chunk_size: int = ...,
+    transform: Callable[[ListingOutcome], T],
+) -> Iterator[T]: ...
+
+
+def evaluate_many(
+    config: Any,
+    products: Iterable[Product | Mapping[str, Any]],
+    *,
+    accounts: Iterable[str] | str | None = None,
+    on: date | None = None,
+    workers: int | None = None,
+    executor: Executor | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    transform: Callable[[ListingOutcome], Any] | None = None,
+) -> Iterator[Any]:
+    """Evaluate every product on every account, streaming the outcomes in input order.
+
+    For each product, in input order, one :class:`~policy_engine.ListingOutcome` per account (in
+    the order of ``accounts``), each equal to
+    ``evaluate_listing(config, product, account, on=on)``. The input is read lazily and nothing
+    is kept once yielded, so memory stays flat however many products there are.
+
+    Never raises for a product: an item that is a JSON object is loaded as a ``Product`` first,
+    and an item that cannot be loaded (``PolicyConfigError``) or is neither a product nor an
+    object gives outcomes with no template and one error ``what="product"``,
+    ``code="invalid_product"`` (the message lists every problem with its JSON path), reported
+    under the item's ``sku`` when it has one, else ``"<item N>"`` (its 0-based position). Any
+    other failure while evaluating one product gives ``code="evaluation_failed"``. So the count
+    of outcomes is always ``products × accounts``.
+
+    Args:
+        config: The configuration.
+        products: ``Product`` objects or JSON objects (mappings); any iterable, read once.
+        accounts: The account ids to evaluate for, in order (one id may be given as a string);
+            every account of the configuration when omitted.
+        on: The day prices are computed for (see :func:`~policy_engine.compute_price`). When
+            omitted, today's date in UTC is read once, when ``evaluate_many`` is called, so every
+            product of a batch is priced for the same day.
+        workers: Evaluate on this many worker processes (a ``ProcessPoolExecutor`` started for
+            the batch and stopped when it ends); ``None`` or 1 evaluates in this process.
+        executor: Evaluate on this executor instead (e.g. a long-lived ``ProcessPoolExecutor``
+            shared by many batches); it is left running.
+        chunk_size: Products per chunk handed to a worker.
+        transform: A function applied to each outcome where it is computed (in the worker
+            process); its results are yielded instead of the outcomes. Serializing outcomes
+            there (to JSON, say) spares the parent process from rebuilding them, which is what
+            lets a pool scale; with workers it must be picklable (a module-level function).
+
+    Raises:
+        PolicyConfigError: for an unknown account id (checked before anything is evaluated).
+        TypeError: for an ``on`` that is not a date.
+        ValueError: for ``workers`` or ``chunk_size`` below 1, or both ``workers`` and
+            ``executor``.
+    """
+    evaluation = evaluator(config)
+    account_ids, day = prepare(config, accounts, on)
+    if workers is not None and (type(workers) is not int or workers < 1):
+        msg = f"workers must be an integer >= 1, got {workers!r}"
+        raise ValueError(msg)
+    if type(chunk_size) is not int or chunk_size < 1:
+        msg = f"chunk_size must be an integer >= 1, got {chunk_size!r}"
+        raise ValueError(msg)
+    if executor is not None and workers is not None:
+        msg = "give either workers or an executor, not both"
+        raise ValueError(msg)
+    if executor is None and (workers is None or workers == 1):
+        outcomes = _outcomes(evaluation, products, 0, account_ids, day)
+        return outcomes if transform is None else map(transform, outcomes)
+    try:
+        setup = pickle.dumps((config, account_ids, day, transform), pickle.HIGHEST_PROTOCOL)
+    except Exception as error:
+        msg = (
+            "transform must be picklable to run on worker processes (a module-level function):"
+            f" {error}"
+        )
+        raise TypeError(msg) from error
+    local: Setup = (config, account_ids, day, transform)
+    return _pooled(
+        iter(products),
+        setup,
+        local,
+        workers=workers,
+        executor=executor,
+        chunk_size=chunk_size,
+    )
+
+
+def prepare(
+    config: Any, accounts: Iterable[str] | str | None, on: object
+) -> tuple[tuple[str, ...], date]:
+    """The account ids (all by default) and the day of a batch, checked before it starts.
+
+    Raises:
+        PolicyConfigError: for an unknown account id.
+        TypeError: for an ``on`` that is not a date.
+    """
+    evaluation = evaluator(config)
+    if accounts is None:
+        return tuple(evaluation.account_rules), _day(on)
+    account_ids = (accounts,) if isinstance(accounts, str) else tuple(accounts)
+    for account_id in account_ids:
+        evaluation.rules(account_id)  # raises PolicyConfigError for an unknown account
+    return account_ids, _day(on)
+
+
+def _day(on: object) -> date:
+    if on is None:
+        return datetime.now(UTC).date()
+    if isinstance(on, datetime):
+        return on.date()
+    if isinstance(on, date):
+        return on
+    msg = f"'on' must be a date, got {type(on).__name__}"
+    raise TypeError(msg)
+
+
+# -------------------------------------------------------------------------------- the pool
+
+
+def pool_context() -> Any:
+    """The start method of the pools this module starts.
+
+    ``forkserver`` where the platform has it: workers start from a clean, single-threaded
+    server process (``fork`` from a process that runs threads can deadlock), and quickly;
+    ``spawn`` elsewhere.
+    """
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+def _pooled(
+    items: Iterator[object],
+    setup: bytes,
+    local: Setup,
+    *,
+    workers: int | None,
+    executor: Executor | None,
+    chunk_size: int,
+) -> Iterator[Any]:
+    """Chunks evaluated on worker processes, yielded in order, a bounded number in flight."""
+    if executor is None:
+        assert workers is not None  # checked by evaluate_many
+        pool: Executor = ProcessPoolExecutor(max_workers=workers, mp_context=pool_context())
+        in_flight = 2 * workers
+    else:
+        pool = executor
+        in_flight = 2 * getattr(executor, "_max_workers", 2)
+    pending: deque[tuple[Future[bytes | None] | None, int, list[object]]] = deque()
+    try:
+        start = 0
+        while True:
+            chunk = list(islice(items, chunk_size))
+            if not chunk:
+                break
+            try:
+                payload = dumps((start, chunk))
+            except Exception:  # noqa: BLE001 - an item that does not pickle: evaluate it here
+                future = None
+            else:
+                future = pool.submit(run_chunk, setup, payload)
+            pending.append((future, start, chunk))
+            start += len(chunk)
+            while len(pending) >= in_flight:
+                yield from _results(local, pending.popleft())
+        while pending:
+            yield from _results(local, pending.popleft())
+    finally:
+        for future, _, _ in pending:
+            if future is not None:
+                future.cancel()
+        if executor is None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _results(
+    local: Setup,
+    entry: tuple[Future[bytes | None] | None, int, list[object]],
+) -> list[Any]:
+    future, start, chunk = entry
+    encoded = None if future is None else future.result()
+    if encoded is None:
+        # The chunk could not travel (an item that does not pickle, or whose class the worker
+        # cannot import): evaluate it here, with the same results.
+        return evaluate_chunk(local, chunk, start)
+    results: list[Any] = pickle.loads(encoded)  # noqa: S301 - bytes our own worker produced
+    return results
+
+
+# What a worker process keeps between chunks: the setup it was last given, decoded.
+_WORKER_SETUP: tuple[bytes, Setup] | None = None
+
+
+def run_chunk(setup: bytes, payload: bytes) -> bytes | None:
+    """Evaluate one chunk in a worker process: encoded items in, encoded results out.
+
+    ``setup`` (the configuration, accounts, day and transform) is decoded once per worker and
+    kept while the same setup keeps coming. ``None`` tells the parent that the chunk could not be
+    decoded here, so that it evaluates the chunk itself.
+    """
+    global _WORKER_SETUP  # noqa: PLW0603 - one decoded setup per worker process
+    known = _WORKER_SETUP
+    if known is None or known[0] != setup:
+        known = (setup, pickle.loads(setup))  # noqa: S301 - bytes our own parent produced
+        _WORKER_SETUP = known
+    try:
+        start, chunk = pickle.loads(payload)  # noqa: S301 - bytes our own parent produced
+    except Exception:  # noqa: BLE001 - e.g. a product subclass this process cannot import
+        return None
+    return dumps(evaluate_chunk(known[1], chunk, start))
+
+
+# ------------------------------------------------------------------------------- the codec
+
+
+def _rebuilder(cls: type[Any]) -> tuple[Callable[..., Any], Callable[[Any], Any]]:
+    """A picklable constructor from field values, and the reducer that uses it.
+
+    Pickling an attrs instance by default goes through ``__getstate__``/``__setstate__`` (a dict
+    per object, built and read in Python); here the field values travel as one tuple, read in C
+    by ``attrgetter``, and the object is rebuilt by :func:`fast_constructor` (no checks: the
+    values come from a valid object).
+    """
+    names = [field.name for field in attrs.fields(cls)]
+    make = fast_constructor(cls)
+    make.__module__ = __name__
+    make.__qualname__ = make.__name__ = f"_make_{cls.__name__}"
+    setattr(sys.modules[__name__], make.__name__, make)
+    values = operator.attrgetter(*names)
+    if len(names) == 1:  # pragma: no cover - every class here has several fields
+
+        def reduce_one(obj: Any) -> tuple[Any, ...]:
+            return (make, (values(obj),))
+
+        return make, reduce_one
+
+    def reduce(obj: Any) -> tuple[Any, ...]:
+        return (make, values(obj))
+
+    return make, reduce
+
+
+_DISPATCH: dict[type[Any], Callable[[Any], Any]] = dict(copyreg.dispatch_table)
+for _cls in (
+    Product,
+    Image,
+    Stock,
+    SourceItem,
+    ListingOutcome,
+    OutcomeError,
+    QuantityResult,
+    PriceResult,
+    ImageSelection,
+):
+    _DISPATCH[_cls] = _rebuilder(_cls)[1]
+
+
+def _reduce_step(step: Step) -> tuple[Any, ...]:
+    # Pickle's default for a tuple subclass goes through copyreg and costs ten times this.
+    return (Step, (tuple(step),))
+
+
+_DISPATCH[Step] = _reduce_step
+
+
+class _Pickler(pickle.Pickler):
+    dispatch_table = _DISPATCH
+
+
+def dumps(obj: object) -> bytes:
+    """Pickle with the compact reducers of the models above."""
+    buffer = io.BytesIO()
+    _Pickler(buffer, pickle.HIGHEST_PROTOCOL).dump(obj)
+    return buffer.getvalue()
