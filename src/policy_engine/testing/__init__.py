@@ -47,6 +47,16 @@ from policy_engine.testing._orders import (
     shipments,
 )
 from policy_engine.testing._pricing import adjustments, endings, pricing_policies
+from policy_engine.testing._stock_sync import (
+    activity_records,
+    aware_datetimes,
+    channel_listings,
+    config_listings,
+    feed_records,
+    log_records,
+    stock_events,
+    sync_history_records,
+)
 from policy_engine.testing._sync import (
     listing_templates,
     listings,
@@ -56,21 +66,27 @@ from policy_engine.testing._sync import (
 )
 
 __all__ = [
+    "activity_records",
     "adjustments",
     "attribute_values",
+    "aware_datetimes",
     "catalogs",
+    "channel_listings",
     "channel_orders",
     "condition_texts",
     "condition_trees",
     "conditions",
+    "config_listings",
     "configurations",
     "customer_settings",
     "endings",
+    "feed_records",
     "image_policies",
     "images",
     "inventory_policies",
     "listing_templates",
     "listings",
+    "log_records",
     "money",
     "msi_settings",
     "order_customers",
@@ -83,7 +99,9 @@ __all__ = [
     "shipments",
     "skus",
     "source_items",
+    "stock_events",
     "stocks",
+    "sync_history_records",
     "sync_policies",
     "sync_products",
     "thresholds",

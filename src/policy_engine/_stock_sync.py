@@ -1,0 +1,518 @@
+"""Stock events and Auto Sync: which quantity every channel listing gets (spec section 10).
+
+The store is the master of inventory. When a product's stock changes in the store — a sale, a
+purchase order, a manual adjustment, an order imported from a marketplace — :func:`plan_stock_sync`
+decides, for every channel listing of the product, whether the new quantity is pushed and which
+quantity that is. The rules for one listing, in order: not listed, Auto Sync off, no listing
+template, Inventory/Price Sync off for the account, the template's inventory policy through
+:func:`~policy_engine.compute_quantity`, unchanged, above the revise threshold. The plan carries one
+history record: the product's "Sync History" entry for the event.
+
+:func:`apply_stock_changes` applies an order plan's ``stock_changes`` to the store's stock, which
+closes the two-way loop: an order from one channel lowers the store stock, and the stock event that
+follows updates every channel, the ordering one included.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+import attrs
+
+from policy_engine._channels import BUILTIN_CHANNELS, SyncField
+from policy_engine._config import Account, Configuration
+from policy_engine._inventory import QuantityResult, QuantityRule, compute_quantity
+from policy_engine._models import Product, Stock
+from policy_engine._serialization import LOAD, fail
+from policy_engine._steps import Step, define_messages
+from policy_engine._validation import (
+    Checked,
+    FrozenDict,
+    Problem,
+    at_least,
+    check,
+    describe,
+    fast_constructor,
+    key_path,
+    non_empty,
+    raise_problems,
+)
+
+__all__ = [
+    "ChannelListing",
+    "StockEvent",
+    "StockEventSource",
+    "StockSkip",
+    "StockSyncPlan",
+    "StockUpdate",
+    "SyncHistoryRecord",
+    "apply_stock_changes",
+    "plan_stock_sync",
+]
+
+
+class StockEventSource(enum.StrEnum):
+    """What changed the store stock."""
+
+    SALES_ORDER = "sales_order"
+    PURCHASE_ORDER = "purchase_order"
+    WORK_ORDER = "work_order"
+    MANUAL_ADJUSTMENT = "manual_adjustment"
+    FILE_UPLOAD = "file_upload"
+    INVENTORY_FEED = "inventory_feed"
+    CHANNEL_ORDER = "channel_order"
+
+
+# ``not_listed`` and ``inventory_price_sync_disabled`` are shared with decide_sync (spec 7.4),
+# which registers their messages.
+define_messages(
+    {
+        "auto_sync_off": "Auto Sync is off for this listing: store stock changes are not pushed",
+        "no_template": (
+            "no listing template gives this listing an inventory policy"
+            " (the listing's template: {0})"
+        ),
+        "unchanged": "the channel already shows {0}: nothing to send",
+        "above_revise_threshold": (
+            "the last quantity {0} and the new quantity {1} are both above the revise"
+            " threshold {2}: not revised"
+        ),
+    }
+)
+
+_NOT_LISTED = Step(("not_listed",))
+_AUTO_SYNC_OFF = Step(("auto_sync_off",))
+_NO_TEMPLATE = Step(("no_template", None))
+_SYNC_DISABLED = Step(("inventory_price_sync_disabled", "quantity"))
+_QUANTITY = SyncField.QUANTITY
+
+
+# ------------------------------------------------------------------------------ field checks
+
+
+def _is_str(value: Any) -> str | None:
+    return None if type(value) is str else f"expected a string, got {describe(value)}"
+
+
+def _is_str_or_none(value: Any) -> str | None:
+    return None if value is None else _is_str(value)
+
+
+def _is_bool(value: Any) -> str | None:
+    return None if type(value) is bool else f"expected a boolean, got {describe(value)}"
+
+
+def _is_int_or_none(value: Any) -> str | None:
+    if value is None or type(value) is int:
+        return None
+    return f"expected an integer, got {describe(value)}"
+
+
+_TIMEZONE_MESSAGE = "must include a time zone offset (e.g. 2024-05-01T09:30:00+00:00)"
+
+
+def is_aware_datetime(value: Any) -> str | None:
+    """Check: a date-time with a time zone offset (a naive one cannot be ordered safely)."""
+    if not isinstance(value, datetime):
+        return f"expected a date-time, got {describe(value)}"
+    return None if value.utcoffset() is not None else _TIMEZONE_MESSAGE
+
+
+def load_aware_datetime(value: object, _: object = None) -> datetime:
+    """Load an ISO 8601 date-time string that carries a time zone offset (``Z`` or ``+02:00``)."""
+    if isinstance(value, datetime):
+        loaded = value
+    elif type(value) is not str:
+        fail(f"expected an ISO date-time, got {describe(value)}")
+    else:
+        try:
+            loaded = datetime.fromisoformat(value)
+        except ValueError:
+            fail(f"expected an ISO date-time (YYYY-MM-DDTHH:MM:SS+HH:MM), got {value!r}")
+    if loaded.utcoffset() is None:
+        fail(_TIMEZONE_MESSAGE)
+    return loaded
+
+
+_SOURCES = {member.value: member for member in StockEventSource}
+
+
+def _to_source(value: Any) -> Any:
+    """Convert a source's name to the member; leave anything else for the check to report."""
+    return _SOURCES.get(value, value) if type(value) is str else value
+
+
+def _is_source(value: Any) -> str | None:
+    if isinstance(value, StockEventSource):
+        return None
+    allowed = ", ".join(repr(member.value) for member in StockEventSource)
+    return f"must be one of {allowed} (got {value!r})"
+
+
+def _is_stock(value: Any) -> str | None:
+    return None if isinstance(value, Stock) else f"expected a stock record, got {describe(value)}"
+
+
+# ------------------------------------------------------------------------------------ inputs
+
+
+@attrs.frozen(kw_only=True)
+class StockEvent(Checked):
+    """A change of a product's stock in the store.
+
+    Attributes:
+        sku: The store SKU whose stock changed (non-empty).
+        source: What changed it (a sale, a purchase order, an imported channel order…).
+        origin_account: The account an order came from (``channel_order``), or ``None``. It is
+            recorded in the history; the ordering account is updated like every other.
+        stock: The product's stock record after the change.
+        at: When the stock changed, with a time zone offset (``2024-05-01T09:30:00+00:00``). The
+            caller gives it: the library reads no clock.
+    """
+
+    sku: str = attrs.field(metadata=check(_is_str, non_empty))
+    source: StockEventSource = attrs.field(converter=_to_source, metadata=check(_is_source))
+    origin_account: str | None = attrs.field(
+        default=None, metadata=check(_is_str_or_none, non_empty)
+    )
+    stock: Stock = attrs.field(metadata=check(_is_stock))
+    at: datetime = attrs.field(metadata={LOAD: load_aware_datetime, **check(is_aware_datetime)})
+
+
+@attrs.frozen(kw_only=True)
+class ChannelListing(Checked):
+    """A product's listing on one marketplace account, as the connector stores it.
+
+    Attributes:
+        account: The account's id in the configuration.
+        sku: The store SKU of the listed product.
+        listed: Whether the listing is live on the channel.
+        template: The id of the listing template the product is assigned to, or ``None``.
+        auto_sync: Whether store stock changes are pushed to this listing ("Auto Sync").
+        last_quantity: The quantity last sent to the channel, or ``None`` when unknown.
+        price_managed_externally: A repricer owns the listing's price (not used by stock sync,
+            which sends quantities only; kept so one record describes the listing).
+    """
+
+    account: str = attrs.field(metadata=check(_is_str, non_empty))
+    sku: str = attrs.field(metadata=check(_is_str, non_empty))
+    listed: bool = attrs.field(default=True, metadata=check(_is_bool))
+    template: str | None = attrs.field(default=None, metadata=check(_is_str_or_none, non_empty))
+    auto_sync: bool = attrs.field(default=True, metadata=check(_is_bool))
+    last_quantity: int | None = attrs.field(
+        default=None, metadata=check(_is_int_or_none, at_least(0))
+    )
+    price_managed_externally: bool = attrs.field(default=False, metadata=check(_is_bool))
+
+
+# ----------------------------------------------------------------------------------- results
+
+
+@attrs.frozen(kw_only=True)
+class StockUpdate:
+    """A quantity to send to one listing.
+
+    Attributes:
+        account: The account's id.
+        sku: The store SKU.
+        quantity: The quantity to send (an int >= 0).
+        rule: The inventory rule that decided it (``stock``, ``above_threshold``…).
+    """
+
+    account: str
+    sku: str
+    quantity: int
+    rule: QuantityRule
+
+
+@attrs.frozen(kw_only=True)
+class StockSkip:
+    """A listing that gets nothing from this event, and why.
+
+    Attributes:
+        account: The account's id.
+        sku: The store SKU.
+        reason: Why (``not_listed``, ``auto_sync_off``, ``no_template``,
+            ``inventory_price_sync_disabled``, ``unchanged`` or ``above_revise_threshold``).
+    """
+
+    account: str
+    sku: str
+    reason: Step
+
+
+@attrs.frozen(kw_only=True)
+class SyncHistoryRecord:
+    """One entry of a product's "Sync History": what a stock event sent where.
+
+    Attributes:
+        sku: The store SKU.
+        source: What changed the stock.
+        at: When (the event's time).
+        origin_account: The account an order came from, or ``None``.
+        sent: Account id → the quantity sent to it.
+        skipped: Account id → the reason code of a listing that got nothing.
+    """
+
+    sku: str
+    source: StockEventSource
+    at: datetime = attrs.field(metadata={LOAD: load_aware_datetime})
+    origin_account: str | None
+    sent: FrozenDict[str, int]
+    skipped: FrozenDict[str, str]
+
+
+@attrs.frozen(kw_only=True)
+class StockSyncPlan:
+    """What a stock event sends to the channels.
+
+    Attributes:
+        updates: The quantities to send, in the order of the listings given.
+        skipped: The listings of the SKU that get nothing, each with its reason.
+        history: The event's history record (one per event, even when nothing is sent).
+    """
+
+    updates: tuple[StockUpdate, ...]
+    skipped: tuple[StockSkip, ...]
+    history: SyncHistoryRecord
+
+
+_update = fast_constructor(StockUpdate)
+_skip = fast_constructor(StockSkip)
+_history = fast_constructor(SyncHistoryRecord)
+_plan = fast_constructor(StockSyncPlan)
+
+
+# ---------------------------------------------------------------------------------- planning
+
+
+#: What depends on the account alone: the step that blocks quantity sync (or ``None``) and the
+#: sync policy's ``quantity_revise_threshold``.
+_AccountRules = tuple["Step | None", "int | None"]
+
+
+def _account_rules(config: Configuration, account: Account) -> _AccountRules:
+    """An account's rules: whether its sync policy sends quantities to its channel, and the
+    revise threshold."""
+    policy = config.sync_policies[account.sync_policy]
+    if policy.inventory_price_sync:
+        # The channel's fields as Configuration.channel_profile gives them (the configuration's
+        # own definitions first), without building a profile on every call.
+        definition = config.channels.get(account.channel)
+        fields = (
+            definition.fields
+            if definition is not None
+            else BUILTIN_CHANNELS[account.channel].fields
+        )
+        if _QUANTITY in policy._enabled_for(fields).all:
+            return (None, policy.quantity_revise_threshold)
+    return (_SYNC_DISABLED, policy.quantity_revise_threshold)
+
+
+def _template_quantity(
+    config: Configuration, template_id: str, stock: Stock
+) -> QuantityResult | Step:
+    """The quantity a template's inventory policy gives the stock, or the ``no_template`` step."""
+    template = config.template(template_id)
+    if template is None:
+        return Step(("no_template", template_id))
+    return compute_quantity(stock, config.inventory_policies[template.inventory_policy])
+
+
+def plan_stock_sync(
+    event: StockEvent, listings: Iterable[ChannelListing], config: Configuration
+) -> StockSyncPlan:
+    """Plan which quantity each channel listing of a product gets after a store stock change.
+
+    Listings of other SKUs than ``event.sku`` are ignored, so a connector may pass every listing
+    it holds. For each listing of the SKU, in order (spec section 10):
+
+    1. not listed → skipped (``not_listed``);
+    2. Auto Sync off → ``auto_sync_off``;
+    3. no template, or a template id the configuration does not have → ``no_template``;
+    4. the account's sync policy has Inventory/Price Sync off, or does not send ``quantity`` to
+       the account's channel → ``inventory_price_sync_disabled``;
+    5. the quantity is ``compute_quantity(event.stock, <the template's inventory policy>)``;
+       equal to the listing's ``last_quantity`` → ``unchanged``;
+    6. the sync policy's ``quantity_revise_threshold`` is set and both the last and the new
+       quantity are above it → ``above_revise_threshold``;
+    7. otherwise an update with that quantity.
+
+    The listing of the account an order came from is updated like every other: the store is
+    the master of inventory. The plan's history record lists the quantities sent and the reason
+    codes of the skipped listings, by account.
+
+    Raises:
+        PolicyConfigError: a listing of the SKU names an account the configuration does not
+            have, or two listings of the SKU name the same account (every problem at once).
+
+    >>> from datetime import datetime, timezone
+    >>> from policy_engine import (
+    ...     ChannelListing, Stock, StockEvent, default_config, plan_stock_sync)
+    >>> config = default_config("aliexpress", account_id="ae")
+    >>> event = StockEvent(sku="MJ01", source="manual_adjustment", stock=Stock(qty=7),
+    ...                    at=datetime(2024, 5, 1, 9, 30, tzinfo=timezone.utc))
+    >>> listing = ChannelListing(account="ae", sku="MJ01", template="default", last_quantity=9)
+    >>> plan = plan_stock_sync(event, [listing], config)
+    >>> [(update.account, update.quantity) for update in plan.updates]
+    [('ae', 7)]
+    """
+    sku = event.sku
+    stock = event.stock
+    if type(listings) is not list and type(listings) is not tuple:
+        listings = list(listings)
+    accounts = {account.id: account for account in config.accounts}
+    rules_of: dict[str, _AccountRules] = {}
+    quantities: dict[str, QuantityResult | Step] = {}
+    updates: list[StockUpdate] = []
+    skipped: list[StockSkip] = []
+    sent: dict[str, int] = {}
+    skipped_codes: dict[str, str] = {}
+    count = 0
+
+    for listing in listings:
+        if listing.sku != sku:
+            continue
+        count += 1
+        account_id = listing.account
+        rules = rules_of.get(account_id)
+        if rules is None:
+            account = accounts.get(account_id)
+            if account is None:
+                break  # reported below with every other problem
+            rules = rules_of[account_id] = _account_rules(config, account)
+
+        reason: Step
+        if not listing.listed:
+            reason = _NOT_LISTED
+        elif not listing.auto_sync:
+            reason = _AUTO_SYNC_OFF
+        elif listing.template is None:
+            reason = _NO_TEMPLATE
+        elif rules[0] is not None:
+            reason = rules[0]
+        else:
+            template_id = listing.template
+            result = quantities.get(template_id)
+            if result is None:
+                result = quantities[template_id] = _template_quantity(config, template_id, stock)
+            if isinstance(result, Step):
+                reason = result  # the template is not in the configuration
+            else:
+                quantity = result.quantity
+                last = listing.last_quantity
+                threshold = rules[1]
+                if last == quantity:
+                    reason = Step(("unchanged", quantity))
+                elif (
+                    threshold is not None
+                    and last is not None
+                    and last > threshold
+                    and quantity > threshold
+                ):
+                    reason = Step(("above_revise_threshold", last, quantity, threshold))
+                else:
+                    updates.append(_update(account_id, sku, quantity, result.rule))
+                    sent[account_id] = quantity
+                    continue
+        skipped.append(_skip(account_id, sku, reason))
+        skipped_codes[account_id] = reason[0]
+
+    if count != len(sent) + len(skipped_codes):
+        # An unknown account stopped the loop, or an account was seen twice: report them all.
+        raise_problems(_listing_problems(config, listings, sku, accounts))
+    history = _history(
+        sku,
+        event.source,
+        event.at,
+        event.origin_account,
+        FrozenDict(sent),
+        FrozenDict(skipped_codes),
+    )
+    return _plan(tuple(updates), tuple(skipped), history)
+
+
+def _listing_problems(
+    config: Configuration,
+    listings: Sequence[ChannelListing],
+    sku: str,
+    accounts: Mapping[str, Account],
+) -> list[Problem]:
+    """The unknown and repeated accounts among the listings of a SKU."""
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    known = ", ".join(sorted(accounts)) or "none defined"
+    for index, listing in enumerate(listings):
+        if listing.sku != sku:
+            continue
+        account_id = listing.account
+        path = f"$.listings[{index}].account"
+        if account_id not in accounts:
+            problems.append((path, f"unknown account {account_id!r} (known: {known})"))
+        elif account_id in seen:
+            problems.append((path, f"a second listing of SKU {sku!r} on account {account_id!r}"))
+        seen.add(account_id)
+    return problems
+
+
+# ----------------------------------------------------------------------------- stock changes
+
+_S = TypeVar("_S", Product, Stock)
+
+
+def _changed_stock(stock: Stock, change: int) -> Stock:
+    reserved = stock.reserved + change if stock.sources else stock.reserved
+    return attrs.evolve(stock, qty=stock.qty + change, reserved=reserved)
+
+
+def _with_change(item: Product | Stock, change: int) -> Product | Stock:
+    """A product or stock with the change applied (unchanged without managed stock)."""
+    if isinstance(item, Stock):
+        return _changed_stock(item, change) if item.manage_stock else item
+    stock = item.stock
+    if stock is None or not stock.manage_stock:
+        return item
+    return attrs.evolve(item, stock=_changed_stock(stock, change))
+
+
+def apply_stock_changes(
+    catalog: Mapping[str, _S], stock_changes: Mapping[str, int]
+) -> FrozenDict[str, _S]:
+    """Apply an order plan's ``stock_changes`` to the store's stock; return the new catalog.
+
+    ``catalog`` maps store SKU → :class:`~policy_engine.Product` (the catalog given to
+    :func:`~policy_engine.plan_order`) or store SKU → :class:`~policy_engine.Stock`. Nothing is
+    changed in place: the result is a new read-only mapping, in the catalog's order, holding new
+    products or stocks for the changed SKUs and the same objects for the others.
+
+    Each change (a negative quantity for an order) is added to the stock's ``qty``; for a stock
+    with MSI ``sources`` it is also added to ``reserved``, as Magento places a reservation when an
+    order is placed (the sources' quantities drop when the order ships). A product without a
+    stock record, or whose stock is not managed, is left as it is: the store does not count it.
+
+    Raises:
+        PolicyConfigError: a SKU of ``stock_changes`` is not in the catalog, or a change is not
+            an integer (every problem at once).
+
+    >>> from policy_engine import Product, Stock, apply_stock_changes
+    >>> catalog = {"MJ01": Product(sku="MJ01", stock=Stock(qty=12))}
+    >>> apply_stock_changes(catalog, {"MJ01": -2})["MJ01"].stock.qty
+    10
+    """
+    problems: list[Problem] = []
+    for sku, change in stock_changes.items():
+        path = f"$.stock_changes{key_path(sku)}"
+        if type(change) is not int:
+            problems.append((path, f"expected an integer, got {describe(change)}"))
+        elif sku not in catalog:
+            problems.append((path, f"SKU {sku!r} is not in the catalog"))
+    if problems:
+        raise_problems(problems)
+    result: dict[str, Any] = dict(catalog)
+    for sku, change in stock_changes.items():
+        if change:
+            result[sku] = _with_change(result[sku], change)
+    return FrozenDict(result)
