@@ -738,7 +738,7 @@ class TestTextErrors:
             ("x == ...", "ellipsis"),
             ("x == 1 - 2", "arithmetic operator '-'"),
             ("x == - 'a'", "sign '-'"),
-            ("x @ y", "operator '@'"),
+            ("x @ y", "arithmetic operator '@'"),
             ("import os", "keyword 'import'"),
             ("x == __debug__", "dunder name '__debug__'"),
             ("x == - -1", "sign '-'"),
@@ -914,6 +914,12 @@ class TestJson:
 
 class TestProperties:
     """Invariants of spec section 6 over generated conditions and products."""
+
+    @given(conditions(), st.lists(products(max_images=0), max_size=3))
+    def test_select_is_matches_in_a_loop(self, condition: Condition, items: list[Product]) -> None:
+        """select(products) keeps exactly the products matches() accepts, in their order."""
+        assert condition.select(items) == [item for item in items if condition.matches(item)]
+        assert condition.select(iter(items)) == condition.select(items)
 
     @given(conditions(), st.lists(products(max_images=0), max_size=3))
     def test_text_round_trip(self, condition: Condition, items: list[Product]) -> None:

@@ -30,7 +30,7 @@ import keyword
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -510,6 +510,8 @@ _OPERATOR_CONSTRUCTS = {
     "$": "'$'",
     "?": "'?'",
     "`": "'`'",
+    **{op: f"arithmetic operator '{op}'" for op in ("*", "/", "//", "%", "@")},
+    **{op: f"bitwise operator '{op}'" for op in ("&", "|", "^", "~", "<<", ">>")},
 }
 _OPERATOR_HINTS = {"=": " (use '==' to compare)"}
 _ALLOWED_OPS = frozenset({"==", "!=", "<", "<=", ">", ">=", "(", ")", "[", "]", ",", "+", "-"})
@@ -594,9 +596,7 @@ def _scan(text: str) -> None:
             _check_name(text, lexeme, start, end)
         elif kind == "op":
             if lexeme not in _ALLOWED_OPS:
-                construct = _OPERATOR_CONSTRUCTS.get(lexeme)
-                if construct is None:
-                    construct = f"operator '{lexeme}'"
+                construct = _OPERATOR_CONSTRUCTS[lexeme]
                 hint = _OPERATOR_HINTS.get(lexeme, "")
                 stop = end
                 if lexeme == "." and end < len(text):
@@ -1509,29 +1509,54 @@ class _Compiler:
         return " or ".join(parts) if parts else "False"
 
 
+#: Rough costs, in nanoseconds on CPython 3.11, of loading a value and of the tests on it.
+_LOAD_COSTS = {"field": 5, "stock": 15, "attribute": 60, "lower": 50}
+_OP_COSTS = {"==": 10, "!=": 10, "in": 20, "not_in": 20, "contains": 15, "startswith": 40,
+             "endswith": 40, "under": 100}  # fmt: skip
+_ENUM_FIELDS = frozenset({"type", "visibility"})
+
+
 def _subject_cost(subject: Node) -> int:
     tag, name, lowered = subject
-    cost = 3 if tag == "a" else 2 if name in _STOCK_FIELDS else 0
-    return cost + 2 if lowered else cost
+    if tag == "a":
+        cost = _LOAD_COSTS["attribute"]
+    else:
+        cost = _LOAD_COSTS["stock" if name in _STOCK_FIELDS else "field"]
+    return cost + _LOAD_COSTS["lower"] if lowered else cost
 
 
 def _cost(node: Node) -> int:
-    """A rough relative cost of evaluating a part, to run the cheap parts of a run first."""
+    """The rough cost of a part, so that the cheap parts of an ``and``/``or`` run first.
+
+    Without statistics every test is taken to be as selective as any other, so the cheapest
+    first is the best order on average. Decimal comparisons, attribute lookups and helper calls
+    are the expensive parts; comparing a string enumeration costs more than a plain string.
+    """
     tag = node[0]
     if tag == "not":
-        return _cost(node[1])
+        return _cost(node[1]) + 2
     if tag != "leaf":
-        return 20 + sum(_cost(child) for child in node[1])
+        return 200 + sum(_cost(child) for child in node[1])
     _, subject, op, value = node
     cost = _subject_cost(subject)
     if _is_subject(value):
-        return cost + 4 + _subject_cost(value)
-    if op in ("==", "!=") and value[0] in ("s", "b", "n"):
-        return cost
-    return cost + (2 if op == "under" else 1)
+        return cost + _subject_cost(value) + 150
+    decimal = value[0] == "d" or (subject[0] == "f" and "dec" in _FIELDS[subject[1]][1])
+    if op in _ORDERING:
+        return cost + (45 if decimal else 10)
+    cost += _OP_COSTS[op]
+    if op in ("==", "!=") and decimal:
+        cost += 30
+    if subject[0] == "f" and subject[1] in _ENUM_FIELDS and not subject[2]:
+        cost += 15
+    return cost
 
 
-def _compile(node: Node) -> Callable[[Product], bool]:
+_Compiled = tuple[Callable[["Product"], bool], Callable[[Iterable["Product"]], list["Product"]]]
+
+
+def _compile(node: Node) -> _Compiled:
+    """Compile a checked tree into ``matches(product)`` and ``select(products)``."""
     compiler = _Compiler()
     body = compiler.condition(node)
     names = [*_HELPERS, *(f"k{index}" for index in range(len(compiler.constants)))]
@@ -1539,16 +1564,16 @@ def _compile(node: Node) -> Callable[[Product], bool]:
         f"def _factory({', '.join(names)}):\n"
         f"    def matches(p):\n"
         f"        return {body}\n"
-        f"    return matches\n"
+        f"    def select(products):\n"
+        f"        return [p for p in products if {body}]\n"
+        f"    return matches, select\n"
     )
     namespace: dict[str, Any] = {"__builtins__": {}}
     # The source is generated above from the checked tree only: names are ours, texts are repr()
     # literals, every other value is passed in; nothing from a condition text is executed.
     exec(compile(source, "<condition>", "exec"), namespace)  # noqa: S102
-    function: Callable[[Product], bool] = namespace["_factory"](
-        *_HELPERS.values(), *compiler.constants
-    )
-    return function
+    functions: _Compiled = namespace["_factory"](*_HELPERS.values(), *compiler.constants)
+    return functions
 
 
 # ------------------------------------------------------------------------- the public class
@@ -1568,11 +1593,12 @@ class Condition:
             any thread.
     """
 
-    __slots__ = ("_hash", "_node", "_origin", "_text", "matches")
+    __slots__ = ("_hash", "_node", "_origin", "_select", "_text", "matches")
 
     _hash: int
     _node: Node
     _origin: tuple[str, Any]
+    _select: Callable[[Iterable[Product]], list[Product]]
     _text: str
     matches: Callable[[Product], bool]
 
@@ -1594,7 +1620,9 @@ class Condition:
         setattr_(self, "_origin", origin)
         setattr_(self, "_text", text)
         setattr_(self, "_hash", hash(node))
-        setattr_(self, "matches", _compile(node))
+        matches, select = _compile(node)
+        setattr_(self, "matches", matches)
+        setattr_(self, "_select", select)
 
     @classmethod
     def parse(cls, text: str) -> Condition:
@@ -1628,6 +1656,14 @@ class Condition:
         condition = cls.__new__(cls)
         condition._setup(node, origin)
         return condition
+
+    def select(self, products: Iterable[Product]) -> list[Product]:
+        """The products that match, in their order: ``[p for p in products if matches(p)]``.
+
+        The loop runs inside the compiled code, without a function call per product, so this is
+        the fastest way to filter a catalog.
+        """
+        return self._select(products)
 
     def to_text(self) -> str:
         """The canonical text: parses back to an equal condition (``"True"`` matches all)."""
