@@ -360,6 +360,12 @@ class TestPlan:
             "a second listing of SKU 'MJ01' on account 'ae' @ $.listings[2].account"
         ]
 
+    def test_repeated_account_updated_and_skipped(self) -> None:
+        """A repeated account is an error even when one listing is updated and the other not."""
+        listings = [_listing("ae"), _listing("ae", listed=False)]
+        with pytest.raises(PolicyConfigError, match=r"a second listing of SKU 'MJ01' on account"):
+            plan_stock_sync(_event(), listings, CONFIG)
+
     def test_configuration_without_accounts(self) -> None:
         """With no accounts at all the message says so."""
         with pytest.raises(PolicyConfigError, match=r"known: none defined"):

@@ -421,9 +421,9 @@ def plan_stock_sync(
         skipped.append(_skip(account_id, sku, reason))
         skipped_codes[account_id] = reason[0]
 
-    if count != len(sent) + len(skipped_codes):
+    if count != len(sent) + len(skipped_codes) or not sent.keys().isdisjoint(skipped_codes):
         # An unknown account stopped the loop, or an account was seen twice: report them all.
-        raise_problems(_listing_problems(config, listings, sku, accounts))
+        raise_problems(_listing_problems(listings, sku, accounts))
     history = _history(
         sku,
         event.source,
@@ -436,7 +436,6 @@ def plan_stock_sync(
 
 
 def _listing_problems(
-    config: Configuration,
     listings: Sequence[ChannelListing],
     sku: str,
     accounts: Mapping[str, Account],
