@@ -19,7 +19,12 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 API_PAGES = sorted((DOCS / "api").glob("*.md"))
 #: The public subpackages a user imports directly; each has its own API page.
-SUBPACKAGES = ("policy_engine.testing", "policy_engine.adapters.magento", "policy_engine.cli")
+SUBPACKAGES = (
+    "policy_engine.testing",
+    "policy_engine.adapters.magento",
+    "policy_engine.cli",
+    "policy_engine.dask",
+)
 #: ``::: identifier`` lines: what mkdocstrings renders.
 DIRECTIVE = re.compile(r"^::: *(\S+)\s*$", re.MULTILINE)
 #: The first cell of a table row: `` | `code` | ``.
@@ -107,7 +112,7 @@ class TestApiReference:
         assert missing == [], f"public names missing from docs/api/: {missing}"
 
     def test_every_public_subpackage_is_documented(self) -> None:
-        """``policy_engine.testing``, the Magento adapter and the command line have pages."""
+        """The testing strategies, the Magento adapter, the command line and Dask have pages."""
         documented = _api_identifiers()
         assert [name for name in SUBPACKAGES if name not in documented] == []
 
