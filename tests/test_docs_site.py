@@ -29,6 +29,10 @@ SUBPACKAGES = (
 DIRECTIVE = re.compile(r"^::: *(\S+)\s*$", re.MULTILINE)
 #: The first cell of a table row: `` | `code` | ``.
 ROW_CODE = re.compile(r"^\| `([a-z0-9_]+)` \|", re.MULTILINE)
+#: A fenced Python block of a page: its opening line's number is found from its offset.
+PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```$", re.MULTILINE | re.DOTALL)
+#: Python blocks that show a declaration rather than a sample to run: (page, first line).
+NOT_SAMPLES = {("logs.md", "class LogSink(Protocol):")}
 #: A property test named on the invariants page: ``test_x.py::TestClass::test_name``.
 TEST_REFERENCE = re.compile(r"`(test_[a-z0-9_]+\.py)::(\w+)::(test_\w+)`")
 
@@ -82,6 +86,45 @@ class TestSite:
         )
         assert result.returncode == 0, result.stderr + result.stdout
         assert (tmp_path / "site" / "api" / "inventory" / "index.html").is_file()
+
+
+def _script_samples() -> list[tuple[Path, list[tuple[int, str]]]]:
+    """Per page, the Python blocks written as scripts (no ``>>>``), with their line numbers."""
+    pages = []
+    for page in sorted(DOCS.glob("**/*.md")):
+        text = page.read_text(encoding="utf-8")
+        blocks = [
+            (text.count("\n", 0, match.start()) + 2, match.group(1))
+            for match in PYTHON_BLOCK.finditer(text)
+            if ">>>" not in match.group(1)
+            and (page.name, match.group(1).partition("\n")[0]) not in NOT_SAMPLES
+        ]
+        if blocks:
+            pages.append((page, blocks))
+    return pages
+
+
+class TestScriptSamples:
+    """Python samples written as scripts, which the doctest run of tests/test_docs.py skips."""
+
+    @pytest.mark.parametrize(
+        ("page", "blocks"),
+        _script_samples(),
+        ids=lambda value: str(value.relative_to(ROOT)) if isinstance(value, Path) else "",
+    )
+    def test_runs(
+        self,
+        page: Path,
+        blocks: list[tuple[int, str]],
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """The page's script blocks run in order, in one namespace, without an exception."""
+        monkeypatch.chdir(tmp_path)
+        namespace: dict[str, object] = {"__name__": "__docs__"}
+        for line, source in blocks:
+            code = compile(source, f"{page.relative_to(ROOT)}:{line}", "exec")
+            exec(code, namespace)
 
 
 class TestReasonCodes:
