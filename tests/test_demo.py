@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
-from policy_engine.cli._demo import decide, evaluate, load_sample_store, run_demo
+from policy_engine.cli._demo import decide, evaluate, import_orders, load_sample_store, run_demo
 
 
 class TestSampleStore:
@@ -67,3 +68,41 @@ class TestOutput:
         assert len(document["listings"]) == len(store.products) * accounts
         assert len(document["changes"]) == len(store.changes) * accounts
         assert {row["what"] for row in document["preview"]} == {"price"}
+
+
+class TestOrdersAndStock:
+    """The order → stock → every channel chain of the demo."""
+
+    def test_chain(self, tmp_path: Path) -> None:
+        """One order is created through an alternate SKU, one is skipped with both reasons, the
+        stock change reaches every account, and the history is read back from SQLite."""
+        run = import_orders(load_sample_store(), tmp_path / "log.sqlite3")
+        (first_order, first), (_, second) = run.plans
+        assert first.create
+        assert first.store_order_id == "MP-001041"
+        assert [(line.channel_sku, line.store_sku) for line in first.lines] == [
+            ("ALI-JOUST-01", "24-MB01")
+        ]
+        assert dict(first.stock_changes) == {"24-MB01": -2}
+        assert first_order.id == "AE-80001"
+        assert not second.create
+        assert second.store_order_id is None
+        assert {r.code for r in second.reasons} == {"status_not_eligible", "product_missing"}
+        (sync,) = run.stock_syncs
+        assert [(u.account, u.quantity) for u in sync.updates] == [("aliexpress-us", 33)]
+        assert {s.account: s.reason.code for s in sync.skipped} == {
+            "tiktok-uk": "unchanged",
+            "ebay-de": "auto_sync_off",
+        }
+        (record,) = run.history
+        assert record.origin_account == "aliexpress-us"
+        assert dict(record.sent) == {"aliexpress-us": 33}
+
+    def test_text_section(self) -> None:
+        """The demo prints the orders section with the history read back."""
+        out = io.StringIO()
+        run_demo(out)
+        text = out.getvalue()
+        assert "order AE-80001: created as MP-001041" in text
+        assert "order AE-80002: skipped" in text
+        assert "sync history read back from the SQLite log (newest first):" in text

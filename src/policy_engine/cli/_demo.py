@@ -11,23 +11,40 @@ The demo prints, in order:
 1. what each account lists for each product (quantity, price, images) and the rule that decided;
 2. for each product change, what each channel gets (upload, update, price/inventory update,
    delisting or nothing) and why;
-3. the impact of the pricing edit, listing by listing, before it would be saved.
+3. the impact of the pricing edit, listing by listing, before it would be saved;
+4. two marketplace orders imported (one created through an alternate SKU, one skipped with all
+   its reasons), the created order's stock change applied to the store, the new quantity fanned
+   out to every account (the ordering one included), and the product's sync history read back
+   from an SQLite log in a temporary directory.
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from importlib import resources
+from pathlib import Path
 from typing import Any, TextIO
 
 import attrs
 
 from policy_engine._config import POLICY_CLASSES, Configuration, PolicyKind, set_policy
 from policy_engine._listing import ListingOutcome, evaluate_listing, preview_change, sync_listing
+from policy_engine._logs import SqliteSink, log_stock_sync, sync_history
 from policy_engine._models import Product
+from policy_engine._orders import ChannelOrder, OrderPlan, SkuResolver, plan_order
 from policy_engine._serialization import structure, unstructure
+from policy_engine._stock_sync import (
+    ChannelListing,
+    StockEvent,
+    StockEventSource,
+    StockSyncPlan,
+    SyncHistoryRecord,
+    apply_stock_changes,
+    plan_stock_sync,
+)
 from policy_engine._sync import ChangeKind, Listing, ProductChange, SyncDecision
 from policy_engine._validation import FrozenDict
 
@@ -56,6 +73,17 @@ class DemoEdit:
 
 
 @attrs.frozen(kw_only=True)
+class DemoOrders:
+    """Marketplace orders of one account, and the channel listings of the store's products."""
+
+    account: str
+    at: datetime
+    first_sequence: int
+    orders: tuple[ChannelOrder, ...]
+    listings: tuple[ChannelListing, ...]
+
+
+@attrs.frozen(kw_only=True)
 class SampleStore:
     """The bundled sample store."""
 
@@ -64,6 +92,7 @@ class SampleStore:
     products: tuple[Product, ...]
     changes: tuple[DemoChange, ...]
     preview: DemoEdit
+    orders: DemoOrders
 
     def product(self, sku: str) -> Product:
         """The product with this SKU."""
@@ -107,6 +136,83 @@ def edited(store: SampleStore) -> Configuration:
     edit = store.preview
     policy = structure(dict(edit.policy), POLICY_CLASSES[edit.kind])
     return set_policy(store.configuration, edit.kind, edit.id, policy)
+
+
+@attrs.frozen(kw_only=True)
+class OrderRun:
+    """What importing the demo's orders did: plans, stock sync plans and the history read back."""
+
+    plans: tuple[tuple[ChannelOrder, OrderPlan], ...]
+    stock_syncs: tuple[StockSyncPlan, ...]
+    history: tuple[SyncHistoryRecord, ...]
+
+
+def import_orders(store: SampleStore, log_path: Path) -> OrderRun:
+    """Import the orders, apply their stock changes, fan them out, log to ``log_path``."""
+    config = store.configuration
+    demo = store.orders
+    account = config.account(demo.account)
+    assert account.order_policy is not None  # the sample's ordering account imports orders
+    policy = config.order_policies[account.order_policy]
+    catalog = {product.sku: product for product in store.products}
+    resolver = SkuResolver(catalog, policy.alternate_sku_attribute)
+    plans = []
+    syncs = []
+    with SqliteSink(log_path) as sink:
+        for offset, order in enumerate(demo.orders):
+            plan = plan_order(order, policy, resolver, sequence=demo.first_sequence + offset)
+            plans.append((order, plan))
+            if not plan.create:
+                continue
+            catalog = dict(apply_stock_changes(catalog, plan.stock_changes))
+            for sku in plan.stock_changes:
+                stock = catalog[sku].stock
+                assert stock is not None  # only products with stock get stock changes
+                event = StockEvent(
+                    sku=sku,
+                    source=StockEventSource.CHANNEL_ORDER,
+                    origin_account=account.id,
+                    stock=stock,
+                    at=demo.at,
+                )
+                sync = plan_stock_sync(event, demo.listings, config)
+                log_stock_sync(sink, sync, config)
+                syncs.append(sync)
+    skus = {update.sku for sync in syncs for update in sync.updates}
+    history = tuple(record for sku in sorted(skus) for record in sync_history(log_path, sku))
+    return OrderRun(plans=tuple(plans), stock_syncs=tuple(syncs), history=history)
+
+
+def _write_orders(out: TextIO, run: OrderRun) -> None:
+    out.write("\n== Orders in, stock out: the store is the inventory master\n")
+    for order, plan in run.plans:
+        reasons = "; ".join(reason.message for reason in plan.reasons)
+        if plan.create:
+            lines = ", ".join(
+                f"{line.qty} x {line.store_sku} (channel SKU {line.channel_sku})"
+                for line in plan.lines
+            )
+            out.write(f"\norder {order.id}: created as {plan.store_order_id}: {lines}\n")
+            changes = ", ".join(f"{sku} {change:+d}" for sku, change in plan.stock_changes.items())
+            out.write(f"  store status {plan.store_status}; stock changes {changes}\n")
+        else:
+            out.write(f"\norder {order.id}: skipped\n")
+        out.write(f"  why: {reasons}\n")
+    for sync in run.stock_syncs:
+        history = sync.history
+        out.write(f"\nstock of {history.sku} changed ({history.source}): every account is told\n")
+        for update in sync.updates:
+            out.write(f"  {update.account:<14}sends quantity {update.quantity}\n")
+        for skip in sync.skipped:
+            out.write(f"  {skip.account:<14}nothing sent: {skip.reason.message}\n")
+    out.write("\nsync history read back from the SQLite log (newest first):\n")
+    for record in run.history:
+        sent = ", ".join(f"{a}={q}" for a, q in record.sent.items()) or "-"
+        skipped = ", ".join(f"{a} ({r})" for a, r in record.skipped.items()) or "-"
+        out.write(
+            f"  {record.at.isoformat()}  {record.sku}  {record.source}"
+            f" from {record.origin_account}: sent {sent}; skipped {skipped}\n"
+        )
 
 
 def _last(steps: Any) -> str:
@@ -179,6 +285,8 @@ def run_demo(out: TextIO, *, as_json: bool = False) -> None:
     outcomes = evaluate(store)
     decisions = decide(store)
     new = edited(store)
+    with tempfile.TemporaryDirectory(prefix="policy-engine-demo-") as directory:
+        run = import_orders(store, Path(directory) / "sync-log.sqlite3")
     if as_json:
         document = {
             "listings": unstructure(outcomes),
@@ -189,6 +297,9 @@ def run_demo(out: TextIO, *, as_json: bool = False) -> None:
             "preview": unstructure(
                 preview_change(store.configuration, new, store.products, on=store.today)
             ),
+            "orders": [unstructure(plan) for _, plan in run.plans],
+            "stock_syncs": unstructure(run.stock_syncs),
+            "history": unstructure(run.history),
         }
         json.dump(document, out, indent=2)
         out.write("\n")
@@ -209,3 +320,4 @@ def run_demo(out: TextIO, *, as_json: bool = False) -> None:
     _write_listings(out, store, outcomes)
     _write_decisions(out, decisions)
     _write_preview(out, store, new)
+    _write_orders(out, run)
