@@ -1,30 +1,102 @@
-"""The ``policy-engine`` command line."""
+"""The ``policy-engine`` command line (spec section 12), end to end and in process."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import os
+import re
 import subprocess
 import sys
+from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from policy_engine import Product, load_config, unstructure
+from policy_engine.cli import _io as cli_io
 from policy_engine.cli import main
 from policy_engine.cli._demo import evaluate, load_sample_store
+from policy_engine.cli._io import CliError, LoadProblem, ProductReader, os_problem
+from policy_engine.cli._output import TableWriter, make_writer, rich_console
+from policy_engine.testing import products
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+CONFIG = "examples/config.json"
+PRODUCTS = "examples/products.jsonl"
+ON = "2026-11-23"
+EXAMPLE_SKUS = [
+    json.loads(line)["sku"]
+    for line in (EXAMPLES / "products.jsonl").read_text("utf-8").splitlines()
+]
+ACCOUNTS = ["ali-us", "tiktok-us"]
+
+
+def run(*args: str, stdin: str | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m policy_engine.cli ARGS`` in a subprocess from the repository root."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"}
+    return subprocess.run(
+        [sys.executable, "-m", "policy_engine.cli", *args],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        input=stdin,
+        cwd=cwd,
+        env=env,
+        check=False,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def call(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Run the command line in this process: ``call(*args) -> (status, stdout, stderr)``."""
+    monkeypatch.chdir(ROOT)
+
+    def _call(*args: str) -> tuple[int, str, str]:
+        status = main(list(args))
+        captured = capsys.readouterr()
+        return status, captured.out, captured.err
+
+    return _call
+
+
+def write(path: Path, text: str) -> str:
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def jsonl(*items: Any) -> str:
+    return "".join(json.dumps(item) + "\n" for item in items)
+
+
+def product(sku: str, **fields: Any) -> dict[str, Any]:
+    return {"sku": sku, "price": "10.00", "stock": {"qty": 5}, **fields}
+
+
+# ------------------------------------------------------------------------------------------ demo
 
 
 class TestDemo:
     """``policy-engine demo`` on the bundled sample store."""
 
-    def test_demo_prints_every_product_for_both_channels(
+    def test_demo_prints_every_product_for_every_account(
         self, capsys: pytest.CaptureFixture[str]
     ) -> None:
-        """Each product appears with quantity, price and images for each channel."""
+        """Each product appears with quantity, price and images for each account."""
         assert main(["demo"]) == 0
         out = capsys.readouterr().out
         store = load_sample_store()
-        for product in store.products:
-            assert f"\n{product.sku}  {product.name}\n" in out
-        assert out.count("aliexpress ") == len(store.products)
+        for item in store.products:
+            assert f"\n{item.sku}  {item.name}\n" in out
+        for account in store.configuration.accounts:
+            assert out.count(f"\n  {account.id:<14}qty ") + out.count(
+                f"\n  {account.id:<14}not listed"
+            ) == len(store.products)
         assert "[out_of_stock]" in out
         assert "[stock_not_managed]" in out
         assert "[no_stock_data]" in out
@@ -34,20 +106,21 @@ class TestDemo:
         assert "[attribute]" in out
 
     def test_demo_json(self, capsys: pytest.CaptureFixture[str]) -> None:
-        """``--json`` prints one record per product and channel."""
+        """``--json`` prints one listing per product and account, as the library computes it."""
         assert main(["demo", "--json"]) == 0
-        rows = json.loads(capsys.readouterr().out)
+        document = json.loads(capsys.readouterr().out)
         store = load_sample_store()
-        assert len(rows) == len(store.products) * len(store.channels)
-        assert rows == evaluate(store)
+        listings = document["listings"]
+        assert len(listings) == len(store.products) * len(store.configuration.accounts)
+        assert listings == unstructure(evaluate(store))
 
     def test_demo_covers_the_cases(self) -> None:
         """The sample store exercises the rules the demo promises to show."""
-        rows = evaluate(load_sample_store())
-        rules = {row["quantity"]["rule"] for row in rows}
+        outcomes = evaluate(load_sample_store())
+        rules = {o.quantity.rule.value for o in outcomes if o.quantity is not None}
         assert {"stock", "out_of_stock", "stock_not_managed", "no_stock_data"} <= rules
         assert {"above_threshold", "at_threshold", "below_threshold"} <= rules
-        sources = {row["images"]["source"] for row in rows}
+        sources = {o.images.source.value for o in outcomes if o.images is not None}
         assert {"attribute", "base_image", "first_image", "default", "none"} <= sources
 
     def test_no_command_is_a_usage_error(self, capsys: pytest.CaptureFixture[str]) -> None:
@@ -57,11 +130,1209 @@ class TestDemo:
 
     def test_module_entry_point(self) -> None:
         """``python -m policy_engine.cli demo`` runs the demo end to end."""
+        completed = run("demo")
+        assert completed.returncode == 0, completed.stderr
+        assert "MH01-S-Gray" in completed.stdout
+
+    def test_version(self, call: Any) -> None:
+        """``--version`` prints the package version."""
+        from policy_engine import __version__
+
+        assert call("--version") == (0, f"policy-engine {__version__}\n", "")
+
+    def test_help_lists_every_command(self, call: Any) -> None:
+        """``--help`` lists the commands and the exit statuses."""
+        status, out, _ = call("--help")
+        assert status == 0
+        for command in ("demo", "check", "evaluate", "explain", "preview", "schema"):
+            assert command in out
+        assert "quantity-curve" in out
+        assert "2 usage error" in out
+
+    def test_unknown_command(self, call: Any) -> None:
+        """An unknown command is a usage error (2)."""
+        status, _, err = call("evalute")
+        assert status == 2
+        assert "No such command 'evalute'" in err
+
+
+class TestWithoutTheCliExtra:
+    """``pip install policy-engine`` (no extras): the demo runs, other commands say what to install."""
+
+    @pytest.fixture(autouse=True)
+    def no_click(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Make ``import click`` fail, as it does without the cli extra."""
+        monkeypatch.setitem(sys.modules, "click", None)
+
+    def test_demo_runs(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """``demo`` prints the same as with click."""
+        assert main(["demo"]) == 0
+        assert "== What each account lists, and why" in capsys.readouterr().out
+
+    def test_demo_json_runs(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """``demo --json`` prints the JSON document."""
+        assert main(["demo", "--json"]) == 0
+        assert "listings" in json.loads(capsys.readouterr().out)
+
+    @pytest.mark.parametrize("command", ["check", "evaluate", "quantity-curve"])
+    def test_other_commands_name_the_extra(
+        self, command: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Any other command is a usage error (2) that says how to install the extra."""
+        assert main([command, "x"]) == 2
+        assert capsys.readouterr().err == (
+            f"policy-engine {command}: install the cli extra: pip install 'policy-engine[cli]'\n"
+        )
+
+    def test_version_and_help(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """``--version`` and ``--help`` work; no command at all is a usage error."""
+        from policy_engine import __version__
+
+        assert main(["--version"]) == 0
+        assert capsys.readouterr().out == f"policy-engine {__version__}\n"
+        assert main(["--help"]) == 0
+        assert "policy-engine[cli]" in capsys.readouterr().out
+        assert main([]) == 2
+        assert "usage: policy-engine" in capsys.readouterr().err
+
+    def test_end_to_end_without_click(self) -> None:
+        """In a fresh interpreter where click cannot be imported, ``demo`` still exits 0."""
+        code = (
+            "import sys; sys.modules['click'] = None\n"
+            "from policy_engine.cli import main\n"
+            "sys.exit(main(['demo']))\n"
+        )
         completed = subprocess.run(
-            [sys.executable, "-m", "policy_engine.cli", "demo"],
-            capture_output=True,
-            text=True,
-            check=False,
+            [sys.executable, "-c", code], capture_output=True, text=True, check=False
         )
         assert completed.returncode == 0, completed.stderr
         assert "MH01-S-Gray" in completed.stdout
+
+
+# ----------------------------------------------------------------------------------------- check
+
+
+class TestCheck:
+    """``policy-engine check CONFIG``: validate and lint."""
+
+    SUMMARY = (
+        "ok: 2 sync, 3 inventory, 2 pricing, 2 image, 1 order policies, 3 templates, 2 accounts"
+    )
+
+    def test_example_configuration(self) -> None:
+        """The shipped example is valid and lint-clean (end to end)."""
+        completed = run("check", CONFIG)
+        assert (completed.returncode, completed.stdout, completed.stderr) == (
+            0,
+            f"{CONFIG}: {self.SUMMARY}\n",
+            "",
+        )
+
+    def test_toml_example_is_the_same_configuration(self, call: Any) -> None:
+        """The TOML example loads to the same configuration as the JSON one."""
+        assert load_config(EXAMPLES / "config.toml") == load_config(EXAMPLES / "config.json")
+        assert call("check", "examples/config.toml") == (
+            0,
+            f"examples/config.toml: {self.SUMMARY}\n",
+            "",
+        )
+
+    def test_three_errors_all_printed(self) -> None:
+        """A configuration with three errors prints all three, one line each, and exits 1."""
+        completed = run("check", "examples/bad/config.json")
+        assert completed.returncode == 1
+        assert completed.stdout == ""
+        name = "examples/bad/config.json"
+        assert completed.stderr.splitlines() == [
+            (
+                f"{name}: unknown field (did you mean 'threshold'?)"
+                " @ $.inventory_policies.threshold.treshold"
+            ),
+            f"{name}: must be >= 0 (got -5) @ $.inventory_policies.stock.buffer",
+            f"{name}: must be between 1 and 100 (got 200) @ $.image_policies.store.gallery_limit",
+        ]
+
+    def test_warnings(self, call: Any, tmp_path: Path) -> None:
+        """Lint warnings are printed with their path and code; exit 0, or 1 with ``--strict``."""
+        data = json.loads((EXAMPLES / "config.json").read_text("utf-8"))
+        data["inventory_policies"]["spare"] = {"title": "Spare", "max_quantity": 0}
+        name = write(tmp_path / "config.json", json.dumps(data))
+        status, out, err = call("check", name)
+        assert (status, err) == (0, "")
+        assert out.splitlines()[1:] == [
+            (
+                f"{name}: warning: max_quantity 0 lists nothing, ever"
+                " @ $.inventory_policies.spare.max_quantity [max_quantity_zero]"
+            ),
+            (
+                f"{name}: warning: inventory policy 'spare' is not used by any template or account"
+                " @ $.inventory_policies.spare [unused_policy]"
+            ),
+            f"{name}: 2 warnings",
+        ]
+        assert call("check", "--strict", name)[0] == 1
+
+    def test_malformed_json(self, call: Any, tmp_path: Path) -> None:
+        """A configuration that is not JSON: one line with the line and column, exit 1."""
+        name = write(tmp_path / "config.json", '{\n  "version": 1,\n  "templates": [}\n')
+        status, out, err = call("check", name)
+        assert (status, out) == (1, "")
+        assert err == f"{name}: invalid JSON: Expecting value (line 3, column 17) @ $\n"
+
+    def test_malformed_toml(self, call: Any, tmp_path: Path) -> None:
+        """A TOML syntax error names the file, line and column."""
+        name = write(tmp_path / "config.toml", "version = 1\n[sync_policies.a\n")
+        status, _, err = call("check", name)
+        assert status == 1
+        assert err.startswith(f"{name}: invalid TOML: ")
+        assert "line 2" in err
+        assert len(err.splitlines()) == 1
+
+    def test_condition_error_shows_the_caret(self, call: Any, tmp_path: Path) -> None:
+        """A condition's syntax error names the file and path, then shows where it is."""
+        data = json.loads((EXAMPLES / "config.json").read_text("utf-8"))
+        data["templates"][0]["condition"] = "price >> 3"
+        name = write(tmp_path / "config.json", json.dumps(data))
+        status, _, err = call("check", name)
+        assert status == 1
+        first, *context = err.splitlines()
+        assert first.startswith(f"{name}: ")
+        assert first.endswith("'>>' is not allowed at column 7 @ $.templates[0].condition")
+        assert context == ["        price >> 3", "              ^~"]
+
+    def test_not_utf8(self, call: Any, tmp_path: Path) -> None:
+        """A configuration that is not UTF-8 text is one line, exit 1."""
+        path = tmp_path / "config.json"
+        path.write_bytes(b'{"version": 1, "x": "\xff"}')
+        status, _, err = call("check", str(path))
+        assert status == 1
+        assert err == f"{path}: not UTF-8 text (byte 21: invalid start byte)\n"
+
+    def test_missing_file(self) -> None:
+        """A missing configuration is a usage error (2) naming the file (end to end)."""
+        completed = run("check", "nowhere/config.json")
+        assert (completed.returncode, completed.stdout, completed.stderr) == (
+            2,
+            "",
+            "nowhere/config.json: no such file\n",
+        )
+
+    def test_directory(self, call: Any, tmp_path: Path) -> None:
+        """A directory given as the configuration is a usage error (2)."""
+        assert call("check", str(tmp_path)) == (2, "", f"{tmp_path}: is a directory, not a file\n")
+
+    def test_os_problems(self) -> None:
+        """Other file errors are named plainly."""
+        assert os_problem("f", PermissionError(13, "Permission denied")).lines == [
+            "f: permission denied"
+        ]
+        assert os_problem("f", OSError(5, "Input/output error")).lines == ["f: Input/output error"]
+        assert os_problem("f", OSError("odd")).status == 2
+
+
+# -------------------------------------------------------------------------------------- evaluate
+
+
+def evaluate_rows(*args: str) -> tuple[int, list[dict[str, Any]], str]:
+    completed = run("evaluate", *args, "--format", "jsonl")
+    rows = [json.loads(line) for line in completed.stdout.splitlines()]
+    return completed.returncode, rows, completed.stderr
+
+
+class TestEvaluate:
+    """``policy-engine evaluate CONFIG PRODUCTS``."""
+
+    def test_examples_every_product_on_every_account(self) -> None:
+        """Every product appears once per account, in input order, with no errors (exit 0)."""
+        status, rows, err = evaluate_rows(CONFIG, PRODUCTS, "--on", ON)
+        assert status == 0
+        assert [(row["sku"], row["account"]) for row in rows] == [
+            (sku, account) for sku in EXAMPLE_SKUS for account in ACCOUNTS
+        ]
+        assert all(row["error"] is None for row in rows)
+        assert err == f"{PRODUCTS}: 20 products, 40 rows, 0 failed\n"
+        first = rows[0]
+        assert first == {
+            "sku": "24-MB01",
+            "account": "ali-us",
+            "template": "bags",
+            "quantity": 20,
+            "quantity_rule": "above_threshold",
+            "price": "39.99",
+            "currency": "USD",
+            "main_image": "/m/b/mb01-blue-1.jpg",
+            "image_count": 3,
+            "error": None,
+        }
+
+    def test_json_array_gives_the_same_rows(self, call: Any) -> None:
+        """The JSON array example gives exactly the rows of the JSON Lines one."""
+        status, from_lines, _ = call("evaluate", CONFIG, PRODUCTS, "--on", ON, "-f", "json")
+        assert status == 0
+        status, from_array, _ = call(
+            "evaluate", CONFIG, "examples/products.json", "--on", ON, "-f", "json"
+        )
+        assert status == 0
+        assert json.loads(from_array) == json.loads(from_lines)
+        assert len(json.loads(from_lines)) == 40
+
+    def test_account_filter(self, call: Any) -> None:
+        """``--account`` evaluates on that account only."""
+        status, out, _ = call(
+            "evaluate", CONFIG, PRODUCTS, "--on", ON, "-f", "jsonl", "--account", "tiktok-us"
+        )
+        assert status == 0
+        rows = [json.loads(line) for line in out.splitlines()]
+        assert [row["account"] for row in rows] == ["tiktok-us"] * 20
+
+    def test_unknown_account(self, call: Any) -> None:
+        """An unknown ``--account`` is a usage error (2) listing the known ones."""
+        assert call("evaluate", CONFIG, PRODUCTS, "--account", "amazon-us") == (
+            2,
+            "",
+            f"{CONFIG}: unknown account 'amazon-us' (known: ali-us, tiktok-us)\n",
+        )
+
+    def test_configuration_without_accounts(self, call: Any, tmp_path: Path) -> None:
+        """A configuration with no account has nothing to evaluate: exit 1."""
+        name = write(tmp_path / "config.json", '{"version": 1}')
+        assert call("evaluate", name, PRODUCTS) == (
+            1,
+            "",
+            f"{name}: the configuration has no accounts to evaluate\n",
+        )
+
+    def test_bad_date(self, call: Any) -> None:
+        """``--on`` that is not a date is a usage error (2)."""
+        status, out, err = call("evaluate", CONFIG, PRODUCTS, "--on", "2026-13-01")
+        assert (status, out) == (2, "")
+        assert "Invalid value for '--on': '2026-13-01' is not a date (use YYYY-MM-DD)" in err
+
+    def test_bad_configuration(self, call: Any) -> None:
+        """A configuration with errors stops before any product: every error, exit 1."""
+        status, out, err = call("evaluate", "examples/bad/config.json", PRODUCTS)
+        assert (status, out) == (1, "")
+        assert len(err.splitlines()) == 3
+
+    def test_bad_products_end_to_end(self) -> None:
+        """Malformed JSON (line and column), an invalid product and a failed price: every
+        product still appears, the others are evaluated, and the exit status is 1."""
+        status, rows, err = evaluate_rows(
+            CONFIG, "examples/bad/products.jsonl", "--on", ON, "--account", "ali-us"
+        )
+        assert status == 1
+        name = "examples/bad/products.jsonl"
+        assert err.splitlines() == [
+            f"{name}: line 2, column 69: invalid JSON: Expecting ',' delimiter",
+            f"{name}: line 3: expected a boolean, got a string @ $.stock.in_stock",
+            f"{name}: 5 products, 5 rows, 3 failed",
+        ]
+        assert [(row["sku"], row["error"]) for row in rows] == [
+            ("24-MB01", None),
+            (None, "invalid_json: line 2, column 69: invalid JSON: Expecting ',' delimiter"),
+            (
+                "24-UG06",
+                "invalid_product: line 3: expected a boolean, got a string @ $.stock.in_stock",
+            ),
+            (
+                "24-WG080",
+                "missing_price: no usable price for SKU '24-WG080': 'price' is null",
+            ),
+            ("MT07", None),
+        ]
+        assert rows[3]["quantity"] == 0
+        assert rows[3]["price"] is None
+        assert rows[4]["price"] == "22.00"
+
+    def test_failed_pricing_only(self, call: Any, tmp_path: Path) -> None:
+        """A product whose price fails is a row with its error; the others are evaluated; exit 1."""
+        name = write(
+            tmp_path / "p.jsonl",
+            jsonl(product("A"), product("B", price=None), product("C")),
+        )
+        status, out, err = call("evaluate", CONFIG, name, "-a", "ali-us", "-f", "csv", "--on", ON)
+        assert status == 1
+        rows = list(csv.DictReader(io.StringIO(out)))
+        assert [row["sku"] for row in rows] == ["A", "B", "C"]
+        assert [row["price"] for row in rows] == ["10.00", "", "10.00"]
+        assert rows[1]["error"].startswith("missing_price: ")
+        assert err == f"{name}: 3 products, 3 rows, 1 failed\n"
+
+    def test_empty_products_file(self) -> None:
+        """An empty products file is one clear line and exit 1 (end to end)."""
+        completed = run("evaluate", CONFIG, "/dev/null", "-f", "json")
+        assert completed.returncode == 1
+        assert completed.stdout == "[]\n"
+        assert completed.stderr == "/dev/null: no products (the file is empty)\n"
+
+    @pytest.mark.parametrize("text", ["", "\n\n  \n", "[]", " [ ]\n"])
+    def test_no_products(self, call: Any, tmp_path: Path, text: str) -> None:
+        """Blank files and empty arrays hold no products: exit 1."""
+        name = write(tmp_path / "p.json", text)
+        assert call("evaluate", CONFIG, name, "-f", "csv") == (
+            1,
+            ",".join(
+                [
+                    "sku",
+                    "account",
+                    "template",
+                    "quantity",
+                    "quantity_rule",
+                    "price",
+                    "currency",
+                    "main_image",
+                    "image_count",
+                    "error",
+                ]
+            )
+            + "\n",
+            f"{name}: no products (the file is empty)\n",
+        )
+
+    def test_missing_products_file(self, call: Any) -> None:
+        """A missing products file is a usage error (2) naming it."""
+        assert call("evaluate", CONFIG, "missing.jsonl") == (2, "", "missing.jsonl: no such file\n")
+
+    def test_malformed_array_stops_with_one_line(self, call: Any, tmp_path: Path) -> None:
+        """A JSON array that breaks stops with one line (file, line, column); the output so far
+        stays well formed; exit 1."""
+        text = json.dumps([product("A"), product("B")], indent=2)
+        text = text.replace('"sku": "B",', '"sku": "B"')
+        name = write(tmp_path / "p.json", text)
+        status, out, err = call("evaluate", CONFIG, name, "-a", "ali-us", "-f", "json")
+        assert status == 1
+        assert [row["sku"] for row in json.loads(out)] == ["A"]
+        assert err == f"{name}: line 11, column 5: invalid JSON: Expecting ',' delimiter\n"
+
+    def test_output_file(self, call: Any, tmp_path: Path) -> None:
+        """``-o FILE`` writes the rows there; stdout stays empty."""
+        target = tmp_path / "out.csv"
+        status, out, err = call("evaluate", CONFIG, PRODUCTS, "-f", "csv", "-o", str(target))
+        assert (status, out) == (0, "")
+        assert err == f"{PRODUCTS}: 20 products, 40 rows, 0 failed; written to {target}\n"
+        assert len(list(csv.DictReader(io.StringIO(target.read_text("utf-8"))))) == 40
+
+    def test_output_file_in_missing_directory(self, call: Any, tmp_path: Path) -> None:
+        """An output file that cannot be created is a usage error (2)."""
+        target = tmp_path / "nowhere" / "out.csv"
+        assert call("evaluate", CONFIG, PRODUCTS, "-o", str(target)) == (
+            2,
+            "",
+            f"{target}: no such file\n",
+        )
+
+    def test_standard_input(self) -> None:
+        """``-`` reads the products from standard input."""
+        completed = run(
+            "evaluate", CONFIG, "-", "-a", "ali-us", "-f", "jsonl", stdin=jsonl(product("A"))
+        )
+        assert completed.returncode == 0, completed.stderr
+        assert json.loads(completed.stdout)["sku"] == "A"
+        assert completed.stderr == "-: 1 products, 1 rows, 0 failed\n"
+
+    def test_table_off_a_terminal_is_plain_text(self, call: Any) -> None:
+        """The default table format, off a terminal, is plain aligned text with no escape codes."""
+        status, out, _ = call("evaluate", CONFIG, PRODUCTS, "--on", ON, "-a", "ali-us")
+        assert status == 0
+        lines = out.splitlines()
+        assert lines[0].split() == [
+            "sku",
+            "account",
+            "template",
+            "quantity",
+            "quantity_rule",
+            "price",
+            "currency",
+            "main_image",
+            "image_count",
+            "error",
+        ]
+        assert lines[1].split() == [
+            "24-MB01",
+            "ali-us",
+            "bags",
+            "20",
+            "above_threshold",
+            "39.99",
+            "USD",
+            "/m/b/mb01-blue-1.jpg",
+            "3",
+            "-",
+        ]
+        assert len(lines) == 21
+        assert "\x1b" not in out
+
+    def test_no_progress_bar_when_piped(self) -> None:
+        """Piped (stdout and stderr), stderr holds the summary only: no progress bar."""
+        completed = run("evaluate", CONFIG, PRODUCTS, "-f", "jsonl", "-o", os.devnull)
+        assert completed.returncode == 0
+        assert completed.stderr == (
+            f"{PRODUCTS}: 20 products, 40 rows, 0 failed; written to {os.devnull}\n"
+        )
+
+    @pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
+    def test_progress_bar_on_a_terminal(self, tmp_path: Path) -> None:
+        """With stderr on a terminal and the rows going to a file, a progress bar is drawn."""
+        import pty
+
+        leader, follower = pty.openpty()
+        env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "120"}
+        env.pop("NO_COLOR", None)
+        process = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "policy_engine.cli", "evaluate", CONFIG, PRODUCTS),
+                *("-f", "jsonl", "-o", str(tmp_path / "out.jsonl")),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=follower,
+            cwd=ROOT,
+            env=env,
+        )
+        os.close(follower)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+        os.close(leader)
+        assert process.wait(timeout=60) == 0
+        text = shown.decode("utf-8", "replace")
+        assert "products" in text.replace(f"{PRODUCTS}: 20 products", "")
+        assert "\x1b[" in text
+        assert (tmp_path / "out.jsonl").read_text("utf-8").count("\n") == 40
+
+    def test_forced_progress(self, call: Any, tmp_path: Path) -> None:
+        """``--progress`` draws the bar even when stderr is not a terminal."""
+        items = [product(f"S{index}") for index in range(600)]
+        name = write(tmp_path / "p.jsonl", jsonl(*items))
+        status, out, err = call("evaluate", CONFIG, name, "-f", "jsonl", "--progress")
+        assert status == 0
+        assert len(out.splitlines()) == 1200
+        assert name in err
+        assert "600 products" in err
+
+
+# --------------------------------------------------------------------------------------- explain
+
+
+class TestExplain:
+    """``policy-engine explain CONFIG PRODUCTS --sku S``."""
+
+    def test_example_end_to_end(self) -> None:
+        """Every step of every part, per account, and the sync decision for a new product."""
+        completed = run("explain", CONFIG, "examples/products.json", "--sku", "24-MB06", "--on", ON)
+        assert completed.returncode == 0, completed.stderr
+        out = completed.stdout
+        assert out.startswith("24-MB06  Rival Field Messenger  (examples/products.json line ")
+        assert out.count("\naccount ") == 2
+        assert "      - store quantity 25 is above the threshold 10: lists 20\n" in out
+        assert "      - price ending 0.99 (up): 51.99\n" in out
+        assert "  images    3 [attribute] main /m/b/mb06-gray-marketplace.jpg\n" in out
+        assert "  sync      upload on creation; fields: images, price, quantity\n" in out
+
+    def test_json(self, call: Any) -> None:
+        """``--json`` gives the full outcome and sync decision of each account."""
+        status, out, _ = call(
+            "explain", CONFIG, PRODUCTS, "--sku", "24-UG06", "--json", "-a", "ali-us", "--on", ON
+        )
+        assert status == 0
+        data = json.loads(out)
+        assert (data["sku"], data["line"]) == ("24-UG06", 7)
+        [account] = data["accounts"]
+        assert account["outcome"]["quantity"]["quantity"] == 50
+        assert account["sync"]["action"] == "upload"
+
+    def test_failed_price_exits_1(self, call: Any) -> None:
+        """A product whose price fails is explained with its error, and exits 1."""
+        status, out, err = call(
+            "explain", CONFIG, "examples/bad/products.jsonl", "--sku", "24-WG080", "-a", "ali-us"
+        )
+        assert status == 1
+        assert "  price     ERROR missing_price\n" in out
+        assert "- no usable price for SKU '24-WG080': 'price' is null" in out
+        # The unreadable line might have been the product asked for: it is reported.
+        assert "line 2, column 69: invalid JSON" in err
+
+    def test_product_without_template(self, call: Any, tmp_path: Path) -> None:
+        """A product no template matches is explained as not listed."""
+        data = json.loads((EXAMPLES / "config.json").read_text("utf-8"))
+        data["templates"] = data["templates"][:1]
+        config = write(tmp_path / "config.json", json.dumps(data))
+        status, out, _ = call("explain", config, PRODUCTS, "--sku", "24-UG06", "-a", "ali-us")
+        assert status == 0
+        assert "  template  none: the product is not listed\n" in out
+        assert "      - no listing template's condition matches the product\n" in out
+
+    def test_unknown_sku(self, call: Any) -> None:
+        """An unknown SKU is one line and exit 1."""
+        assert call("explain", CONFIG, PRODUCTS, "--sku", "NOPE") == (
+            1,
+            "",
+            f"{PRODUCTS}: no product with SKU 'NOPE'\n",
+        )
+
+    def test_unknown_sku_with_unreadable_products(self, call: Any) -> None:
+        """When some products could not be read, the message says so."""
+        status, _, err = call("explain", CONFIG, "examples/bad/products.jsonl", "--sku", "NOPE")
+        assert status == 1
+        assert err.splitlines()[-1] == (
+            "examples/bad/products.jsonl: no product with SKU 'NOPE' (1 products could not be read)"
+        )
+
+    def test_empty_file(self, call: Any) -> None:
+        """An empty products file: exit 1."""
+        assert call("explain", CONFIG, os.devnull, "--sku", "A")[0] == 1
+
+    def test_sku_is_required(self, call: Any) -> None:
+        """``--sku`` is required: a usage error (2)."""
+        status, _, err = call("explain", CONFIG, PRODUCTS)
+        assert status == 2
+        assert "Missing option '--sku'" in err
+
+
+# --------------------------------------------------------------------------------------- preview
+
+
+@pytest.fixture
+def edited_config(tmp_path: Path) -> str:
+    """The example configuration with the threshold's ``above`` raised from 20 to 30."""
+    data = json.loads((EXAMPLES / "config.json").read_text("utf-8"))
+    data["inventory_policies"]["threshold"]["threshold"]["above"] = 30
+    return write(tmp_path / "new.json", json.dumps(data))
+
+
+class TestPreview:
+    """``policy-engine preview OLD NEW PRODUCTS``."""
+
+    def test_end_to_end(self, edited_config: str) -> None:
+        """Every listing whose quantity changes, before and after; exit 0."""
+        completed = run("preview", CONFIG, edited_config, PRODUCTS, "--on", ON, "-f", "jsonl")
+        assert completed.returncode == 0, completed.stderr
+        rows = [json.loads(line) for line in completed.stdout.splitlines()]
+        assert {(row["sku"], row["what"]) for row in rows} == {
+            ("24-MB01", "quantity"),
+            ("24-MB06", "quantity"),
+        }
+        assert len(rows) == 4
+        assert rows[0] == {
+            "sku": "24-MB01",
+            "account": "ali-us",
+            "what": "quantity",
+            "before": {"quantity": 20, "rule": "above_threshold"},
+            "after": {"quantity": 30, "rule": "above_threshold"},
+        }
+        assert completed.stderr == f"{PRODUCTS}: 20 products, 4 changes, 0 failed\n"
+
+    def test_table(self, call: Any, edited_config: str) -> None:
+        """The table shows each change briefly."""
+        status, out, _ = call("preview", CONFIG, edited_config, PRODUCTS, "--on", ON)
+        assert status == 0
+        assert out.splitlines()[:2] == [
+            "sku      account    what      before                after",
+            "24-MB01  ali-us     quantity  20 [above_threshold]  30 [above_threshold]",
+        ]
+
+    def test_every_kind_of_change(self, call: Any, tmp_path: Path) -> None:
+        """Template, price, images and an account added show as their own rows."""
+        data = json.loads((EXAMPLES / "config.json").read_text("utf-8"))
+        data["pricing_policies"]["regular"]["currency"] = "EUR"
+        data["image_policies"]["store"]["gallery_limit"] = 1
+        data["templates"][1]["condition"] = "color == 'Blue'"
+        data["accounts"].append(
+            {"id": "ali-2", "channel": "aliexpress", "sync_policy": "aliexpress"}
+        )
+        new = write(tmp_path / "new.json", json.dumps(data))
+        products_file = write(
+            tmp_path / "p.jsonl",
+            jsonl(
+                product("A", images=[{"file": "a.jpg"}, {"file": "b.jpg"}]),
+                product("X", price=None, categories=["Gear/Bags"]),
+            ),
+        )
+        status, out, _ = call("preview", CONFIG, new, products_file, "--on", ON, "-f", "csv")
+        assert status == 0
+        rows = list(csv.DictReader(io.StringIO(out)))
+        brief = {
+            (row["sku"], row["account"], row["what"]): (row["before"], row["after"]) for row in rows
+        }
+        assert brief[("A", "ali-us", "price")] == ("10.00 USD", "10.00 EUR")
+        assert brief[("A", "ali-us", "images")] == ("a.jpg, b.jpg", "a.jpg")
+        assert brief[("A", "ali-2", "listing")] == ("-", "listed")
+        assert ("X", "ali-us", "price") not in brief  # the same error before and after
+
+    def test_template_change(self, call: Any, tmp_path: Path) -> None:
+        """A product moving to another template shows a template row."""
+        data = json.loads((EXAMPLES / "config.json").read_text("utf-8"))
+        data["templates"][1]["condition"] = "color == 'Blue'"
+        new = write(tmp_path / "new.json", json.dumps(data))
+        status, out, _ = call("preview", CONFIG, new, PRODUCTS, "--on", ON, "-f", "json")
+        assert status == 0
+        changes = json.loads(out)
+        assert {
+            "sku": "MT07",
+            "account": "ali-us",
+            "what": "template",
+            "before": "apparel",
+            "after": "everything",
+        } in changes
+
+    def test_price_error_and_images_briefly(self, call: Any, tmp_path: Path) -> None:
+        """A price turning into an error, and an empty gallery, are shown in words."""
+        data = json.loads((EXAMPLES / "config.json").read_text("utf-8"))
+        data["pricing_policies"]["regular"]["price_attribute"] = "msrp"
+        data["pricing_policies"]["regular"]["fallback_to_price"] = False
+        new = write(tmp_path / "new.json", json.dumps(data))
+        products_file = write(tmp_path / "p.jsonl", jsonl(product("A")))
+        status, out, _ = call("preview", CONFIG, new, products_file, "--on", ON)
+        assert status == 0
+        assert "10.00 USD  error missing_price" in out
+
+    def test_bad_product(self, call: Any) -> None:
+        """A product that cannot be loaded is reported; the others are compared; exit 1."""
+        status, _, err = call("preview", CONFIG, CONFIG, "examples/bad/products.jsonl")
+        assert status == 1
+        assert (
+            err.splitlines()[-1] == "examples/bad/products.jsonl: 5 products, 0 changes, 2 failed"
+        )
+
+    def test_no_products(self, call: Any) -> None:
+        """An empty products file: exit 1."""
+        assert call("preview", CONFIG, CONFIG, os.devnull)[0] == 1
+
+
+# ---------------------------------------------------------------------------------------- schema
+
+
+@pytest.fixture
+def schemas() -> Any:
+    """The library's schema module (the command prints what it gives)."""
+    return pytest.importorskip("policy_engine._schema")
+
+
+class TestSchema:
+    """``policy-engine schema [KIND]``."""
+
+    def test_configuration_schema_end_to_end(self, schemas: Any) -> None:
+        """Without a kind: the configuration's JSON Schema, as the library gives it."""
+        completed = run("schema")
+        assert completed.returncode == 0, completed.stderr
+        assert json.loads(completed.stdout) == json.loads(json.dumps(schemas.json_schema(None)))
+
+    def test_each_kind(self, call: Any, schemas: Any) -> None:
+        """Each kind prints its schema."""
+        for kind in schemas.SCHEMA_KINDS:
+            status, out, _ = call("schema", kind)
+            assert status == 0
+            assert json.loads(out) == json.loads(json.dumps(schemas.json_schema(kind)))
+
+    def test_unknown_kind(self, call: Any, schemas: Any) -> None:
+        """An unknown kind is a usage error (2) listing the kinds."""
+        status, out, err = call("schema", "nope")
+        assert (status, out) == (2, "")
+        assert err.startswith("schema: unknown kind 'nope' (known: ")
+
+
+# -------------------------------------------------------------------------------- quantity-curve
+
+
+THRESHOLD_CURVE = """\
+inventory policy 'threshold' (Threshold 10: list 20 above, 2 below), store quantity 0 to 12
+  threshold 10 (above: 20, below: 2)
+
+store qty  listed  rule
+        0       0  out_of_stock
+      1-9       2  below_threshold
+       10      10  at_threshold
+    11-12      20  above_threshold
+
+listed quantity by store quantity (each █ is 1)
+ 0 | 0
+ 1 |██ 2
+ 2 |██ 2
+ 3 |██ 2
+ 4 |██ 2
+ 5 |██ 2
+ 6 |██ 2
+ 7 |██ 2
+ 8 |██ 2
+ 9 |██ 2
+10 |██████████ 10  <- threshold 10
+11 |████████████████████ 20
+12 |████████████████████ 20
+"""
+
+
+class TestQuantityCurve:
+    """``policy-engine quantity-curve CONFIG POLICY_ID --max N``."""
+
+    def test_table_and_chart_end_to_end(self) -> None:
+        """The seed's threshold rule as a table of runs and a text chart."""
+        completed = run("quantity-curve", CONFIG, "threshold", "--max", "12")
+        assert (completed.returncode, completed.stderr) == (0, "")
+        assert completed.stdout == THRESHOLD_CURVE
+
+    def test_plot_svg_end_to_end(self, call: Any, tmp_path: Path) -> None:
+        """``--plot curve.svg`` draws the curve with the threshold; the same bytes every time."""
+        first, second = tmp_path / "a.svg", tmp_path / "b.svg"
+        completed = run("quantity-curve", CONFIG, "threshold", "--max", "30", "--plot", str(first))
+        assert completed.returncode == 0, completed.stderr
+        assert completed.stderr == f"{first}: written\n"
+        svg = first.read_text("utf-8")
+        assert svg.startswith("<?xml")
+        assert "threshold 10" in svg
+        assert "above_threshold" in svg
+        assert (
+            call("quantity-curve", CONFIG, "threshold", "--max", "30", "--plot", str(second))[0]
+            == 0
+        )
+        assert second.read_bytes() == first.read_bytes()
+
+    def test_plot_png_marks_buffer_and_cap(self, call: Any, tmp_path: Path) -> None:
+        """A PNG is written for a policy with a buffer and a cap, and long curves too."""
+        target = tmp_path / "curve.png"
+        status, _, _ = call(
+            "quantity-curve", CONFIG, "stock", "--max", "500", "--plot", str(target)
+        )
+        assert status == 0
+        assert target.read_bytes().startswith(b"\x89PNG")
+        svg = tmp_path / "curve.svg"
+        assert call("quantity-curve", CONFIG, "stock", "--max", "60", "--plot", str(svg))[0] == 0
+        text = svg.read_text("utf-8")
+        assert "buffer 5" in text
+        assert "max quantity 50" in text
+
+    def test_plot_suffix(self, call: Any) -> None:
+        """Only .svg and .png can be drawn: a usage error (2) otherwise."""
+        assert call("quantity-curve", CONFIG, "stock", "--max", "5", "--plot", "curve.pdf") == (
+            2,
+            "",
+            "curve.pdf: --plot draws .svg or .png files (got '.pdf')\n",
+        )
+
+    def test_plot_without_matplotlib(self, call: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Without the plot extra, ``--plot`` says what to install (exit 2)."""
+        import importlib.util
+
+        real = importlib.util.find_spec
+        monkeypatch.setattr(
+            importlib.util,
+            "find_spec",
+            lambda name, *a: None if name == "matplotlib" else real(name, *a),
+        )
+        assert call("quantity-curve", CONFIG, "stock", "--max", "5", "--plot", "c.svg") == (
+            2,
+            "",
+            "--plot needs matplotlib: install the plot extra: pip install 'policy-engine[plot]'\n",
+        )
+
+    def test_plot_to_missing_directory(self, call: Any, tmp_path: Path) -> None:
+        """A picture that cannot be written is a usage error (2) naming the file."""
+        target = tmp_path / "nowhere" / "c.svg"
+        status, _, err = call(
+            "quantity-curve", CONFIG, "stock", "--max", "5", "--plot", str(target)
+        )
+        assert status == 2
+        assert err == f"{target}: no such file\n"
+
+    def test_json_and_csv(self, call: Any) -> None:
+        """``--format json`` and ``csv`` list every point."""
+        status, out, _ = call("quantity-curve", CONFIG, "threshold", "--max", "11", "-f", "json")
+        assert status == 0
+        points = json.loads(out)
+        assert points[10] == {"store_quantity": 10, "quantity": 10, "rule": "at_threshold"}
+        assert len(points) == 12
+        status, out, _ = call("quantity-curve", CONFIG, "threshold", "--max", "11", "-f", "csv")
+        assert out.splitlines()[:2] == ["store_quantity,quantity,rule", "0,0,out_of_stock"]
+
+    def test_long_curves_are_sampled(self, call: Any) -> None:
+        """A long curve's chart is sampled (keeping the changes), and its table stays short."""
+        status, out, _ = call("quantity-curve", CONFIG, "stock", "--max", "20000")
+        assert status == 0
+        table, chart = out.split("\n\nlisted quantity by store quantity")
+        assert table.splitlines()[-4:] == [
+            "        0       0  out_of_stock",
+            "      1-5       0  stock",
+            "     6-55    1-50  stock",
+            " 56-20000      50  stock",
+        ]
+        assert chart.splitlines()[0] == " (each █ is 2, 46 of 20001 points)"
+        assert "\n   55 |█████████████████████████ 50  <- max quantity 50\n" in chart
+        assert "\n20000 |█████████████████████████ 50\n" in chart
+
+    def test_long_tables_are_cut(self, call: Any, tmp_path: Path) -> None:
+        """A table of more than 60 runs shows the first and last 30."""
+        data = json.loads((EXAMPLES / "config.json").read_text("utf-8"))
+        data["inventory_policies"]["stock"] = {"title": "Half", "buffer": 5, "percentage": 50}
+        name = write(tmp_path / "config.json", json.dumps(data))
+        status, out, _ = call("quantity-curve", name, "stock", "--max", "300")
+        assert status == 0
+        lines = out.splitlines()
+        assert lines[1] == "  buffer 5; 50% of the stock"
+        # 0, 1-6, then 147 pairs (7-8 list 1, 9-10 list 2…): 149 runs, 89 left out.
+        assert lines[4:7] == [
+            "        0       0  out_of_stock",
+            "      1-6       0  stock",
+            "      7-8       1  stock",
+        ]
+        assert lines[34] == "      ...  (89 more rows; --format csv lists every point)"
+        assert lines[64] == "  299-300     147  stock"
+
+    def test_msi_and_other_settings_described(self, call: Any) -> None:
+        """The heading names the settings that shape the curve."""
+        status, out, _ = call("quantity-curve", CONFIG, "warehouse", "--max", "3")
+        assert status == 0
+        assert out.splitlines()[1] == "  buffer 1; MSI (us_warehouse)"
+
+    def test_unknown_policy(self, call: Any) -> None:
+        """An unknown policy id is a usage error (2) listing the known ones."""
+        assert call("quantity-curve", CONFIG, "nope", "--max", "5") == (
+            2,
+            "",
+            f"{CONFIG}: unknown inventory policy 'nope' (known: stock, threshold, warehouse)\n",
+        )
+
+    @pytest.mark.parametrize("maximum", ["-1", "100001", "ten"])
+    def test_bad_maximum(self, call: Any, maximum: str) -> None:
+        """``--max`` outside 0-100000 is a usage error (2)."""
+        status, _, err = call("quantity-curve", CONFIG, "stock", "--max", maximum)
+        assert status == 2
+        assert "Invalid value for '--max'" in err
+
+    def test_ascii_terminal(self) -> None:
+        """Where the output cannot encode block characters, bars are drawn with ``#``."""
+        from policy_engine import InventoryPolicy, quantity_curve
+        from policy_engine.cli._chart import curve_text
+
+        policy = InventoryPolicy(title="Plain")
+        text = curve_text("plain", policy, quantity_curve(policy, 2), encoding="ascii")
+        assert text.splitlines()[1] == "  lists the store quantity"
+        assert text.endswith("0 | 0\n1 |# 1\n2 |## 2\n")
+        assert "(each # is 1)" in text
+
+
+# ------------------------------------------------------------------------------------ docs/cli.md
+
+
+CLI_PAGE = ROOT / "docs" / "cli.md"
+
+
+def page_examples() -> list[tuple[str, str]]:
+    """Each ``$ policy-engine …`` command of docs/cli.md with the output shown under it."""
+    examples: list[tuple[str, str]] = []
+    text = CLI_PAGE.read_text(encoding="utf-8")
+    for block in re.findall(r"```console\n(.*?)```", text, flags=re.DOTALL):
+        for chunk in block.split("$ ")[1:]:
+            command, _, shown = chunk.partition("\n")
+            examples.append((command, shown))
+    return examples
+
+
+class TestDocumentation:
+    """docs/cli.md shows what the commands print."""
+
+    @pytest.mark.parametrize(("command", "shown"), page_examples(), ids=lambda x: x[:60])
+    def test_example_output(self, command: str, shown: str, tmp_path: Path) -> None:
+        """The command prints what the page shows (stdout and stderr, as on a terminal)."""
+        import shlex
+        import shutil
+
+        shutil.copytree(EXAMPLES, tmp_path / "examples")
+        program, *args = shlex.split(command)
+        assert program == "policy-engine"
+        completed = subprocess.run(
+            [sys.executable, "-m", "policy_engine.cli", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            encoding="utf-8",
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"},
+            check=False,
+        )
+        printed = [line.rstrip() for line in completed.stdout.splitlines()]
+        assert printed == shown.splitlines()
+
+    def test_every_command_is_shown(self) -> None:
+        """The page runs every command but the bundled demo and the schemas."""
+        shown = {shlex_command.split()[1] for shlex_command, _ in page_examples()}
+        assert shown == {"check", "evaluate", "explain", "preview", "quantity-curve"}
+
+    def test_picture_is_there(self) -> None:
+        """The page's picture of a curve is an SVG drawn by ``--plot``."""
+        assert (
+            (ROOT / "docs" / "images" / "quantity-curve.svg").read_text("utf-8").startswith("<?xml")
+        )
+
+
+# ------------------------------------------------------------------------------ reading products
+
+
+def read_all(path: Path, chunk: int | None = None) -> list[tuple[int, Any]]:
+    """Every (line, product or problem) of a file, reading in chunks of ``chunk`` bytes."""
+    from unittest import mock
+
+    with mock.patch.object(cli_io, "_CHUNK", chunk or cli_io._CHUNK):
+        reader = ProductReader(str(path))
+        items = list(reader)
+        assert reader.count == len(items)
+        assert reader.bytes_read == path.stat().st_size
+        return items
+
+
+def read_error(path: Path, chunk: int | None = None) -> list[str]:
+    with pytest.raises(CliError) as caught:
+        read_all(path, chunk)
+    assert caught.value.status == 1
+    return caught.value.lines
+
+
+class TestProductReader:
+    """Products streamed from JSON arrays and JSON Lines."""
+
+    @settings(max_examples=25)
+    @given(
+        items=st.lists(products(), max_size=6),
+        indent=st.sampled_from([None, 0, 1, 4]),
+        chunk=st.sampled_from([1, 3, 17, 64, 1 << 16]),
+    )
+    def test_array_round_trip(self, items: list[Product], indent: int | None, chunk: int) -> None:
+        """Any products written as a JSON array read back equal, each with the line it starts
+        on, whatever the layout and however the reads cut the text."""
+        import tempfile
+
+        data = [unstructure(item) for item in items]
+        text = json.dumps(data, indent=indent, ensure_ascii=indent is None)
+        with tempfile.TemporaryDirectory() as directory:
+            path = Path(directory) / "p.json"
+            path.write_text(text, encoding="utf-8")
+            read = read_all(path, chunk)
+        assert [item for _, item in read] == items
+        if indent:
+            starts = [n for n, line in enumerate(text.split("\n"), 1) if line == " " * indent + "{"]
+            assert [line for line, _ in read] == starts
+
+    @settings(max_examples=25)
+    @given(items=st.lists(products(), max_size=6), chunk=st.sampled_from([1, 5, 1 << 16]))
+    def test_lines_round_trip(self, items: list[Product], chunk: int) -> None:
+        """Any products written as JSON Lines read back equal, numbered by line."""
+        import tempfile
+
+        text = "\n".join(json.dumps(unstructure(item), ensure_ascii=False) for item in items)
+        with tempfile.TemporaryDirectory() as directory:
+            path = Path(directory) / "p.jsonl"
+            path.write_text(text, encoding="utf-8")
+            read = read_all(path, chunk)
+        assert read == list(enumerate(items, start=1))
+
+    def test_lines_blank_bom_and_crlf(self, tmp_path: Path) -> None:
+        """A byte-order mark, CRLF endings and blank lines are fine; line numbers count them."""
+        path = tmp_path / "p.jsonl"
+        path.write_bytes(b'\xef\xbb\xbf{"sku": "A"}\r\n\r\n   \n{"sku": "B"}')
+        assert [(line, item.sku) for line, item in read_all(path, 4)] == [(1, "A"), (4, "B")]
+
+    def test_lines_problems(self, tmp_path: Path) -> None:
+        """Each bad line is a problem with its line (and column); reading goes on."""
+        path = tmp_path / "p.jsonl"
+        path.write_bytes(
+            b'{"sku": "A"}\n'
+            b'{"sku": "B", "sku": "C"}\n'
+            b'{"sku": "\xff"}\n'
+            b"42\n"
+            b'{"sku": "", "price": "x"}\n'
+            b'{"sku": "D"}\n'
+        )
+        read = read_all(path)
+        assert read[0] == (1, Product(sku="A"))
+        assert read[1] == (
+            2,
+            LoadProblem(
+                line=2,
+                code="invalid_json",
+                messages=("invalid JSON: duplicate keys 'sku' in an object",),
+            ),
+        )
+        assert read[2] == (
+            3,
+            LoadProblem(
+                line=3,
+                column=10,
+                code="invalid_json",
+                messages=("not UTF-8 text (invalid start byte)",),
+            ),
+        )
+        assert read[3] == (
+            4,
+            LoadProblem(
+                line=4, code="invalid_product", messages=("expected an object, got an integer @ $",)
+            ),
+        )
+        line, problem = read[4]
+        assert isinstance(problem, LoadProblem)
+        assert (line, problem.sku, problem.code) == (5, "", "invalid_product")
+        assert problem.describe().startswith("line 5: must not be empty @ $.sku; ")
+        assert read[5] == (6, Product(sku="D"))
+
+    def test_pretty_printed_object_hint(self, tmp_path: Path) -> None:
+        """A single pretty-printed object gets a hint about the accepted formats."""
+        path = tmp_path / "p.json"
+        path.write_text('{\n  "sku": "A"\n}\n', encoding="utf-8")
+        _, first = read_all(path)[0]
+        assert isinstance(first, LoadProblem)
+        assert first.describe() == (
+            "line 1, column 2: invalid JSON: Expecting property name enclosed in double quotes"
+            " (products are a JSON array or JSON Lines: one object per line)"
+        )
+
+    def test_array_problem_paths(self, tmp_path: Path) -> None:
+        """An invalid element's problems carry its index in the path and its line."""
+        path = tmp_path / "p.json"
+        path.write_text('[\n{"sku": "A"},\n{"sku": "B",\n "stock": {"qty": true}}\n]', "utf-8")
+        assert read_all(path)[1] == (
+            3,
+            LoadProblem(
+                line=3,
+                code="invalid_product",
+                messages=("expected a quantity (a number), got a boolean @ $[1].stock.qty",),
+                sku="B",
+            ),
+        )
+
+    @pytest.mark.parametrize(
+        ("text", "error"),
+        [
+            ("[1,2", "line 1, column 5: invalid JSON: the file ends inside the array"),
+            ('[{"sku": "A"}] x', "line 1, column 16: invalid JSON: extra data after the array"),
+            ('[{"sku": "A"},]', "line 1, column 15: invalid JSON: Expecting value"),
+            ("[", "line 1, column 2: invalid JSON: Expecting value"),
+            ("[\n  tru]", "line 2, column 3: invalid JSON: Expecting value"),
+            (
+                '[{"a": 1} {"b": 2}]',
+                "line 1, column 11: invalid JSON: expected ',' or ']' after an array element",
+            ),
+            (
+                '[{"sku": "A", "sku": "A"}]',
+                "line 1, column 2: invalid JSON: duplicate keys 'sku' in an object",
+            ),
+            (
+                '[{"sku": "unterminated',
+                "line 1, column 10: invalid JSON: Unterminated string starting at",
+            ),
+        ],
+    )
+    def test_malformed_arrays(self, tmp_path: Path, text: str, error: str) -> None:
+        """A malformed array stops with one line: the file, the line and column, the problem,
+        however the reads cut the text."""
+        path = tmp_path / "p.json"
+        path.write_text(text, encoding="utf-8")
+        for chunk in (1, 2, 7, 1 << 16):
+            assert read_error(path, chunk) == [f"{path}: {error}"]
+
+    def test_array_not_utf8(self, tmp_path: Path) -> None:
+        """An array that is not UTF-8 text stops with one line."""
+        path = tmp_path / "p.json"
+        path.write_bytes(b'[{"sku": "A"}, {"sku": "\xff"}]')
+        [line] = read_error(path)
+        assert line.startswith(f"{path}: line 1, column ")
+        assert line.endswith(": not UTF-8 text (invalid start byte)")
+
+    def test_array_strings_with_brackets_and_escapes(self, tmp_path: Path) -> None:
+        """Brackets, commas, escaped quotes and multi-byte characters inside strings are data."""
+        names = ['a], ["b', 'quote " and \\ backslash', "naïve café ☕", "\u00e9" * 40]
+        data = [{"sku": f"S{index}", "name": name} for index, name in enumerate(names)]
+        path = tmp_path / "p.json"
+        path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        for chunk in (1, 2, 3, 1 << 16):
+            assert [item.name for _, item in read_all(path, chunk)] == names
+
+    def test_large_element(self, tmp_path: Path) -> None:
+        """An element much larger than a read is read whole."""
+        data = [{"sku": "A", "name": "x" * 300_000}, {"sku": "B"}]
+        path = tmp_path / "p.json"
+        path.write_text(json.dumps(data), encoding="utf-8")
+        assert [item.sku for _, item in read_all(path)] == ["A", "B"]
+
+    def test_sizes(self, tmp_path: Path) -> None:
+        """The reader knows the file's size (for a progress bar) and the bytes read so far."""
+        path = tmp_path / "p.jsonl"
+        path.write_text(jsonl(product("A"), product("B")), encoding="utf-8")
+        reader = ProductReader(str(path))
+        sizes = []
+        for line, _ in reader:
+            sizes.append((line, reader.size, reader.bytes_read))
+        size = path.stat().st_size
+        assert sizes == [(1, size, size), (2, size, size)]
+
+
+# ---------------------------------------------------------------------------------------- output
+
+
+class TestWriters:
+    """Row writers stream their rows."""
+
+    COLUMNS = ("name", "count", "note")
+
+    def test_table_sizes_columns_on_the_first_rows_then_streams(self) -> None:
+        """Past the window the columns keep their widths and rows are written at once."""
+        out = io.StringIO()
+        writer = TableWriter(out, self.COLUMNS, lambda row: row, numeric=("count",), window=2)
+        writer.write({"name": "a", "count": 1, "note": None})
+        writer.write({"name": "bb", "count": 22, "note": "x"})
+        assert out.getvalue() == ""
+        writer.write({"name": "c", "count": 3, "note": "y"})
+        writer.write({"name": "dddd", "count": 4444, "note": "z"})
+        writer.close()
+        assert out.getvalue().splitlines() == [
+            "name  count  note",
+            "a         1  -",
+            "bb       22  x",
+            "c         3  y",
+            "dddd   4444  z",
+        ]
+
+    def test_rich_table_on_a_terminal(self) -> None:
+        """On a terminal, a table that fits the window is drawn by rich."""
+        out = io.StringIO()
+        console = rich_console(out, force=True)
+        assert console is not None
+        writer = make_writer("table", out, self.COLUMNS, numeric=("count",), console=console)
+        writer.write({"name": "a", "count": 1, "note": [1, "b"]})
+        writer.close()
+        text = re.sub(r"\x1b\[[0-9;]*m", "", out.getvalue())
+        assert "name" in text
+        assert '[1, "b"]' in text
+
+    def test_no_console_off_a_terminal(self) -> None:
+        """Off a terminal there is no rich console: tables are plain text."""
+        assert rich_console(io.StringIO()) is None
+
+    def test_json_and_jsonl(self) -> None:
+        """JSON is an array written element by element; JSON Lines one object per line."""
+        out = io.StringIO()
+        writer = make_writer("json", out, self.COLUMNS)
+        writer.close()
+        assert out.getvalue() == "[]\n"
+        out = io.StringIO()
+        writer = make_writer("json", out, self.COLUMNS)
+        writer.write({"name": "a"})
+        writer.write({"name": "b"})
+        writer.close()
+        assert json.loads(out.getvalue()) == [{"name": "a"}, {"name": "b"}]
+        out = io.StringIO()
+        writer = make_writer("jsonl", out, self.COLUMNS)
+        writer.write({"name": "é"})
+        writer.close()
+        assert out.getvalue() == '{"name": "é"}\n'
+
+    def test_csv(self) -> None:
+        """CSV has a header; a missing value is an empty field; booleans and lists are JSON."""
+        out = io.StringIO()
+        writer = make_writer("csv", out, self.COLUMNS)
+        writer.write({"name": "a,b", "count": True, "note": None})
+        writer.write({"name": "c", "count": 2, "note": {"k": [1]}})
+        writer.close()
+        assert out.getvalue() == 'name,count,note\n"a,b",true,\nc,2,"{""k"": [1]}"\n'
