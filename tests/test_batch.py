@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 import pickle
 import weakref
@@ -424,6 +425,17 @@ class TestCodec:
         """The compact form is smaller than the default pickle of the same outcomes."""
         outcomes = expected(CONFIG, PRODUCTS * 10)
         assert len(dumps(outcomes)) < len(pickle.dumps(outcomes, pickle.HIGHEST_PROTOCOL))
+
+    def test_garbage_collector_left_as_found(self) -> None:
+        """Encoding pauses the garbage collector and leaves it as it found it."""
+        gc.disable()
+        try:
+            assert pickle.loads(dumps([BAG])) == [BAG]
+            assert not gc.isenabled()
+        finally:
+            gc.enable()
+        assert pickle.loads(dumps([BAG])) == [BAG]
+        assert gc.isenabled()
 
     @settings(max_examples=50)
     @given(products())

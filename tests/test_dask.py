@@ -77,7 +77,7 @@ class TestEvaluateBag:
             ("D", False),
         ]
 
-    def test_items_without_sku_are_named_by_partition(self) -> None:
+    def test_items_without_sku_are_named_by_position(self) -> None:
         """An item without a usable SKU is named by its position in its partition."""
         outcomes = outcomes_of(CONFIG, bag_of(ITEMS, 2), on=ON).compute(scheduler="sync")
         assert [o.sku for o in outcomes] == [
@@ -85,8 +85,8 @@ class TestEvaluateBag:
             "B",
             "C",
             "D",
-            "<item 1 of partition 1>",
-            "<item 2 of partition 1>",
+            "<item 1>",
+            "<item 2>",
         ]
         assert [e.code for o in outcomes[-2:] for e in o.errors] == ["invalid_product"] * 2
 

@@ -44,7 +44,7 @@ def evaluate_bag(
     outcomes: for each product, one :class:`~policy_engine.ListingOutcome` per account, in order,
     exactly as :func:`~policy_engine.evaluate_many` gives them. A product that cannot be loaded or
     evaluated gives outcomes carrying the error; an item without a usable SKU is named by its
-    position in its partition (``<item 3 of partition 2>``).
+    position in its partition (``<item 3>``: the fourth item of its partition).
 
     Args:
         config: The configuration (sent with the tasks; it pickles).
@@ -69,20 +69,16 @@ def evaluate_bag(
     [('A', 'default', True), ('B', None, False)]
     """
     account_ids, day = prepare(config, accounts, on)
-    # Dask has no type hints: its calls go through Any.
-    dask_bag: Any = db
-    products: Any = bag
-    partitions = products.npartitions
-    numbers = dask_bag.from_sequence(range(partitions), npartitions=partitions)
-    setup = (config, account_ids, day, transform)
-    outcomes: db.Bag = products.map_partitions(_evaluate_partition, numbers, setup)
+    products: Any = bag  # Dask has no type hints
+    # One task per partition, depending on that partition alone: Dask fuses it with the tasks
+    # before and after it, so a partition is made, evaluated and consumed in one process.
+    outcomes: db.Bag = products.map_partitions(
+        _evaluate_partition, (config, account_ids, day, transform)
+    )
     return outcomes
 
 
 def _evaluate_partition(
-    items: Iterable[object],
-    number: Iterable[int],
-    setup: tuple[Configuration, tuple[str, ...], date, Any],
+    items: Iterable[object], setup: tuple[Configuration, tuple[str, ...], date, Any]
 ) -> list[Any]:
-    (partition,) = number
-    return evaluate_chunk(setup, items, 0, f" of partition {partition}")
+    return evaluate_chunk(setup, items, 0)
