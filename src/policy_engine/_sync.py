@@ -79,7 +79,7 @@ define_messages(
         "not_visible_individually": (
             "the product is not visible individually and the policy does not sync such products"
         ),
-        "not_listed": "the product was deleted but is not listed on the channel: nothing to remove",
+        "not_listed": "the product is not listed on the channel",
         "no_matching_template": "no listing template's condition matches the product",
         "upload_disabled": "Product Upload is off in the synchronization policy",
         "update_disabled": "Product Update is off in the synchronization policy",
