@@ -134,6 +134,18 @@ class TestDemo:
         assert completed.returncode == 0, completed.stderr
         assert "MH01-S-Gray" in completed.stdout
 
+    def test_main_module_in_process(
+        self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """``python -m policy_engine.cli`` exits with main()'s status."""
+        import runpy
+
+        monkeypatch.setattr(sys, "argv", ["policy-engine", "--version"])
+        with pytest.raises(SystemExit) as exited:
+            runpy.run_module("policy_engine.cli", run_name="__main__")
+        assert exited.value.code == 0
+        assert capsys.readouterr().out.startswith("policy-engine ")
+
     def test_version(self, call: Any) -> None:
         """``--version`` prints the package version."""
         from policy_engine import __version__
@@ -634,6 +646,25 @@ class TestExplain:
         assert "      - price ending 0.99 (up): 51.99\n" in out
         assert "  images    3 [attribute] main /m/b/mb06-gray-marketplace.jpg\n" in out
         assert "  sync      upload on creation; fields: images, price, quantity\n" in out
+
+    def test_text_in_process(self, call: Any) -> None:
+        """The text names the file and line, then each account's parts with their steps."""
+        status, out, err = call(
+            "explain", CONFIG, PRODUCTS, "--sku", "24-UG06", "-a", "tiktok-us", "--on", ON
+        )
+        assert (status, err) == (0, "")
+        assert out.splitlines()[:9] == [
+            f"24-UG06  Affirm Water Bottle  ({PRODUCTS} line 7)",
+            "",
+            "account tiktok-us",
+            "  template  everything",
+            "      - listing template 'everything' matches the product",
+            "  quantity  50 [stock]",
+            "      - a buffer of 5 is kept for the store: 145 left",
+            "      - store quantity 150: lists the sellable 145",
+            "      - capped at the maximum quantity 50 (was 145)",
+        ]
+        assert "  price     7.00 USD" in out
 
     def test_json(self, call: Any) -> None:
         """``--json`` gives the full outcome and sync decision of each account."""
@@ -1336,3 +1367,112 @@ class TestWriters:
         writer.write({"name": "c", "count": 2, "note": {"k": [1]}})
         writer.close()
         assert out.getvalue() == 'name,count,note\n"a,b",true,\nc,2,"{""k"": [1]}"\n'
+
+
+# ------------------------------------------------------------------------------------ edge cases
+
+
+class TestEdges:
+    """Interruptions, closed pipes, standard input and the rarer branches, in process."""
+
+    def test_load_problems_in_process(self, call: Any, tmp_path: Path) -> None:
+        """Products that cannot be read are rows with their error, on stderr too; exit 1."""
+        name = write(tmp_path / "p.jsonl", '{"sku": "A"\n{"sku": "B", "price": "1.00"}\n')
+        status, out, err = call("evaluate", CONFIG, name, "-a", "ali-us", "-f", "jsonl")
+        assert status == 1
+        rows = [json.loads(line) for line in out.splitlines()]
+        assert [row["sku"] for row in rows] == [None, "B"]
+        assert err.splitlines()[0] == (
+            f"{name}: line 1, column 12: invalid JSON: Expecting ',' delimiter"
+        )
+
+    def test_standard_input_in_process(self, call: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        """``-`` reads standard input (and leaves it open)."""
+        stdin = io.TextIOWrapper(io.BytesIO(jsonl(product("A"), product("B")).encode()))
+        monkeypatch.setattr(sys, "stdin", stdin)
+        status, out, _ = call("evaluate", CONFIG, "-", "-a", "ali-us", "-f", "jsonl")
+        assert status == 0
+        assert len(out.splitlines()) == 2
+        assert not stdin.closed
+
+    def test_leading_blank_space_longer_than_a_read(self, tmp_path: Path) -> None:
+        """Blank space before the first product may span several reads."""
+        path = tmp_path / "p.json"
+        path.write_text(" \n" * 50 + '[{"sku": "A"}]', encoding="utf-8")
+        assert read_all(path, 8) == [(51, Product(sku="A"))]
+
+    def test_template_and_images_in_a_table(self, call: Any, tmp_path: Path) -> None:
+        """A table shows a template change as the ids, an emptied gallery in words."""
+        data = json.loads((EXAMPLES / "config.json").read_text("utf-8"))
+        data["templates"][1]["condition"] = "color == 'Blue'"
+        data["image_policies"]["store"]["default_image"] = "x.jpg"
+        new = write(tmp_path / "new.json", json.dumps(data))
+        products_file = write(tmp_path / "p.jsonl", jsonl(product("T", categories=["Men/Tops"])))
+        status, out, _ = call("preview", CONFIG, new, products_file, "--on", ON, "-a", "ali-us")
+        assert status == 2  # preview has no --account: a usage error
+        status, out, _ = call("preview", CONFIG, new, products_file, "--on", ON)
+        assert status == 0
+        assert out.splitlines()[:4] == [
+            "sku  account    what      before            after",
+            "T    ali-us     template  apparel           everything",
+            "T    ali-us     quantity  0 [out_of_stock]  0 [stock]",
+            "T    ali-us     images    no images         x.jpg",
+        ]
+
+    def test_settings_in_words(self) -> None:
+        """Every setting that shapes a curve is named in its heading."""
+        from policy_engine import InventoryPolicy, MsiSettings
+        from policy_engine.cli._chart import settings_text
+
+        policy = InventoryPolicy(
+            title="All",
+            default_quantity=3,
+            cap_at_stock=True,
+            default_when_out_of_stock=True,
+            msi=MsiSettings(salable=True),
+        )
+        assert settings_text(policy) == (
+            "capped at the sellable stock; MSI (every source, salable quantity);"
+            " default quantity 3 when out of stock"
+        )
+
+    def test_interrupted(self, call: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Ctrl-C during a command ends it with status 130 and one line, no traceback."""
+        from policy_engine.cli import _app
+
+        def interrupt(name: str) -> Any:
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(_app, "load_configuration", interrupt)
+        status, _, err = call("check", CONFIG)
+        assert status == 130
+        assert err.splitlines()[-1] == "interrupted"
+
+    def test_interrupted_outside_a_command(
+        self, call: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Ctrl-C outside click's handling ends with status 130 too."""
+        from policy_engine.cli import _app
+
+        def interrupt(argv: Any) -> int:
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(_app, "run", interrupt)
+        assert call("check", CONFIG) == (130, "", "interrupted\n")
+
+    def test_closed_pipe(self, tmp_path: Path) -> None:
+        """When the reader of the output goes away (``| head -1``), the command stops quietly."""
+        name = write(tmp_path / "p.jsonl", jsonl(*(product(f"S{i}") for i in range(3000))))
+        process = subprocess.Popen(
+            [sys.executable, "-m", "policy_engine.cli", "evaluate", CONFIG, name, "-f", "jsonl"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=ROOT,
+        )
+        assert process.stdout is not None
+        assert process.stderr is not None
+        assert json.loads(process.stdout.readline())["sku"] == "S0"
+        process.stdout.close()
+        assert process.wait(timeout=120) == 1
+        assert b"Traceback" not in process.stderr.read()
+        process.stderr.close()

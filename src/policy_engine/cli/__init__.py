@@ -43,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from policy_engine.cli._app import run  # noqa: PLC0415 - needs click
 
         return run(arguments)
-    except BrokenPipeError:
+    except BrokenPipeError:  # pragma: no cover - tested in a subprocess (test_closed_pipe)
         # The reader (``| head``) went away: stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1

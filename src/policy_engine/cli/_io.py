@@ -271,7 +271,7 @@ class ProductReader:
                 data = decode(text)
             except json.JSONDecodeError as error:
                 message = f"invalid JSON: {error.msg}"
-                if self.count == 1 and text.lstrip().startswith("{"):
+                if self.count == 1 and text.strip() == "{":
                     message += " (products are a JSON array or JSON Lines: one object per line)"
                 yield number, _bad_json(number, error.colno, message)
                 continue
