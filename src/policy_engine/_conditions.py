@@ -30,6 +30,7 @@ import keyword
 import math
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -1306,6 +1307,9 @@ _REFERENCE_HELPERS = {"==": "_eq", "!=": "_ne", "<": "_lt", "<=": "_le", ">": "_
 _NUMBERS = frozenset({"int", "dec"})
 
 
+_MARKER = re.compile("\x00([0-9]+)\x00")
+
+
 class _Scope:
     """The product values loaded by one flat run of ``and`` (or ``or``) in generated code.
 
@@ -1316,7 +1320,8 @@ class _Scope:
     def __init__(self, compiler: _Compiler, *, conjunction: bool) -> None:
         self.compiler = compiler
         self.conjunction = conjunction
-        self.values: dict[Node, tuple[str, str, str]] = {}
+        self.values: dict[Node, str] = {}
+        self.loads: dict[str, tuple[str, str]] = {}
         #: Subjects a previous part of an ``and`` run has already found not to be ``None``.
         self.not_none: set[Node] = set()
 
@@ -1324,23 +1329,33 @@ class _Scope:
         load, kinds = self.compiler.load(subject)
         if subject in self.not_none:
             kinds = kinds - {"none"}
-        known = self.values.get(subject)
-        if known is None:
-            number = self.compiler.fresh()
-            known = (f"\x00{number}\x00", f"v{number}", load)
-            self.values[subject] = known
-        return known[0], kinds
+        number = self.values.get(subject)
+        if number is None:
+            number = str(self.compiler.fresh())
+            self.values[subject] = number
+            self.loads[number] = (f"v{number}", load)
+        return f"\x00{number}\x00", kinds
 
     def finish(self, code: str) -> str:
-        for marker, variable, load in self.values.values():
-            count = code.count(marker)
-            if count <= 1:
-                code = code.replace(marker, load)
-                continue
-            first = code.index(marker)
-            rest = code[first + len(marker) :].replace(marker, variable)
-            code = f"{code[:first]}({variable} := {load}){rest}"
-        return code
+        """Put each value's load where it is first used, and its variable at later uses.
+
+        Markers of nested runs were replaced when those runs finished, so every marker left in
+        ``code`` belongs to this run.
+        """
+        counts = Counter(_MARKER.findall(code))
+        bound: set[str] = set()
+
+        def replace(match: re.Match[str]) -> str:
+            number = match.group(1)
+            variable, load = self.loads[number]
+            if counts[number] == 1:
+                return load
+            if number in bound:
+                return variable
+            bound.add(number)
+            return f"({variable} := {load})"
+
+        return _MARKER.sub(replace, code)
 
 
 class _Compiler:
