@@ -120,6 +120,7 @@ from policy_engine._pricing import (
     compute_price,
     currency_places,
 )
+from policy_engine._schema import SCHEMA_KINDS, json_schema
 from policy_engine._serialization import structure, unstructure
 from policy_engine._steps import Step, message_templates
 from policy_engine._stock_sync import (
@@ -151,6 +152,7 @@ __all__ = [
     "BUILTIN_CHANNELS",
     "CHANGE_FIELDS",
     "CHANNEL_GALLERY_LIMITS",
+    "SCHEMA_KINDS",
     "Account",
     "ActivityRecord",
     "Adjustment",
@@ -248,6 +250,7 @@ __all__ = [
     "feed_record",
     "field_for_change",
     "fields_for_changes",
+    "json_schema",
     "lint",
     "load_config",
     "log_decision",
