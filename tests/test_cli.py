@@ -842,7 +842,9 @@ class TestPreview:
 @pytest.fixture
 def schemas() -> Any:
     """The library's schema module (the command prints what it gives)."""
-    return pytest.importorskip("policy_engine._schema")
+    from policy_engine import _schema
+
+    return _schema
 
 
 class TestSchema:
@@ -862,10 +864,18 @@ class TestSchema:
             assert json.loads(out) == json.loads(json.dumps(schemas.json_schema(kind)))
 
     def test_unknown_kind(self, call: Any, schemas: Any) -> None:
-        """An unknown kind is a usage error (2) listing the kinds."""
-        status, out, err = call("schema", "nope")
-        assert (status, out) == (2, "")
-        assert err.startswith("schema: unknown kind 'nope' (known: ")
+        """An unknown kind is a usage error (2) listing the kinds; so does the help."""
+        known = ", ".join(schemas.SCHEMA_KINDS)
+        assert call("schema", "nope") == (2, "", f"schema: unknown kind 'nope' (known: {known})\n")
+        status, out, _ = call("schema", "--help")
+        assert status == 0
+        assert " ".join(out.split()).count("inventory_policy, pricing_policy") == 1
+
+    def test_output_file(self, call: Any, schemas: Any, tmp_path: Path) -> None:
+        """``-o FILE`` writes the schema there."""
+        target = tmp_path / "stock.json"
+        assert call("schema", "stock", "-o", str(target)) == (0, "", "")
+        assert json.loads(target.read_text("utf-8"))["title"] == "Stock"
 
 
 # -------------------------------------------------------------------------------- quantity-curve

@@ -8,7 +8,6 @@ it never ends in a traceback.
 
 from __future__ import annotations
 
-import importlib
 import json
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -28,6 +27,7 @@ from policy_engine._listing import (
     sync_listing,
 )
 from policy_engine._models import Product
+from policy_engine._schema import SCHEMA_KINDS, json_schema
 from policy_engine._serialization import unstructure
 from policy_engine._sync import ChangeKind, ProductChange
 from policy_engine._version import __version__
@@ -115,7 +115,7 @@ _OUTPUT = click.option(
     "-o",
     default="-",
     metavar="FILE",
-    help="Write the rows to FILE instead of standard output.",
+    help="Write to FILE instead of standard output.",
 )
 
 
@@ -463,7 +463,7 @@ def preview(*, old: str, new: str, products: str, on: date | None, fmt: str, out
     """What changes for each listing when configuration OLD is replaced by NEW.
 
     One row per listing part (template, quantity, price, images) that differs; an account only
-    one configuration has shows as a ``listing`` change. Exit status 1 when a product could not
+    one configuration has shows as a "listing" change. Exit status 1 when a product could not
     be loaded.
     """
     before = load_configuration(old)
@@ -508,21 +508,21 @@ def preview(*, old: str, new: str, products: str, on: date | None, fmt: str, out
 # ---------------------------------------------------------------------------------------- schema
 
 
-@cli.command()
+@cli.command(
+    help=(
+        "The JSON Schema of the configuration document (without KIND) or of one KIND of policy"
+        f" or input: {', '.join(SCHEMA_KINDS)}."
+    )
+)
 @click.argument("kind", metavar="[KIND]", required=False)
 @_OUTPUT
 def schema(*, kind: str | None, output: str) -> int:
-    """The JSON Schema of the configuration document, or of one KIND of policy or input.
-
-    Without KIND: the whole configuration. ``policy-engine schema --help`` lists the kinds.
-    """
-    # Imported when used: only this command needs the schemas.
-    schemas: Any = importlib.import_module("policy_engine._schema")
-    if kind is not None and kind not in schemas.SCHEMA_KINDS:
-        known = ", ".join(schemas.SCHEMA_KINDS)
+    """Print a JSON Schema, for an admin interface that renders and validates forms."""
+    if kind is not None and kind not in SCHEMA_KINDS:
+        known = ", ".join(SCHEMA_KINDS)
         raise CliError([f"schema: unknown kind {kind!r} (known: {known})"], USAGE)
     with _output(output) as out:
-        out.write(json.dumps(schemas.json_schema(kind), indent=2, ensure_ascii=False) + "\n")
+        out.write(json.dumps(json_schema(kind), indent=2, ensure_ascii=False) + "\n")
     return 0
 
 
