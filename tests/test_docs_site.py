@@ -31,8 +31,12 @@ DIRECTIVE = re.compile(r"^::: *(\S+)\s*$", re.MULTILINE)
 ROW_CODE = re.compile(r"^\| `([a-z0-9_]+)` \|", re.MULTILINE)
 #: A fenced Python block of a page: its opening line's number is found from its offset.
 PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```$", re.MULTILINE | re.DOTALL)
-#: Python blocks that show a declaration rather than a sample to run: (page, first line).
-NOT_SAMPLES = {("logs.md", "class LogSink(Protocol):")}
+#: Python blocks that are not samples to run here, by page: a block holding one of these texts is
+#: skipped. Signature listings (better fenced as ``text``) and code that needs a cluster.
+NOT_SAMPLES = {
+    "logs.md": ("class LogSink(Protocol):",),
+    "scale.md": ("evaluate_many(config, products, *,", 'Client("tcp://'),
+}
 #: A property test named on the invariants page: ``test_x.py::TestClass::test_name``.
 TEST_REFERENCE = re.compile(r"`(test_[a-z0-9_]+\.py)::(\w+)::(test_\w+)`")
 
@@ -97,7 +101,7 @@ def _script_samples() -> list[tuple[Path, list[tuple[int, str]]]]:
             (text.count("\n", 0, match.start()) + 2, match.group(1))
             for match in PYTHON_BLOCK.finditer(text)
             if ">>>" not in match.group(1)
-            and (page.name, match.group(1).partition("\n")[0]) not in NOT_SAMPLES
+            and not any(text in match.group(1) for text in NOT_SAMPLES.get(page.name, ()))
         ]
         if blocks:
             pages.append((page, blocks))
