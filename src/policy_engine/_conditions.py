@@ -6,7 +6,7 @@ of tuples, which is what two conditions are compared by. That representation is 
 a small Python function, so matching a product costs about what the same test written by hand
 costs.
 
-Safety comes from three layers, each enough on its own to reject a hostile text:
+Safety comes from three layers; the first two each reject a hostile text on their own:
 
 1. A scan of the text's tokens before anything else: the length limit, the bracket depth, and
    every token outside the language (``.``, ``**``, ``lambda``, ``__class__``, ``f'…'``, a call
@@ -61,8 +61,8 @@ MAX_NODES = 10_000
 #: Integer literals have at most this many digits.
 MAX_INT_DIGITS = 18
 
-#: A node of the internal representation (see the module docstring of the tests and
-#: ``docs/conditions.md``): nested tuples, hashable, built only by the constructors below.
+#: A node of the internal representation: nested tuples, hashable, built only by the
+#: constructors below (``_leaf``, ``_all``, ``_any``, ``_not``).
 #: A subject is ``("f", field, lowered)`` or ``("a", code, lowered)``; a literal is a tag
 #: (``s`` text, ``i`` int, ``d`` Decimal, ``b`` bool, ``n`` None, ``l`` list) and its value; a
 #: node is a ``leaf`` (subject, op, subject or literal), ``all``/``any`` (children) or ``not``.
@@ -72,7 +72,8 @@ ALWAYS: Node = ("all", ())
 
 # ------------------------------------------------------------------------------------ vocabulary
 
-#: Product values by name: the Python source that loads each and the kinds of value it can hold.
+#: Product values by name: the Python source that loads each (the stock's two values are loaded
+#: by :meth:`_Compiler.load`) and the kinds of value it can hold.
 _ANY = frozenset({"str", "int", "dec", "bool", "tuple", "none"})
 _FIELDS: dict[str, tuple[str, frozenset[str]]] = {
     "sku": ("p.sku", frozenset({"str"})),
