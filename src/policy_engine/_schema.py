@@ -65,9 +65,14 @@ _KIND_CLASSES: Mapping[str, type[Any]] = {
     "channel_order": ChannelOrder,
 }
 
-#: The kinds :func:`json_schema` knows: the configuration document, each policy, the other parts of
-#: a configuration and the inputs a connector sends (products, stock records, channel orders).
 SCHEMA_KINDS: tuple[str, ...] = tuple(_KIND_CLASSES)
+"""The kinds :func:`json_schema` knows, the default first.
+
+``configuration`` (the whole document), the five policies (``sync_policy``, ``inventory_policy``,
+``pricing_policy``, ``image_policy``, ``order_policy``), the other parts of a configuration
+(``listing_template``, ``account``) and the inputs a connector sends (``product``, ``stock``,
+``channel_order``).
+"""
 
 # ------------------------------------------------------------------------------- decimal strings
 
