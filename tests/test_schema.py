@@ -452,11 +452,17 @@ EXPRESSIBLE: list[tuple[str, str, Any]] = [
     ("order_policy", "prefix of 21 characters", order(order_id_prefix="A" * 21)),
     ("order_policy", "non-ASCII prefix", order(order_id_prefix="ÄLI")),
     ("order_policy", "prefix 5", order(order_id_prefix=5)),
+    ("order_policy", "prefix ending in a newline", order(order_id_prefix="ALI\n")),
     ("order_policy", "order id digits 0", order(order_id_digits=0)),
     ("order_policy", "order id digits 13", order(order_id_digits=13)),
     ("order_policy", "boolean order id digits", order(order_id_digits=True)),
     ("order_policy", "mode same without email", order(customer={"mode": "same"})),
     ("order_policy", "email without @", order(customer={"mode": "same", "email": "orders"})),
+    (
+        "order_policy",
+        "email ending in a newline",
+        order(customer={"mode": "same", "email": "orders@shop.test\n"}),
+    ),
     ("order_policy", "mode vip", order(customer={"mode": "vip"})),
     ("order_policy", "customer as a string", order(customer="guest")),
     ("order_policy", "empty carrier", order(carrier_mapping={"ups": ""})),
@@ -582,6 +588,11 @@ NOT_EXPRESSIBLE: list[tuple[str, str, Any]] = [
     ("listing_template", "condition text __import__", template(condition="__import__('os')")),
     ("listing_template", "condition text 'price >'", template(condition="price >")),
     ("listing_template", "condition tree nested 60 deep", template(condition=DEEP_TREE)),
+    (
+        "listing_template",
+        "integer of 19 digits in a tree",
+        template(condition={"field": "price", "op": "==", "value": 10**19}),
+    ),
     # References between sections, duplicate ids and channels (test_config).
     (
         "configuration",

@@ -338,6 +338,8 @@ def _condition_text() -> dict[str, Any]:
 
 #: Value rules of checks that are plain functions, by (class, field): keywords for the value, and
 #: under ``items``, ``propertyNames`` and ``additionalProperties`` for the parts of a collection.
+#: The end of the text: unlike ``$``, which Python's ``re`` also matches before a final newline.
+_END = r"(?![\s\S])"
 _CURRENCY = {"pattern": "^[A-Z]{3}$", "minLength": 3, "maxLength": 3}
 _NON_BLANK = {"minLength": 1, "pattern": r"\S"}
 _FIELD_RULES: Mapping[tuple[type[Any], str], Mapping[str, Any]] = {
@@ -349,7 +351,7 @@ _FIELD_RULES: Mapping[tuple[type[Any], str], Mapping[str, Any]] = {
     (OrderPolicy, "import_statuses"): {"items": _NON_BLANK},
     (OrderPolicy, "order_id_prefix"): {
         "maxLength": MAX_PREFIX_LENGTH,
-        "pattern": "^[A-Za-z0-9_-]*$",
+        "pattern": rf"^[A-Za-z0-9_-]*{_END}",
     },
     (OrderPolicy, "carrier_mapping"): {
         "propertyNames": _NON_BLANK,
@@ -359,7 +361,7 @@ _FIELD_RULES: Mapping[tuple[type[Any], str], Mapping[str, Any]] = {
         "propertyNames": _NON_BLANK,
         "additionalProperties": _NON_BLANK,
     },
-    (CustomerSettings, "email"): {"pattern": r"^\S+@[^\s@]+$"},
+    (CustomerSettings, "email"): {"pattern": rf"^\S+@[^\s@]+{_END}"},
     (Configuration, "version"): {"const": CONFIG_VERSION},
     (Configuration, "channels"): {"propertyNames": {"minLength": 1}},
     **{
