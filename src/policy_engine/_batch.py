@@ -53,7 +53,7 @@ from policy_engine._serialization import structure
 from policy_engine._steps import Step, define_messages
 from policy_engine._validation import describe, fast_constructor
 
-__all__ = ["evaluate_chunk", "evaluate_many", "prepare"]
+__all__ = ["evaluate_chunk", "evaluate_many", "gc_paused", "prepare"]
 
 T = TypeVar("T")
 
@@ -425,7 +425,7 @@ def run_chunk(setup: bytes, payload: bytes) -> bytes | None:
     a third of the time of a chunk). It runs again between chunks.
     """
     global _WORKER_SETUP  # noqa: PLW0603 - one decoded setup per worker process
-    with _gc_paused():
+    with gc_paused():
         known = _WORKER_SETUP
         if known is None or known[0] != setup:
             known = (setup, pickle.loads(setup))  # noqa: S301 - bytes our own parent produced
@@ -438,7 +438,8 @@ def run_chunk(setup: bytes, payload: bytes) -> bytes | None:
 
 
 @contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector (if it runs) for the block."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -511,13 +512,13 @@ def loads(data: bytes) -> Any:
     The cyclic garbage collector is paused meanwhile: unpickling allocates thousands of objects
     and no cycle, and every collection it would trigger scans all of them.
     """
-    with _gc_paused():
+    with gc_paused():
         return pickle.loads(data)  # noqa: S301 - see above
 
 
 def dumps(obj: object) -> bytes:
     """Pickle with the compact reducers of the models above (the garbage collector paused)."""
-    with _gc_paused():
+    with gc_paused():
         return _dumps(obj)
 
 

@@ -23,7 +23,7 @@ except ImportError as error:
     )
     raise ImportError(msg) from error
 
-from policy_engine._batch import evaluate_chunk, prepare
+from policy_engine._batch import evaluate_chunk, gc_paused, prepare
 from policy_engine._config import Configuration
 from policy_engine._listing import ListingOutcome
 
@@ -81,4 +81,7 @@ def evaluate_bag(
 def _evaluate_partition(
     items: Iterable[object], setup: tuple[Configuration, tuple[str, ...], date, Any]
 ) -> list[Any]:
-    return evaluate_chunk(setup, items, 0)
+    # The partition's outcomes are kept in a list: the garbage collector is paused meanwhile,
+    # as for a worker's chunk (see policy_engine._batch.run_chunk).
+    with gc_paused():
+        return evaluate_chunk(setup, items, 0)
