@@ -20,10 +20,10 @@ from policy_engine._errors import PolicyConfigError
 __all__ = [
     "CHECK",
     "JSON_SCHEMA",
-    "article",
     "Checked",
     "FrozenDict",
     "Problem",
+    "article",
     "at_least",
     "at_most",
     "check",
