@@ -628,7 +628,6 @@ NOT_EXPRESSIBLE: list[tuple[str, str, Any]] = [
     ),
     # JSON Schema counts a number with a zero fraction as an integer.
     ("image_policy", "gallery limit 5.0", images(gallery_limit=5.0)),
-    ("product", "stock quantity 1e300", product(stock={"qty": 1e300})),
 ]
 
 
@@ -895,7 +894,7 @@ class TestAccepts:
                 "product",
                 product(special_from="2026-11-01", stock={"qty": 12.0, "reserved": "-2.5"}),
             ),
-            ("stock", {"qty": "1_000", "out_of_stock_threshold": "0.5"}),
+            ("stock", {"qty": "1000", "out_of_stock_threshold": "0.5"}),
             ("pricing_policy", pricing(conversion_rate="1E+2", min_price="-0", vat_percent="+19")),
             ("pricing_policy", pricing(ending={"value": ".99"}, max_price="999999999999.99")),
             ("pricing_policy", adjustment("percent_decrement", "100.000")),
@@ -1098,11 +1097,7 @@ class TestDecimalStrings:
         """'Stock quantities accept decimals and are floored' (below 10**15)."""
         data = {"qty": value}
         loaded, valid = loader_accepts("stock", data), schema_accepts("stock", data)
-        if isinstance(value, float) and value.is_integer():
-            # JSON Schema counts 1e20 as an integer: only the loader bounds such a number.
-            assert valid
-        else:
-            _agree(loaded, valid, value)
+        _agree(loaded, valid, value)
 
 
 def _loads(data: Mapping[str, Any], cls: type[Any]) -> bool:

@@ -79,24 +79,23 @@ SCHEMA_KINDS: tuple[str, ...] = tuple(_KIND_CLASSES)
 #: Stock quantities given as numbers or strings must lie below 10**15 (``load_quantity``).
 _QUANTITY_DIGITS = 15
 
-_U = "_*"  # ``Decimal`` ignores underscores between the characters of a number
-_DIGIT = rf"\d{_U}"
-_ASCII_DIGIT = rf"[0-9]{_U}"
+_U = ""  # the loader accepts no underscores between digits (``Decimal`` itself would)
+_DIGIT = "[0-9]"  # ASCII digits only, as the loader
+_ASCII_DIGIT = "[0-9]"
 
 
 def _decimal_pattern(integer_digits: int) -> str:
     """A decimal string ``Decimal`` reads as a finite number with at most so many integer digits.
 
-    Plain notation in ASCII digits (``"12.50"``, ``"-3"``, ``".5"``) is held to the digit limit
-    exactly; exponent notation (``"1E+2"``, which ``str(Decimal)`` may give) and other Unicode
-    digits (which ``Decimal`` reads too) are checked for their syntax only.
+    Plain notation (``"12.50"``, ``"-3"``, ``".5"``) is held to the digit limit exactly;
+    exponent notation (``"1E+2"``, which ``str(Decimal)`` may give) is checked for its syntax
+    only.
     """
     fraction = rf"(?:\.{_U}(?:{_DIGIT})*)?"
-    limited = rf"[0_]*(?:{_ASCII_DIGIT}){{1,{integer_digits}}}{fraction}|\.{_U}(?:{_DIGIT})+"
+    limited = rf"0*(?:{_ASCII_DIGIT}){{1,{integer_digits}}}{fraction}|\.{_U}(?:{_DIGIT})+"
     mantissa = rf"(?:{_DIGIT})+{fraction}|\.{_U}(?:{_DIGIT})+"
-    unicode = rf"(?=[^.eE]*[^\x00-\x7F])(?:{mantissa})"
     exponent = rf"(?:{mantissa})[eE]{_U}(?:[+-]{_U})?(?:{_DIGIT})+"
-    return rf"^\s*{_U}(?:[+-]{_U})?(?:{limited}|{unicode}|{exponent})\s*$"
+    return rf"^\s*{_U}(?:[+-]{_U})?(?:{limited}|{exponent})\s*$"
 
 
 #: A decimal string below zero (any notation).
@@ -119,8 +118,8 @@ def _integer_above(bound: int) -> str:
 
 def _above(bound: int, *, inclusive: bool) -> str:
     """A plain decimal string greater than ``bound`` (or equal to it, when ``inclusive``)."""
-    fraction = rf"(?:\.{_U}[0-9_]*)?"
-    head = rf"^\s*{_U}(?:\+{_U})?[0_]*"
+    fraction = r"(?:\.[0-9]*)?"
+    head = r"^\s*(?:\+)?0*"
     if inclusive:
         body = _integer_above(bound - 1) + fraction
     else:
@@ -195,7 +194,6 @@ def _quantity() -> dict[str, Any]:
     limit = 10**_QUANTITY_DIGITS
     return {
         "anyOf": [
-            {"type": "integer"},
             {"type": "number", "exclusiveMinimum": -limit, "exclusiveMaximum": limit},
             {"type": "string", "pattern": _decimal_pattern(_QUANTITY_DIGITS)},
         ]

@@ -14,11 +14,12 @@ from __future__ import annotations
 import difflib
 import enum
 import math
+import re
 import types
 import typing
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, NoReturn, TypeVar, get_args, get_origin
 
 import attrs
@@ -54,6 +55,19 @@ LOAD = "policy_engine.load"
 DUMP = "policy_engine.dump"
 
 MAX_MONEY_INTEGER_DIGITS = 12
+MAX_QUANTITY = 10**15
+
+#: A decimal number as text: ASCII digits, an optional sign, point and exponent (no ``_``, no
+#: ``NaN``/``Infinity``, no other scripts' digits, which ``Decimal`` itself would accept).
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+_NOT_FINITE = frozenset({"nan", "snan", "inf", "infinity"})
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    """Quote a user's string for a message, cut to ``limit`` characters."""
+    return repr(text if len(text) <= limit else text[:limit] + "…")
 
 
 class Invalid(Exception):  # noqa: N818 - internal signal, never escapes structure()
@@ -104,10 +118,11 @@ def load_money(value: object, _: object = None) -> Decimal:
         amount = Decimal(repr(value))
     elif isinstance(value, str):
         text = value.strip()
-        try:
-            amount = Decimal(text)
-        except InvalidOperation:
-            fail(f"expected money (a decimal number), got the string {value!r}")
+        if not _DECIMAL_TEXT.fullmatch(text):
+            if text.lstrip("+-").lower() in _NOT_FINITE:
+                fail(f"money must be a finite number, got {value!r}")
+            fail(f"expected money (a decimal number), got the string {_clip(value)}")
+        amount = Decimal(text)
     else:
         amount = Decimal(value)
     if not amount.is_finite():
@@ -120,6 +135,8 @@ def load_money(value: object, _: object = None) -> Decimal:
 def load_quantity(value: object, _: object = None) -> int:
     """Load a stock quantity: an integer, or a decimal number or string that is floored."""
     if type(value) is int:
+        if abs(value) >= MAX_QUANTITY:
+            fail(f"a quantity must be below 10**15, got {value}")
         return value
     if isinstance(value, bool) or not isinstance(value, float | str | Decimal):
         fail(f"expected a quantity (a number), got {describe(value)}")
@@ -129,10 +146,9 @@ def load_quantity(value: object, _: object = None) -> int:
         if abs(value) >= 1e15:
             fail(f"a quantity must be below 10**15, got {value}")
         return math.floor(value)
-    try:
-        amount = Decimal(value.strip() if isinstance(value, str) else value)
-    except InvalidOperation:
-        fail(f"expected a quantity (a number), got the string {value!r}")
+    if isinstance(value, str) and not _DECIMAL_TEXT.fullmatch(value.strip()):
+        fail(f"expected a quantity (a number), got the string {_clip(value)}")
+    amount = Decimal(value.strip() if isinstance(value, str) else value)
     if not amount.is_finite() or abs(amount) >= Decimal(10) ** 15:
         fail(f"a quantity must be a finite number below 10**15, got {value!r}")
     return math.floor(amount)
