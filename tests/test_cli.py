@@ -414,6 +414,28 @@ class TestEvaluate:
             f"{name}: the configuration has no accounts to evaluate\n",
         )
 
+    def test_default_day_is_today_in_utc(self, call: Any, tmp_path: Path) -> None:
+        """Without ``--on``, prices are for today (UTC), the same day for every product."""
+        from datetime import UTC, datetime, timedelta
+
+        today = datetime.now(UTC).date()
+        special = product(
+            "S",
+            special_price="5.00",
+            special_from=today.isoformat(),
+            special_to=(today + timedelta(days=1)).isoformat(),
+        )
+        name = write(tmp_path / "p.jsonl", jsonl(special))
+        status, out, _ = call("evaluate", CONFIG, name, "-a", "ali-us", "-f", "jsonl")
+        assert status == 0
+        assert json.loads(out)["price"] == "5.00"
+        assert (
+            call(
+                "evaluate", CONFIG, name, "-a", "ali-us", "-f", "jsonl", "--on", today.isoformat()
+            )[1]
+            == out
+        )
+
     def test_bad_date(self, call: Any) -> None:
         """``--on`` that is not a date is a usage error (2)."""
         status, out, err = call("evaluate", CONFIG, PRODUCTS, "--on", "2026-13-01")

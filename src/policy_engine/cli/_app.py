@@ -12,7 +12,7 @@ import json
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any, TextIO
 
 import click
@@ -84,10 +84,13 @@ def run(argv: Sequence[str] | None) -> int:
     return status if isinstance(status, int) else 0
 
 
-def _iso_date(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
-    """Parse ``--on``: a date written ``YYYY-MM-DD``."""
+def _iso_date(ctx: click.Context, param: click.Parameter, value: str | None) -> date:
+    """Parse ``--on``: a date written ``YYYY-MM-DD``; without it, today in UTC.
+
+    The day is read once, so every product of a run is priced for the same day.
+    """
     if value is None:
-        return None
+        return datetime.now(UTC).date()
     try:
         return date.fromisoformat(value)
     except ValueError:
@@ -266,7 +269,7 @@ def evaluate(
     config: str,
     products: str,
     accounts: tuple[str, ...],
-    on: date | None,
+    on: date,
     fmt: str,
     output: str,
     show_progress: bool | None,
@@ -378,7 +381,7 @@ def explain(
     products: str,
     sku: str,
     accounts: tuple[str, ...],
-    on: date | None,
+    on: date,
     as_json: bool,
 ) -> int:
     """Why a product gets what it gets on each account: every step, and the sync decision.
@@ -459,7 +462,7 @@ def _preview_text(row: Mapping[str, Any]) -> Mapping[str, Any]:
 @_ON
 @_FORMAT
 @_OUTPUT
-def preview(*, old: str, new: str, products: str, on: date | None, fmt: str, output: str) -> int:
+def preview(*, old: str, new: str, products: str, on: date, fmt: str, output: str) -> int:
     """What changes for each listing when configuration OLD is replaced by NEW.
 
     One row per listing part (template, quantity, price, images) that differs; an account only
