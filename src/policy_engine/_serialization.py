@@ -281,6 +281,7 @@ def _attrs_hook(converter: cattrs.Converter, cls: type[Any]) -> Callable[..., An
         if custom is not None:
             loaders[field.name] = custom
     checked = {field.name for field in fields if field.metadata.get(CHECK)}
+    order = {name: index for index, name in enumerate(names)}
 
     def _loader(name: str) -> Callable[[Any, Any], Any]:
         hook = loaders.get(name)
@@ -302,23 +303,28 @@ def _attrs_hook(converter: cattrs.Converter, cls: type[Any]) -> Callable[..., An
                     failed.add(name)
                 continue
             try:
-                loaded = _loader(name)(value[name], types_[name])
+                kwargs[name] = _loader(name)(value[name], types_[name])
             except Invalid as error:
                 problems.extend(_under(f".{name}", error.problems))
                 failed.add(name)
-                continue
-            kwargs[name] = loaded
-            if name in checked:
-                found = [(f"$.{name}", message) for message in field_problems(cls, name, loaded)]
-                if found:
-                    problems.extend(found)
-                    failed.add(name)
         problems.extend(
             (f"${key_path(key)}", _unknown_field_message(key, names))
             for key in value
             if key not in known
         )
         if problems:
+            # The value checks of the fields that loaded (the constructor runs them otherwise),
+            # then the rules across fields, so that every problem is reported at once.
+            for name in names:
+                if name in checked and name in kwargs:
+                    found = [
+                        (f"$.{name}", message)
+                        for message in field_problems(cls, name, kwargs[name])
+                    ]
+                    if found:
+                        problems.extend(found)
+                        failed.add(name)
+            problems.sort(key=lambda problem: order.get(_field_of(problem[0]), len(order)))
             problems.extend(_partial_cross_checks(cls, fields, kwargs, failed))
             raise Invalid(problems)
         try:
@@ -327,6 +333,15 @@ def _attrs_hook(converter: cattrs.Converter, cls: type[Any]) -> Callable[..., An
             raise Invalid(error.problems) from None
 
     return _load
+
+
+def _field_of(path: str) -> str:
+    """The top-level field of a relative path: ``$.threshold.above`` → ``threshold``."""
+    head = path[2:] if path.startswith("$.") else ""
+    for index, char in enumerate(head):
+        if char in ".[":
+            return head[:index]
+    return head
 
 
 class _Skip(Exception):  # noqa: N818 - internal signal

@@ -27,6 +27,7 @@ __all__ = [
     "at_least",
     "at_most",
     "check",
+    "checks_of",
     "describe",
     "fast_constructor",
     "field_path",
@@ -218,19 +219,33 @@ def field_path(name: str) -> str:
     return f"$.{name}"
 
 
+#: Each checked class's fields that declare checks: ``(name, path, checkers)``, built on first use.
+#: Filled once per class (classes are few and immutable), so it never needs invalidating.
+_CHECKS: dict[type, tuple[tuple[str, str, tuple[Checker, ...]], ...]] = {}
+
+
+def checks_of(cls: type) -> tuple[tuple[str, str, tuple[Checker, ...]], ...]:
+    """The declared checks of an attrs class: ``(field name, path, checkers)`` per field."""
+    found = _CHECKS.get(cls)
+    if found is None:
+        found = tuple(
+            (field.name, field_path(field.name), field.metadata[CHECK])
+            for field in attrs.fields(cls)
+            if field.metadata.get(CHECK)
+        )
+        _CHECKS[cls] = found
+    return found
+
+
 def problems_of(instance: object) -> list[Problem]:
     """Run every declared check of an attrs instance; return the problems found."""
-    cls: Any = type(instance)
     found: list[Problem] = []
-    for field in attrs.fields(cls):
-        checkers = field.metadata.get(CHECK, ())
-        if not checkers:
-            continue
-        value = getattr(instance, field.name)
+    for name, path, checkers in checks_of(type(instance)):
+        value = getattr(instance, name)
         for checker in checkers:
             message = checker(value)
             if message is not None:
-                found.append((field_path(field.name), message))
+                found.append((path, message))
                 break
     if not found:
         cross: Callable[[], Iterable[Problem]] | None = getattr(instance, "_cross_checks", None)
@@ -241,11 +256,13 @@ def problems_of(instance: object) -> list[Problem]:
 
 def field_problems(cls: type, name: str, value: Any) -> Iterator[str]:
     """Messages of the checks of one field for a value (used while loading)."""
-    field = getattr(attrs.fields(cls), name)
-    for checker in field.metadata.get(CHECK, ()):
-        message = checker(value)
-        if message is not None:
-            yield message
+    for field_name, _path, checkers in checks_of(cls):
+        if field_name == name:
+            for checker in checkers:
+                message = checker(value)
+                if message is not None:
+                    yield message
+                    return
             return
 
 
