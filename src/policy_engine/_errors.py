@@ -64,13 +64,15 @@ class PolicyConfigError(PolicyEngineError, ValueError):
 class PricingError(PolicyEngineError):
     """A price cannot be computed for a product under a pricing policy.
 
-    Raised when neither the policy's price attribute nor the fallback regular price is usable, or
-    when the final amount is zero or negative (a marketplace must never get such a price).
+    Raised when neither the policy's price attribute nor the fallback regular price is usable,
+    when the final amount is zero or negative (a marketplace must never get such a price), or
+    when it grows beyond what money can hold.
 
     Attributes:
         sku: The product's SKU.
         attribute: The price attribute that was looked up.
-        code: A stable machine-readable code: ``missing_price`` or ``non_positive_price``.
+        code: A stable machine-readable code: ``missing_price``, ``non_positive_price``, or
+            ``price_out_of_range`` (more than 12 integer digits, which money cannot hold).
     """
 
     sku: str
@@ -96,7 +98,8 @@ class ImageUploadError(PolicyEngineError, ValueError):
 
     Attributes:
         filename: The name the file was uploaded under.
-        code: ``bad_extension``, ``bad_signature``, ``empty`` or ``too_large``.
+        code: ``bad_extension``, ``bad_signature`` (also for content that is not bytes),
+            ``empty`` or ``too_large``.
     """
 
     filename: str
