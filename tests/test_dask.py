@@ -85,8 +85,8 @@ class TestEvaluateBag:
             "B",
             "C",
             "D",
-            "<item 1>",
-            "<item 2>",
+            "<item 1 of partition 1>",
+            "<item 2 of partition 1>",
         ]
         assert [e.code for o in outcomes[-2:] for e in o.errors] == ["invalid_product"] * 2
 

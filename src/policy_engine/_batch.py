@@ -53,7 +53,7 @@ from policy_engine._serialization import structure
 from policy_engine._steps import Step, define_messages
 from policy_engine._validation import describe, fast_constructor
 
-__all__ = ["evaluate_chunk", "evaluate_many", "gc_paused", "prepare"]
+__all__ = ["evaluate_chunk", "evaluate_many", "gc_paused", "prepare", "stream_chunk"]
 
 T = TypeVar("T")
 
@@ -84,7 +84,7 @@ class _Rejected(Exception):  # noqa: N818 - a control-flow signal, not an error 
         self.part: ProductPart = (None, None, None, None, (error,), _INVALID_PRODUCT)
 
 
-def _label(item: object, index: int) -> str:
+def _label(item: object, index: int, where: str = "") -> str:
     """The SKU an item is reported under: its own when it has a usable one, else its position."""
     if isinstance(item, Product):
         return item.sku
@@ -92,10 +92,10 @@ def _label(item: object, index: int) -> str:
         sku = item.get("sku")
         if type(sku) is str and sku.strip():
             return sku
-    return f"<item {index}>"
+    return f"<item {index}{where}>"
 
 
-def _load(item: object, index: int) -> Product:
+def _load(item: object, index: int, where: str) -> Product:
     """A product from an input item: a ``Product`` as it is, a JSON object structured."""
     if isinstance(item, Product):
         return item
@@ -107,7 +107,7 @@ def _load(item: object, index: int) -> Product:
     else:
         message = f"expected a product or a JSON object, got {describe(item)} @ $"
     failure = OutcomeError(what="product", code="invalid_product", message=message)
-    raise _Rejected(_label(item, index), failure)
+    raise _Rejected(_label(item, index, where), failure)
 
 
 def _parts(
@@ -131,6 +131,8 @@ def _outcomes(
     start: int,
     account_ids: Sequence[str],
     on: date | None,
+    *,
+    where: str = "",
 ) -> Iterator[ListingOutcome]:
     """The outcomes of the items, numbered from ``start``, for each account in turn.
 
@@ -153,7 +155,7 @@ def _outcomes(
     for index, item in enumerate(items, start):
         parts = None
         try:
-            product = item if type(item) is Product else _load(item, index)
+            product = item if type(item) is Product else _load(item, index, where)
             if single is not None:
                 for rule in single:
                     matches = rule[0]
@@ -168,7 +170,7 @@ def _outcomes(
         except _Rejected as rejected:
             sku, shared = rejected.sku, rejected.part
         except Exception as error:  # noqa: BLE001 - one product must never stop a batch
-            sku = _label(item, index)
+            sku = _label(item, index, where)
             message = f"{type(error).__name__}: {error}"
             failure = OutcomeError(what="product", code="evaluation_failed", message=message)
             shared = (None, None, None, None, (failure,), _EVALUATION_FAILED)
@@ -184,14 +186,21 @@ def _outcomes(
 Setup = tuple[Any, tuple[str, ...], date, Callable[[ListingOutcome], Any] | None]
 
 
-def evaluate_chunk(setup: Setup, items: Iterable[object], start: int) -> list[Any]:
-    """Every outcome of a chunk, transformed (used by workers, Dask partitions and fallbacks).
+def stream_chunk(
+    setup: Setup, items: Iterable[object], start: int, where: str = ""
+) -> Iterator[Any]:
+    """The outcomes of a chunk of items, transformed, lazily (Dask partitions, fallbacks).
 
-    Items without a usable SKU are named ``<item N>``, ``N`` counted from ``start``.
+    Items without a usable SKU are named ``<item N{where}>``, ``N`` counted from ``start``.
     """
     config, account_ids, on, transform = setup
-    outcomes = _outcomes(evaluator(config), items, start, account_ids, on)
-    return list(outcomes if transform is None else map(transform, outcomes))
+    outcomes = _outcomes(evaluator(config), items, start, account_ids, on, where=where)
+    return outcomes if transform is None else map(transform, outcomes)
+
+
+def evaluate_chunk(setup: Setup, items: Iterable[object], start: int) -> list[Any]:
+    """Every outcome of a chunk, transformed, in a list (what a worker sends back)."""
+    return list(stream_chunk(setup, items, start))
 
 
 # ---------------------------------------------------------------------------- the public API

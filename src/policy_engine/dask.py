@@ -10,12 +10,15 @@ cluster when a catalog outgrows one machine (see ``docs/scale.md``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import uuid
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from typing import Any
 
 try:
     import dask.bag as db
+    from dask.bag.core import reify
+    from dask.highlevelgraph import HighLevelGraph
 except ImportError as error:
     msg = (
         "policy_engine.dask needs Dask, which is not installed: install the 'dask' extra,"
@@ -23,7 +26,7 @@ except ImportError as error:
     )
     raise ImportError(msg) from error
 
-from policy_engine._batch import evaluate_chunk, gc_paused, prepare
+from policy_engine._batch import Setup, prepare, stream_chunk
 from policy_engine._config import Configuration
 from policy_engine._listing import ListingOutcome
 
@@ -44,7 +47,7 @@ def evaluate_bag(
     outcomes: for each product, one :class:`~policy_engine.ListingOutcome` per account, in order,
     exactly as :func:`~policy_engine.evaluate_many` gives them. A product that cannot be loaded or
     evaluated gives outcomes carrying the error; an item without a usable SKU is named by its
-    position in its partition (``<item 3>``: the fourth item of its partition).
+    position in its partition (``<item 3 of partition 2>``).
 
     Args:
         config: The configuration (sent with the tasks; it pickles).
@@ -70,18 +73,32 @@ def evaluate_bag(
     """
     account_ids, day = prepare(config, accounts, on)
     products: Any = bag  # Dask has no type hints
-    # One task per partition, depending on that partition alone: Dask fuses it with the tasks
-    # before and after it, so a partition is made, evaluated and consumed in one process.
-    outcomes: db.Bag = products.map_partitions(
-        _evaluate_partition, (config, account_ids, day, transform)
-    )
+    setup = _Setup((config, account_ids, day, transform))
+    name = f"evaluate-listings-{uuid.uuid4().hex}"
+    # One task per partition, built as Bag.map builds its own: ``reify(evaluate(partition))``.
+    # Dask fuses the task with the tasks before and after it and then drops the ``reify``, so
+    # the outcomes stream from the products to whatever consumes them, in one process, none of
+    # them kept; a partition that is itself a result is made a list (and can be pickled).
+    graph: dict[Any, Any] = {
+        (name, number): (reify, (_evaluate_partition, (products.name, number), number, setup))
+        for number in range(products.npartitions)
+    }
+    layers = HighLevelGraph.from_collections(name, graph, dependencies=[products])
+    outcomes: db.Bag = db.Bag(layers, name, products.npartitions)
     return outcomes
 
 
-def _evaluate_partition(
-    items: Iterable[object], setup: tuple[Configuration, tuple[str, ...], date, Any]
-) -> list[Any]:
-    # The partition's outcomes are kept in a list: the garbage collector is paused meanwhile,
-    # as for a worker's chunk (see policy_engine._batch.run_chunk).
-    with gc_paused():
-        return evaluate_chunk(setup, items, 0)
+class _Setup:
+    """The configuration, accounts, day and transform, opaque to Dask's graph (not a tuple)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Setup) -> None:
+        self.value = value
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_Setup, (self.value,))
+
+
+def _evaluate_partition(items: Iterable[object], number: int, setup: _Setup) -> Iterator[Any]:
+    return stream_chunk(setup.value, items, 0, f" of partition {number}")
