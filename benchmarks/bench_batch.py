@@ -20,13 +20,16 @@ Scenarios:
 - ``Dask, 2 processes``: the products of each partition are generated inside the task, evaluated
   by ``evaluate_bag`` and summarised there; only the partition checksums come back (how Dask is
   used on data that lives with the workers). Its serial reference is ``serial``.
-- ``JSON, serial`` / ``JSON, 2 workers``: JSON objects in (as read from a file), JSON-compatible
-  outcomes out (``transform=unstructure``): the command line's ``evaluate`` pipeline.
+- ``JSON, serial`` / ``JSON, 2 workers``: JSON objects in (as read from a file), one JSON line
+  per outcome out (``transform=json_line``, so the workers serialize): the pipeline of
+  ``policy-engine evaluate --format jsonl``. Its checksum is the count, total length and a digest
+  of the lines.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import operator
 import os
@@ -250,18 +253,20 @@ def checksum(outcomes: Iterable[ListingOutcome]) -> tuple[int, int, str, int]:
     return listings, quantity, str(price), errors
 
 
-def json_checksum(outcomes: Iterable[dict[str, Any]]) -> tuple[int, int, str, int]:
-    """:func:`checksum` over outcomes dumped to JSON-compatible data."""
-    listings = quantity = errors = 0
-    price = Decimal(0)
-    for outcome in outcomes:
-        listings += 1
-        if outcome["quantity"] is not None:
-            quantity += outcome["quantity"]["quantity"]
-        if outcome["price"] is not None:
-            price += Decimal(outcome["price"]["amount"])
-        errors += len(outcome["errors"])
-    return listings, quantity, str(price), errors
+def json_line(outcome: ListingOutcome) -> str:
+    """An outcome as one line of JSON (what ``policy-engine evaluate --format jsonl`` writes)."""
+    return json.dumps(unstructure(outcome), separators=(",", ":"))
+
+
+def lines_checksum(lines: Iterable[str]) -> tuple[int, int, str, int]:
+    """The number of lines, their total length and a digest of them, in order."""
+    digest = hashlib.blake2b(digest_size=8)
+    count = length = 0
+    for line in lines:
+        count += 1
+        length += len(line)
+        digest.update(line.encode())
+    return count, length, digest.hexdigest(), 0
 
 
 def run_dask(count: int, pool: Any) -> tuple[int, int, str, int]:
@@ -309,8 +314,8 @@ SCENARIOS = {
     "serial, 1 account": "evaluate_many, this process, 1 account",
     "2 workers": "evaluate_many(..., workers=2)",
     "Dask, 2 processes": "evaluate_bag on dask's processes scheduler, num_workers=2",
-    "JSON, serial": "JSON objects in, transform=unstructure, this process",
-    "JSON, 2 workers": "JSON objects in, transform=unstructure, workers=2",
+    "JSON, serial": "JSON objects in, JSON lines out (transform=json_line), this process",
+    "JSON, 2 workers": "JSON objects in, JSON lines out (transform=json_line), workers=2",
 }
 
 
@@ -320,7 +325,11 @@ def _cpu_seconds() -> float:
 
 
 def _process_figures(pids: Iterable[int]) -> tuple[float, float]:
-    """CPU seconds (summed) and the largest peak RSS (MB) of live processes, from /proc."""
+    """CPU seconds (summed) and the largest peak RSS (MB) of live processes, from /proc.
+
+    The peak is ``VmHWM``, which starts afresh when a process starts a program; ``ru_maxrss``
+    would carry over the peak of the process that started this one.
+    """
     ticks = os.sysconf("SC_CLK_TCK")
     cpu = peak = 0.0
     for pid in pids:
@@ -364,13 +373,13 @@ def run_scenario(name: str, count: int) -> dict[str, Any]:
     elif name == "Dask, 2 processes":
         result = run_dask(count, pool)
     elif name == "JSON, serial":
-        outcomes = evaluate_many(CONFIG, generate_records(count), on=ON, transform=unstructure)
-        result = json_checksum(outcomes)
+        lines = evaluate_many(CONFIG, generate_records(count), on=ON, transform=json_line)
+        result = lines_checksum(lines)
     elif name == "JSON, 2 workers":
-        outcomes = evaluate_many(
-            CONFIG, generate_records(count), on=ON, transform=unstructure, executor=pool
+        lines = evaluate_many(
+            CONFIG, generate_records(count), on=ON, transform=json_line, executor=pool
         )
-        result = json_checksum(outcomes)
+        result = lines_checksum(lines)
     else:
         raise SystemExit(f"unknown scenario {name!r}")
     seconds = time.perf_counter() - started
@@ -387,7 +396,7 @@ def run_scenario(name: str, count: int) -> dict[str, Any]:
         "seconds": seconds,
         "cpu": cpu,
         "workers_cpu": workers_cpu,
-        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_mb": _process_figures([os.getpid()])[1],
         "workers_peak_mb": workers_peak,
         "load": os.getloadavg()[0],
     }
