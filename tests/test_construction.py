@@ -131,7 +131,8 @@ class TestCheckers:
     def test_non_numbers(self, checker: Any) -> None:
         """A string, a boolean or NaN is not a number; None passes (it is optional)."""
         assert checker("3") == "expected a number, got a string"
-        assert checker(True)  # noqa: FBT003 - the wrong type on purpose == "expected a number, got a boolean"
+        wrong_type: Any = True
+        assert checker(wrong_type) == "expected a number, got a boolean"
         assert checker(float("nan")) == "expected a number, got a number"
         assert checker(Decimal("NaN")) == "expected a number, got a number"
         assert checker(None) is None
