@@ -6,7 +6,7 @@ import gc
 import itertools
 import pickle
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -256,6 +256,29 @@ class TestInputs:
             "expected a product or a JSON object, got a list @ $",
             "expected a product or a JSON object, got null @ $",
         ]
+
+    def test_broken_object(self) -> None:
+        """An object that fails when read is reported by its position, never raised."""
+
+        class Broken(Mapping[str, Any]):
+            def __getitem__(self, key: str) -> Any:
+                raise RuntimeError("unreadable")
+
+            def __iter__(self) -> Iterator[str]:
+                return iter(["sku"])
+
+            def __len__(self) -> int:
+                return 1
+
+        (outcome,) = evaluate_many(CONFIG, [Broken()], accounts="ali", on=ON)
+        assert outcome.sku == "<item 0>"
+        assert outcome.template is None
+        error = outcome.errors[0]
+        assert (error.what, error.code, error.message) == (
+            "product",
+            "evaluation_failed",
+            "RuntimeError: unreadable",
+        )
 
     def test_product_subclass(self) -> None:
         """A subclass of Product is evaluated like a product."""

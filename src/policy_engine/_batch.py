@@ -86,12 +86,12 @@ class _Rejected(Exception):  # noqa: N818 - a control-flow signal, not an error 
 
 def _label(item: object, index: int, where: str = "") -> str:
     """The SKU an item is reported under: its own when it has a usable one, else its position."""
-    if isinstance(item, Product):
-        return item.sku
-    if isinstance(item, Mapping):
-        sku = item.get("sku")
-        if type(sku) is str and sku.strip():
-            return sku
+    try:
+        sku = item.sku if isinstance(item, Product) else item.get("sku")  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - a broken item is still reported, by its position
+        sku = None
+    if type(sku) is str and sku.strip():
+        return sku
     return f"<item {index}{where}>"
 
 
