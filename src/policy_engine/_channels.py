@@ -19,7 +19,7 @@ from typing import Any
 
 import attrs
 
-from policy_engine._validation import Checked, check, describe, non_empty
+from policy_engine._validation import Checked, check, describe, is_str, non_empty
 
 __all__ = [
     "BUILTIN_CHANNELS",
@@ -87,10 +87,6 @@ def _check_optional_sync_fields(values: Any) -> str | None:
     return None if values is None else _check_sync_fields(values)
 
 
-def _is_str(value: Any) -> str | None:
-    return None if type(value) is str else f"expected a string, got {describe(value)}"
-
-
 @attrs.frozen(kw_only=True)
 class ChannelProfile(Checked):
     """A marketplace channel and the listing fields it supports.
@@ -100,7 +96,7 @@ class ChannelProfile(Checked):
         fields: The :class:`SyncField` values the channel accepts (at least one).
     """
 
-    name: str = attrs.field(metadata=check(_is_str, non_empty))
+    name: str = attrs.field(metadata=check(is_str, non_empty))
     fields: frozenset[SyncField] = attrs.field(
         converter=_sync_field_set, metadata=check(_check_sync_fields, non_empty)
     )

@@ -38,6 +38,8 @@ from policy_engine._validation import (
     article,
     check,
     describe,
+    is_str,
+    is_str_or_none,
     key_path,
     non_empty,
 )
@@ -154,14 +156,6 @@ class Referrer:
     field: str
 
 
-def _is_str(value: Any) -> str | None:
-    return None if type(value) is str else f"expected a string, got {describe(value)}"
-
-
-def _is_str_or_none(value: Any) -> str | None:
-    return None if value is None else _is_str(value)
-
-
 @attrs.frozen(kw_only=True)
 class Account(Checked):
     """A marketplace account: its channel and the policies assigned at account level.
@@ -173,10 +167,10 @@ class Account(Checked):
         order_policy: The id of its order policy, or ``None`` when it imports no orders.
     """
 
-    id: str = attrs.field(metadata=check(_is_str, non_empty))
-    channel: str = attrs.field(metadata=check(_is_str, non_empty))
-    sync_policy: str = attrs.field(metadata=check(_is_str, non_empty))
-    order_policy: str | None = attrs.field(default=None, metadata=check(_is_str_or_none, non_empty))
+    id: str = attrs.field(metadata=check(is_str, non_empty))
+    channel: str = attrs.field(metadata=check(is_str, non_empty))
+    sync_policy: str = attrs.field(metadata=check(is_str, non_empty))
+    order_policy: str | None = attrs.field(default=None, metadata=check(is_str_or_none, non_empty))
 
 
 def _field_set(values: Any) -> Any:

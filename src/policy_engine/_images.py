@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import enum
 from operator import attrgetter
-from typing import Any
 
 import attrs
 
@@ -24,6 +23,9 @@ from policy_engine._validation import (
     describe,
     fast_constructor,
     in_range,
+    is_int,
+    is_str,
+    is_str_or_none,
     non_empty,
 )
 
@@ -60,18 +62,6 @@ define_messages(
         "image_gallery_cut": "gallery cut to the limit of {0} image(s): {1} left out",
     }
 )
-
-
-def _is_str(value: Any) -> str | None:
-    return None if type(value) is str else f"expected a string, got {describe(value)}"
-
-
-def _is_str_or_none(value: Any) -> str | None:
-    return None if value is None else _is_str(value)
-
-
-def _is_int(value: Any) -> str | None:
-    return None if type(value) is int else f"expected an integer, got {describe(value)}"
 
 
 @attrs.frozen(kw_only=True)
@@ -123,14 +113,12 @@ class ImagePolicy(Checked):
         gallery_limit: The most images sent (1-100), the main image included.
     """
 
-    title: str = attrs.field(metadata=check(_is_str, non_empty))
+    title: str = attrs.field(metadata=check(is_str, non_empty))
     main_image_attribute: str | None = attrs.field(
-        default=None, metadata=check(_is_str_or_none, non_empty)
+        default=None, metadata=check(is_str_or_none, non_empty)
     )
-    default_image: str | None = attrs.field(
-        default=None, metadata=check(_is_str_or_none, non_empty)
-    )
-    gallery_limit: int = attrs.field(default=10, metadata=check(_is_int, in_range(1, 100)))
+    default_image: str | None = attrs.field(default=None, metadata=check(is_str_or_none, non_empty))
+    gallery_limit: int = attrs.field(default=10, metadata=check(is_int, in_range(1, 100)))
 
     # Steps and results that depend on the policy alone, built once (not part of the JSON or
     # equality).

@@ -21,6 +21,10 @@ from policy_engine._validation import (
     describe,
     fast_constructor,
     in_range,
+    is_bool,
+    is_int,
+    is_int_or_none,
+    is_str,
     non_empty,
 )
 
@@ -75,22 +79,6 @@ define_messages(
 )
 
 
-def _is_int(value: Any) -> str | None:
-    return None if type(value) is int else f"expected an integer, got {describe(value)}"
-
-
-def _is_int_or_none(value: Any) -> str | None:
-    return None if value is None else _is_int(value)
-
-
-def _is_bool(value: Any) -> str | None:
-    return None if type(value) is bool else f"expected a boolean, got {describe(value)}"
-
-
-def _is_str(value: Any) -> str | None:
-    return None if type(value) is str else f"expected a string, got {describe(value)}"
-
-
 def _str_tuple(values: Any) -> tuple[str, ...]:
     return values if type(values) is tuple else tuple(values)
 
@@ -113,9 +101,9 @@ class Threshold(Checked):
             sellable quantity is listed.
     """
 
-    value: int = attrs.field(metadata=check(_is_int, at_least(0)))
-    above: int = attrs.field(metadata=check(_is_int, at_least(0)))
-    below: int = attrs.field(metadata=check(_is_int, at_least(0)))
+    value: int = attrs.field(metadata=check(is_int, at_least(0)))
+    above: int = attrs.field(metadata=check(is_int, at_least(0)))
+    below: int = attrs.field(metadata=check(is_int, at_least(0)))
 
 
 @attrs.frozen(kw_only=True)
@@ -131,7 +119,7 @@ class MsiSettings(Checked):
     sources: tuple[str, ...] = attrs.field(
         default=(), converter=_str_tuple, metadata=check(_all_str)
     )
-    salable: bool = attrs.field(default=False, metadata=check(_is_bool))
+    salable: bool = attrs.field(default=False, metadata=check(is_bool))
 
 
 def _is_threshold(value: Any) -> str | None:
@@ -191,17 +179,17 @@ class InventoryPolicy(Checked):
         default_when_out_of_stock: List ``default_quantity`` instead of 0 when out of stock.
     """
 
-    title: str = attrs.field(metadata=check(_is_str, non_empty))
-    default_quantity: int = attrs.field(default=0, metadata=check(_is_int, at_least(0)))
-    buffer: int = attrs.field(default=0, metadata=check(_is_int, at_least(0)))
+    title: str = attrs.field(metadata=check(is_str, non_empty))
+    default_quantity: int = attrs.field(default=0, metadata=check(is_int, at_least(0)))
+    buffer: int = attrs.field(default=0, metadata=check(is_int, at_least(0)))
     threshold: Threshold | None = attrs.field(default=None, metadata=check(_is_threshold))
     msi: MsiSettings | None = attrs.field(default=None, metadata=check(_is_msi))
-    percentage: int = attrs.field(default=100, metadata=check(_is_int, in_range(1, 100)))
+    percentage: int = attrs.field(default=100, metadata=check(is_int, in_range(1, 100)))
     max_quantity: int | None = attrs.field(
-        default=None, metadata=check(_is_int_or_none, at_least(0))
+        default=None, metadata=check(is_int_or_none, at_least(0))
     )
-    cap_at_stock: bool = attrs.field(default=False, metadata=check(_is_bool))
-    default_when_out_of_stock: bool = attrs.field(default=False, metadata=check(_is_bool))
+    cap_at_stock: bool = attrs.field(default=False, metadata=check(is_bool))
+    default_when_out_of_stock: bool = attrs.field(default=False, metadata=check(is_bool))
 
     # Results that depend on the policy alone, built once (not part of the JSON or equality).
     _no_stock: QuantityResult = attrs.field(

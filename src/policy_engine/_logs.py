@@ -43,6 +43,8 @@ from policy_engine._validation import (
     Problem,
     check,
     describe,
+    is_str,
+    is_str_or_none,
     key_path,
     non_empty,
     raise_problems,
@@ -71,14 +73,6 @@ PayloadValue: TypeAlias = str | int | bool | tuple[str, ...] | None
 
 
 # ------------------------------------------------------------------------------ field checks
-
-
-def _is_str(value: Any) -> str | None:
-    return None if type(value) is str else f"expected a string, got {describe(value)}"
-
-
-def _is_str_or_none(value: Any) -> str | None:
-    return None if value is None else _is_str(value)
 
 
 _ACTIONS = {member.value: member for member in SyncAction}
@@ -195,11 +189,11 @@ class ActivityRecord(Checked):
     """
 
     at: datetime = attrs.field(metadata=_AT)
-    account: str = attrs.field(metadata=check(_is_str, non_empty))
-    sku: str = attrs.field(metadata=check(_is_str, non_empty))
+    account: str = attrs.field(metadata=check(is_str, non_empty))
+    sku: str = attrs.field(metadata=check(is_str, non_empty))
     action: SyncAction = attrs.field(converter=_to_action, metadata=check(_is_action))
     reasons: tuple[Step, ...] = attrs.field(converter=_step_tuple, metadata=check(_all_steps))
-    template: str | None = attrs.field(default=None, metadata=check(_is_str_or_none))
+    template: str | None = attrs.field(default=None, metadata=check(is_str_or_none))
 
 
 @attrs.frozen(kw_only=True)
@@ -217,8 +211,8 @@ class FeedRecord(Checked):
     """
 
     at: datetime = attrs.field(metadata=_AT)
-    account: str = attrs.field(metadata=check(_is_str, non_empty))
-    sku: str = attrs.field(metadata=check(_is_str, non_empty))
+    account: str = attrs.field(metadata=check(is_str, non_empty))
+    sku: str = attrs.field(metadata=check(is_str, non_empty))
     fields: frozenset[SyncField] = attrs.field(
         converter=_sync_field_set, metadata=check(_check_sync_fields)
     )

@@ -31,6 +31,10 @@ from policy_engine._validation import (
     Problem,
     check,
     describe,
+    is_bool,
+    is_int,
+    is_str,
+    is_str_or_none,
     key_path,
     non_empty,
 )
@@ -104,10 +108,6 @@ def floor_quantity(value: int | float | Decimal) -> int:
     return value  # reported by the check
 
 
-def _is_int(value: Any) -> str | None:
-    return None if type(value) is int else f"expected an integer, got {describe(value)}"
-
-
 def _to_money(value: Any) -> Any:
     if isinstance(value, int | float) and not isinstance(value, bool):
         try:
@@ -129,20 +129,6 @@ def _is_date_or_none(value: Any) -> str | None:
     if value is None or type(value) is date:
         return None
     return f"expected a date, got {describe(value)}"
-
-
-def _is_bool(value: Any) -> str | None:
-    return None if type(value) is bool else f"expected a boolean, got {describe(value)}"
-
-
-def _is_str(value: Any) -> str | None:
-    return None if type(value) is str else f"expected a string, got {describe(value)}"
-
-
-def _is_str_or_none(value: Any) -> str | None:
-    return (
-        None if value is None or type(value) is str else f"expected a string, got {describe(value)}"
-    )
 
 
 def _str_tuple(values: Iterable[str]) -> tuple[str, ...]:
@@ -175,13 +161,13 @@ class Image(Checked):
         label: The alt text.
     """
 
-    file: str = attrs.field(metadata=check(_is_str, non_empty))
-    position: int = attrs.field(default=0, metadata=check(_is_int))
-    disabled: bool = attrs.field(default=False, metadata=check(_is_bool))
+    file: str = attrs.field(metadata=check(is_str, non_empty))
+    position: int = attrs.field(default=0, metadata=check(is_int))
+    disabled: bool = attrs.field(default=False, metadata=check(is_bool))
     roles: frozenset[str] = attrs.field(
         default=frozenset(), converter=_str_frozenset, metadata=check(_all_str)
     )
-    label: str = attrs.field(default="", metadata=check(_is_str))
+    label: str = attrs.field(default="", metadata=check(is_str))
 
 
 # --------------------------------------------------------------------------------------- Stock
@@ -197,11 +183,11 @@ class SourceItem(Checked):
         in_stock: The source item's stock status; an out-of-stock source contributes nothing.
     """
 
-    code: str = attrs.field(metadata=check(_is_str, non_empty))
+    code: str = attrs.field(metadata=check(is_str, non_empty))
     qty: int = attrs.field(
-        default=0, converter=floor_quantity, metadata={LOAD: load_quantity, **check(_is_int)}
+        default=0, converter=floor_quantity, metadata={LOAD: load_quantity, **check(is_int)}
     )
-    in_stock: bool = attrs.field(default=True, metadata=check(_is_bool))
+    in_stock: bool = attrs.field(default=True, metadata=check(is_bool))
 
 
 def _source_tuple(values: Iterable[SourceItem]) -> tuple[SourceItem, ...]:
@@ -229,18 +215,18 @@ class Stock(Checked):
     """
 
     qty: int = attrs.field(
-        default=0, converter=floor_quantity, metadata={LOAD: load_quantity, **check(_is_int)}
+        default=0, converter=floor_quantity, metadata={LOAD: load_quantity, **check(is_int)}
     )
-    in_stock: bool = attrs.field(default=True, metadata=check(_is_bool))
-    manage_stock: bool = attrs.field(default=True, metadata=check(_is_bool))
+    in_stock: bool = attrs.field(default=True, metadata=check(is_bool))
+    manage_stock: bool = attrs.field(default=True, metadata=check(is_bool))
     sources: tuple[SourceItem, ...] = attrs.field(
         default=(), converter=_source_tuple, metadata=check(_all_sources)
     )
     reserved: int = attrs.field(
-        default=0, converter=floor_quantity, metadata={LOAD: load_quantity, **check(_is_int)}
+        default=0, converter=floor_quantity, metadata={LOAD: load_quantity, **check(is_int)}
     )
     out_of_stock_threshold: int = attrs.field(
-        default=0, converter=floor_quantity, metadata={LOAD: load_quantity, **check(_is_int)}
+        default=0, converter=floor_quantity, metadata={LOAD: load_quantity, **check(is_int)}
     )
 
 
@@ -377,14 +363,14 @@ class Product(Checked):
         stock: The stock record, or ``None`` when the store has none.
     """
 
-    sku: str = attrs.field(metadata=check(_is_str, non_empty))
-    name: str = attrs.field(default="", metadata=check(_is_str))
+    sku: str = attrs.field(metadata=check(is_str, non_empty))
+    name: str = attrs.field(default="", metadata=check(is_str))
     type: ProductType = attrs.field(
         default=ProductType.SIMPLE,
         converter=_to_product_type,
         metadata=check(_is_enum(ProductType)),
     )
-    enabled: bool = attrs.field(default=True, metadata=check(_is_bool))
+    enabled: bool = attrs.field(default=True, metadata=check(is_bool))
     visibility: Visibility = attrs.field(
         default=Visibility.CATALOG_SEARCH,
         converter=_to_visibility,
@@ -406,9 +392,9 @@ class Product(Checked):
     categories: tuple[str, ...] = attrs.field(
         default=(), converter=_str_tuple, metadata=check(_all_str)
     )
-    attribute_set: str = attrs.field(default="Default", metadata=check(_is_str))
+    attribute_set: str = attrs.field(default="Default", metadata=check(is_str))
     images: tuple[Image, ...] = attrs.field(
         default=(), converter=_image_tuple, metadata=check(_all_images)
     )
-    parent_sku: str | None = attrs.field(default=None, metadata=check(_is_str_or_none))
+    parent_sku: str | None = attrs.field(default=None, metadata=check(is_str_or_none))
     stock: Stock | None = attrs.field(default=None, metadata=check(_is_stock_or_none))

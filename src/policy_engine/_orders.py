@@ -33,6 +33,10 @@ from policy_engine._validation import (
     describe,
     fast_constructor,
     in_range,
+    is_bool,
+    is_int,
+    is_str,
+    is_str_or_none,
     non_empty,
 )
 
@@ -108,22 +112,6 @@ define_messages(
 
 
 # ------------------------------------------------------------------------------------- checks
-
-
-def _is_str(value: Any) -> str | None:
-    return None if type(value) is str else f"expected a string, got {describe(value)}"
-
-
-def _is_str_or_none(value: Any) -> str | None:
-    return None if value is None else _is_str(value)
-
-
-def _is_int(value: Any) -> str | None:
-    return None if type(value) is int else f"expected an integer, got {describe(value)}"
-
-
-def _is_bool(value: Any) -> str | None:
-    return None if type(value) is bool else f"expected a boolean, got {describe(value)}"
 
 
 def _is_money(value: Any) -> str | None:
@@ -344,7 +332,7 @@ class CustomerSettings(Checked):
         converter=_to_customer_mode,
         metadata=check(_is_enum(CustomerMode)),
     )
-    email: str | None = attrs.field(default=None, metadata=check(_is_str_or_none, _valid_email))
+    email: str | None = attrs.field(default=None, metadata=check(is_str_or_none, _valid_email))
 
     def _cross_checks(self) -> list[Problem]:
         if self.mode is CustomerMode.SAME and self.email is None:
@@ -384,26 +372,26 @@ class OrderPolicy(Checked):
         status_mapping: Channel status → store status; an unmapped status gives ``pending``.
     """
 
-    title: str = attrs.field(metadata=check(_is_str, non_empty))
-    create_orders: bool = attrs.field(default=True, metadata=check(_is_bool))
+    title: str = attrs.field(metadata=check(is_str, non_empty))
+    create_orders: bool = attrs.field(default=True, metadata=check(is_bool))
     import_statuses: tuple[str, ...] = attrs.field(
         default=(), converter=_tuple, metadata=check(_str_list)
     )
     alternate_sku_attribute: str | None = attrs.field(
-        default=None, metadata=check(_is_str_or_none, non_empty)
+        default=None, metadata=check(is_str_or_none, non_empty)
     )
     missing_product: MissingProduct = attrs.field(
         default=MissingProduct.SKIP_ORDER,
         converter=_to_missing_product,
         metadata=check(_is_enum(MissingProduct)),
     )
-    allow_unavailable_products: bool = attrs.field(default=False, metadata=check(_is_bool))
-    use_store_taxes: bool = attrs.field(default=False, metadata=check(_is_bool))
-    notify: bool = attrs.field(default=False, metadata=check(_is_bool))
-    create_invoice: bool = attrs.field(default=False, metadata=check(_is_bool))
-    sync_shipments: bool = attrs.field(default=False, metadata=check(_is_bool))
+    allow_unavailable_products: bool = attrs.field(default=False, metadata=check(is_bool))
+    use_store_taxes: bool = attrs.field(default=False, metadata=check(is_bool))
+    notify: bool = attrs.field(default=False, metadata=check(is_bool))
+    create_invoice: bool = attrs.field(default=False, metadata=check(is_bool))
+    sync_shipments: bool = attrs.field(default=False, metadata=check(is_bool))
     order_id_prefix: str = attrs.field(default="", metadata=check(_valid_prefix))
-    order_id_digits: int = attrs.field(default=6, metadata=check(_is_int, in_range(1, 12)))
+    order_id_digits: int = attrs.field(default=6, metadata=check(is_int, in_range(1, 12)))
     carrier_mapping: FrozenDict[str, str] = attrs.field(
         factory=FrozenDict, converter=_frozen_mapping, metadata=check(_name_mapping("carriers"))
     )
@@ -460,9 +448,9 @@ class OrderCustomer(Checked):
         last_name: The buyer's last name.
     """
 
-    email: str | None = attrs.field(default=None, metadata=check(_is_str_or_none))
-    first_name: str = attrs.field(default="", metadata=check(_is_str))
-    last_name: str = attrs.field(default="", metadata=check(_is_str))
+    email: str | None = attrs.field(default=None, metadata=check(is_str_or_none))
+    first_name: str = attrs.field(default="", metadata=check(is_str))
+    last_name: str = attrs.field(default="", metadata=check(is_str))
 
 
 @attrs.frozen(kw_only=True)
@@ -475,8 +463,8 @@ class OrderLine(Checked):
         price: The unit price charged (money >= 0).
     """
 
-    sku: str = attrs.field(metadata=check(_is_str, non_empty))
-    qty: int = attrs.field(metadata=check(_is_int, at_least(1)))
+    sku: str = attrs.field(metadata=check(is_str, non_empty))
+    qty: int = attrs.field(metadata=check(is_int, at_least(1)))
     price: Decimal = attrs.field(converter=_to_money, metadata=check(_is_money, at_least(0)))
 
 
@@ -500,8 +488,8 @@ class ChannelOrder(Checked):
         tax_amount: The tax charged by the channel (money >= 0).
     """
 
-    id: str = attrs.field(metadata=check(_is_str, non_empty))
-    status: str = attrs.field(metadata=check(_is_str, non_empty))
+    id: str = attrs.field(metadata=check(is_str, non_empty))
+    status: str = attrs.field(metadata=check(is_str, non_empty))
     currency: str = attrs.field(default="USD", metadata=check(_is_currency))
     customer: OrderCustomer | None = attrs.field(default=None, metadata=check(_is_order_customer))
     lines: tuple[OrderLine, ...] = attrs.field(
@@ -813,8 +801,8 @@ class ShipmentLine(Checked):
         qty: The quantity shipped (>= 1).
     """
 
-    sku: str = attrs.field(metadata=check(_is_str, non_empty))
-    qty: int = attrs.field(metadata=check(_is_int, at_least(1)))
+    sku: str = attrs.field(metadata=check(is_str, non_empty))
+    qty: int = attrs.field(metadata=check(is_int, at_least(1)))
 
 
 @attrs.frozen(kw_only=True)
@@ -828,9 +816,9 @@ class Shipment(Checked):
         lines: The items shipped; empty means the whole order.
     """
 
-    order_id: str = attrs.field(metadata=check(_is_str, non_empty))
-    carrier: str = attrs.field(metadata=check(_is_str, non_empty))
-    tracking_number: str = attrs.field(metadata=check(_is_str, non_empty))
+    order_id: str = attrs.field(metadata=check(is_str, non_empty))
+    carrier: str = attrs.field(metadata=check(is_str, non_empty))
+    tracking_number: str = attrs.field(metadata=check(is_str, non_empty))
     lines: tuple[ShipmentLine, ...] = attrs.field(
         default=(), converter=_tuple, metadata=check(_items_of(ShipmentLine, "shipment lines"))
     )

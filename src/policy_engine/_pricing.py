@@ -44,6 +44,8 @@ from policy_engine._validation import (
     describe,
     fast_constructor,
     greater_than,
+    is_bool,
+    is_str,
     non_empty,
 )
 
@@ -190,14 +192,6 @@ def _is_money_or_none(value: Any) -> str | None:
     return None if value is None else _is_money(value)
 
 
-def _is_str(value: Any) -> str | None:
-    return None if type(value) is str else f"expected a string, got {describe(value)}"
-
-
-def _is_bool(value: Any) -> str | None:
-    return None if type(value) is bool else f"expected a boolean, got {describe(value)}"
-
-
 def _is_currency(value: Any) -> str | None:
     valid = type(value) is str and len(value) == 3 and value.isascii() and value.isalpha()
     if valid and value.isupper():
@@ -334,10 +328,10 @@ class PricingPolicy(Checked):
         max_price: The highest price sent, or ``None``.
     """
 
-    title: str = attrs.field(metadata=check(_is_str, non_empty))
-    price_attribute: str = attrs.field(default="price", metadata=check(_is_str, non_empty))
-    fallback_to_price: bool = attrs.field(default=True, metadata=check(_is_bool))
-    use_special_price: bool = attrs.field(default=False, metadata=check(_is_bool))
+    title: str = attrs.field(metadata=check(is_str, non_empty))
+    price_attribute: str = attrs.field(default="price", metadata=check(is_str, non_empty))
+    fallback_to_price: bool = attrs.field(default=True, metadata=check(is_bool))
+    use_special_price: bool = attrs.field(default=False, metadata=check(is_bool))
     adjustments: tuple[Adjustment, ...] = attrs.field(
         default=(), converter=_adjustment_tuple, metadata=check(_all_adjustments)
     )

@@ -36,6 +36,10 @@ from policy_engine._validation import (
     check,
     describe,
     fast_constructor,
+    is_bool,
+    is_int_or_none,
+    is_str,
+    is_str_or_none,
     key_path,
     non_empty,
     raise_problems,
@@ -91,24 +95,6 @@ _QUANTITY = SyncField.QUANTITY
 
 
 # ------------------------------------------------------------------------------ field checks
-
-
-def _is_str(value: Any) -> str | None:
-    return None if type(value) is str else f"expected a string, got {describe(value)}"
-
-
-def _is_str_or_none(value: Any) -> str | None:
-    return None if value is None else _is_str(value)
-
-
-def _is_bool(value: Any) -> str | None:
-    return None if type(value) is bool else f"expected a boolean, got {describe(value)}"
-
-
-def _is_int_or_none(value: Any) -> str | None:
-    if value is None or type(value) is int:
-        return None
-    return f"expected an integer, got {describe(value)}"
 
 
 _TIMEZONE_MESSAGE = "must include a time zone offset (e.g. 2024-05-01T09:30:00+00:00)"
@@ -173,10 +159,10 @@ class StockEvent(Checked):
             caller gives it: the library reads no clock.
     """
 
-    sku: str = attrs.field(metadata=check(_is_str, non_empty))
+    sku: str = attrs.field(metadata=check(is_str, non_empty))
     source: StockEventSource = attrs.field(converter=_to_source, metadata=check(_is_source))
     origin_account: str | None = attrs.field(
-        default=None, metadata=check(_is_str_or_none, non_empty)
+        default=None, metadata=check(is_str_or_none, non_empty)
     )
     stock: Stock = attrs.field(metadata=check(_is_stock))
     at: datetime = attrs.field(metadata={LOAD: load_aware_datetime, **check(is_aware_datetime)})
@@ -197,15 +183,15 @@ class ChannelListing(Checked):
             which sends quantities only; kept so one record describes the listing).
     """
 
-    account: str = attrs.field(metadata=check(_is_str, non_empty))
-    sku: str = attrs.field(metadata=check(_is_str, non_empty))
-    listed: bool = attrs.field(default=True, metadata=check(_is_bool))
-    template: str | None = attrs.field(default=None, metadata=check(_is_str_or_none, non_empty))
-    auto_sync: bool = attrs.field(default=True, metadata=check(_is_bool))
+    account: str = attrs.field(metadata=check(is_str, non_empty))
+    sku: str = attrs.field(metadata=check(is_str, non_empty))
+    listed: bool = attrs.field(default=True, metadata=check(is_bool))
+    template: str | None = attrs.field(default=None, metadata=check(is_str_or_none, non_empty))
+    auto_sync: bool = attrs.field(default=True, metadata=check(is_bool))
     last_quantity: int | None = attrs.field(
-        default=None, metadata=check(_is_int_or_none, at_least(0))
+        default=None, metadata=check(is_int_or_none, at_least(0))
     )
-    price_managed_externally: bool = attrs.field(default=False, metadata=check(_is_bool))
+    price_managed_externally: bool = attrs.field(default=False, metadata=check(is_bool))
 
 
 # ----------------------------------------------------------------------------------- results

@@ -37,6 +37,10 @@ from policy_engine._validation import (
     check,
     describe,
     fast_constructor,
+    is_bool,
+    is_int_or_none,
+    is_str,
+    is_str_or_none,
     non_empty,
 )
 
@@ -116,24 +120,6 @@ def _names(values: Iterable[str]) -> str:
 
 
 # ------------------------------------------------------------------------------ field checks
-
-
-def _is_bool(value: Any) -> str | None:
-    return None if type(value) is bool else f"expected a boolean, got {describe(value)}"
-
-
-def _is_str(value: Any) -> str | None:
-    return None if type(value) is str else f"expected a string, got {describe(value)}"
-
-
-def _is_str_or_none(value: Any) -> str | None:
-    return None if value is None else _is_str(value)
-
-
-def _is_int_or_none(value: Any) -> str | None:
-    if value is None or type(value) is int:
-        return None
-    return f"expected an integer, got {describe(value)}"
 
 
 def _optional_tuple(values: Any) -> Any:
@@ -217,12 +203,12 @@ class Listing(Checked):
         last_price: The price last sent, or ``None``.
     """
 
-    listed: bool = attrs.field(default=True, metadata=check(_is_bool))
-    template: str | None = attrs.field(default=None, metadata=check(_is_str_or_none))
-    price_managed_externally: bool = attrs.field(default=False, metadata=check(_is_bool))
-    auto_sync: bool = attrs.field(default=True, metadata=check(_is_bool))
+    listed: bool = attrs.field(default=True, metadata=check(is_bool))
+    template: str | None = attrs.field(default=None, metadata=check(is_str_or_none))
+    price_managed_externally: bool = attrs.field(default=False, metadata=check(is_bool))
+    auto_sync: bool = attrs.field(default=True, metadata=check(is_bool))
     last_quantity: int | None = attrs.field(
-        default=None, metadata=check(_is_int_or_none, at_least(0))
+        default=None, metadata=check(is_int_or_none, at_least(0))
     )
     last_price: Decimal | None = attrs.field(
         default=None, converter=_to_money, metadata=check(_is_money_or_none)
@@ -326,13 +312,13 @@ class SyncPolicy(Checked):
             quantity are above this (spec section 10), or ``None``.
     """
 
-    title: str = attrs.field(metadata=check(_is_str, non_empty))
-    channel: str | None = attrs.field(default=None, metadata=check(_is_str_or_none, non_empty))
-    product_upload: bool = attrs.field(default=True, metadata=check(_is_bool))
-    product_update: bool = attrs.field(default=True, metadata=check(_is_bool))
-    inventory_price_sync: bool = attrs.field(default=True, metadata=check(_is_bool))
-    product_assign: bool = attrs.field(default=True, metadata=check(_is_bool))
-    sync_not_visible_individually: bool = attrs.field(default=False, metadata=check(_is_bool))
+    title: str = attrs.field(metadata=check(is_str, non_empty))
+    channel: str | None = attrs.field(default=None, metadata=check(is_str_or_none, non_empty))
+    product_upload: bool = attrs.field(default=True, metadata=check(is_bool))
+    product_update: bool = attrs.field(default=True, metadata=check(is_bool))
+    inventory_price_sync: bool = attrs.field(default=True, metadata=check(is_bool))
+    product_assign: bool = attrs.field(default=True, metadata=check(is_bool))
+    sync_not_visible_individually: bool = attrs.field(default=False, metadata=check(is_bool))
     observed_attributes: tuple[str, ...] | None = attrs.field(
         default=None, converter=_optional_tuple, metadata=check(_optional_codes, non_empty)
     )
@@ -341,10 +327,10 @@ class SyncPolicy(Checked):
         converter=_optional_field_set,
         metadata=check(_check_optional_sync_fields, non_empty),
     )
-    activity_log: bool = attrs.field(default=True, metadata=check(_is_bool))
-    feed_log: bool = attrs.field(default=False, metadata=check(_is_bool))
+    activity_log: bool = attrs.field(default=True, metadata=check(is_bool))
+    feed_log: bool = attrs.field(default=False, metadata=check(is_bool))
     quantity_revise_threshold: int | None = attrs.field(
-        default=None, metadata=check(_is_int_or_none, at_least(0))
+        default=None, metadata=check(is_int_or_none, at_least(0))
     )
 
     # Computed once from the fields above after they are checked; not part of JSON or equality.

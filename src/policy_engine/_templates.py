@@ -15,7 +15,7 @@ import attrs
 from policy_engine._conditions import Condition, dump_condition, load_condition
 from policy_engine._models import Product
 from policy_engine._serialization import DUMP, LOAD
-from policy_engine._validation import Checked, check, describe, non_empty
+from policy_engine._validation import Checked, check, describe, is_str, non_empty
 
 __all__ = ["ListingTemplate"]
 
@@ -41,10 +41,6 @@ def _is_condition(value: Any) -> str | None:
     return f"expected a condition (a text or a tree) or null, got {describe(value)}"
 
 
-def _is_str(value: Any) -> str | None:
-    return None if type(value) is str else f"expected a string, got {describe(value)}"
-
-
 def _str_tuple(values: Any) -> Any:
     if type(values) is tuple or isinstance(values, str) or not isinstance(values, Iterable):
         return values
@@ -61,7 +57,7 @@ def _account_ids(values: Any) -> str | None:
 
 
 def _policy_id() -> Any:
-    return attrs.field(metadata=check(_is_str, non_empty))
+    return attrs.field(metadata=check(is_str, non_empty))
 
 
 @attrs.frozen(kw_only=True)
@@ -83,8 +79,8 @@ class ListingTemplate(Checked):
             that, say, AliExpress lists in USD and TikTok Shop in EUR.
     """
 
-    id: str = attrs.field(metadata=check(_is_str, non_empty))
-    title: str = attrs.field(metadata=check(_is_str, non_empty))
+    id: str = attrs.field(metadata=check(is_str, non_empty))
+    title: str = attrs.field(metadata=check(is_str, non_empty))
     condition: Condition | None = attrs.field(
         default=None,
         converter=_to_condition,

@@ -33,6 +33,11 @@ __all__ = [
     "field_path",
     "greater_than",
     "in_range",
+    "is_bool",
+    "is_int",
+    "is_int_or_none",
+    "is_str",
+    "is_str_or_none",
     "key_path",
     "non_empty",
     "problems_of",
@@ -133,6 +138,31 @@ def _is_number(value: object) -> bool:
     if isinstance(value, Decimal):
         return value.is_finite()
     return isinstance(value, float) and math.isfinite(value)
+
+
+def is_str(value: Any) -> str | None:
+    """The value must be a string."""
+    return None if type(value) is str else f"expected a string, got {describe(value)}"
+
+
+def is_str_or_none(value: Any) -> str | None:
+    """The value must be a string or ``None``."""
+    return None if value is None else is_str(value)
+
+
+def is_int(value: Any) -> str | None:
+    """The value must be an integer (``True``/``False`` are not)."""
+    return None if type(value) is int else f"expected an integer, got {describe(value)}"
+
+
+def is_int_or_none(value: Any) -> str | None:
+    """The value must be an integer or ``None``."""
+    return None if value is None else is_int(value)
+
+
+def is_bool(value: Any) -> str | None:
+    """The value must be a boolean."""
+    return None if type(value) is bool else f"expected a boolean, got {describe(value)}"
 
 
 def at_least(minimum: int | Decimal) -> Checker:
