@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Protocol, TypeAlias, runtime_checkable
+from typing import IO, Any, Protocol, Self, TypeAlias, runtime_checkable
 
 import attrs
 
@@ -387,7 +387,25 @@ def _json_line(record: LogRecord) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
-class JsonLinesSink:
+class _ClosingSink:
+    """A sink used as a context manager: ``with SqliteSink(path) as sink: ...`` closes it."""
+
+    def close(self) -> None:  # pragma: no cover - every sink defines its own
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class JsonLinesSink(_ClosingSink):
     """A sink writing one JSON object per line (``unstructure`` plus a ``"type"`` key).
 
     ``type`` is ``activity``, ``feed`` or ``history``. Given a path, the sink appends to the file
@@ -433,17 +451,6 @@ class JsonLinesSink:
         """Close the file (a stream given by the caller is left open)."""
         if self._owned:
             self._stream.close()
-
-    def __enter__(self) -> JsonLinesSink:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _lines(source: str | os.PathLike[str] | IO[str]) -> Iterator[str]:
@@ -585,7 +592,7 @@ def _reasons_json(reasons: tuple[Step, ...]) -> str:
     )
 
 
-class SqliteSink:
+class SqliteSink(_ClosingSink):
     """A sink storing records in an SQLite database (standard-library ``sqlite3``).
 
     The database is created when missing, with three tables (``activity``, ``feed``,
@@ -674,17 +681,6 @@ class SqliteSink:
     def close(self) -> None:
         """Close the connection."""
         self._connection.close()
-
-    def __enter__(self) -> SqliteSink:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 _SELECT_HISTORY = (

@@ -33,6 +33,7 @@ from policy_engine._validation import (
     describe,
     is_bool,
     is_int,
+    is_member,
     is_str,
     is_str_or_none,
     key_path,
@@ -85,15 +86,6 @@ def _to_product_type(value: Any) -> Any:
 def _to_visibility(value: Any) -> Any:
     """Convert a valid string to the member; leave anything else for the check to report."""
     return _VISIBILITIES.get(value, value) if type(value) is str else value
-
-
-def _is_enum(cls: type[enum.StrEnum]) -> Any:
-    allowed = ", ".join(repr(member.value) for member in cls)
-
-    def _check(value: Any) -> str | None:
-        return None if isinstance(value, cls) else f"must be one of {allowed} (got {value!r})"
-
-    return _check
 
 
 def floor_quantity(value: int | float | Decimal) -> int:
@@ -368,13 +360,13 @@ class Product(Checked):
     type: ProductType = attrs.field(
         default=ProductType.SIMPLE,
         converter=_to_product_type,
-        metadata=check(_is_enum(ProductType)),
+        metadata=check(is_member(ProductType)),
     )
     enabled: bool = attrs.field(default=True, metadata=check(is_bool))
     visibility: Visibility = attrs.field(
         default=Visibility.CATALOG_SEARCH,
         converter=_to_visibility,
-        metadata=check(_is_enum(Visibility)),
+        metadata=check(is_member(Visibility)),
     )
     price: Decimal | None = attrs.field(
         default=None, converter=_to_money, metadata=check(_is_money_or_none)

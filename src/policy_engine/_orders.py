@@ -35,6 +35,7 @@ from policy_engine._validation import (
     in_range,
     is_bool,
     is_int,
+    is_member,
     is_str,
     is_str_or_none,
     non_empty,
@@ -149,15 +150,6 @@ def _to_customer_mode(value: Any) -> Any:
 def _to_missing_product(value: Any) -> Any:
     """Convert a valid string to the member; leave anything else for the check to report."""
     return _MISSING_PRODUCTS.get(value, value) if type(value) is str else value
-
-
-def _is_enum(cls: type[enum.StrEnum]) -> Callable[[Any], str | None]:
-    allowed = ", ".join(repr(member.value) for member in cls)
-
-    def _check(value: Any) -> str | None:
-        return None if isinstance(value, cls) else f"must be one of {allowed} (got {value!r})"
-
-    return _check
 
 
 def _tuple(values: Any) -> Any:
@@ -330,7 +322,7 @@ class CustomerSettings(Checked):
     mode: CustomerMode = attrs.field(
         default=CustomerMode.GUEST,
         converter=_to_customer_mode,
-        metadata=check(_is_enum(CustomerMode)),
+        metadata=check(is_member(CustomerMode)),
     )
     email: str | None = attrs.field(default=None, metadata=check(is_str_or_none, _valid_email))
 
@@ -383,7 +375,7 @@ class OrderPolicy(Checked):
     missing_product: MissingProduct = attrs.field(
         default=MissingProduct.SKIP_ORDER,
         converter=_to_missing_product,
-        metadata=check(_is_enum(MissingProduct)),
+        metadata=check(is_member(MissingProduct)),
     )
     allow_unavailable_products: bool = attrs.field(default=False, metadata=check(is_bool))
     use_store_taxes: bool = attrs.field(default=False, metadata=check(is_bool))

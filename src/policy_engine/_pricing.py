@@ -45,6 +45,7 @@ from policy_engine._validation import (
     fast_constructor,
     greater_than,
     is_bool,
+    is_member,
     is_str,
     non_empty,
 )
@@ -219,15 +220,6 @@ def _to_rounding(value: Any) -> Any:
     return _ROUNDINGS.get(value, value) if type(value) is str else value
 
 
-def _is_enum(cls: type[enum.StrEnum]) -> Any:
-    allowed = ", ".join(repr(member.value) for member in cls)
-
-    def _check(value: Any) -> str | None:
-        return None if isinstance(value, cls) else f"must be one of {allowed} (got {value!r})"
-
-    return _check
-
-
 def _below_one(value: Any) -> str | None:
     return None if value < 1 else f"must be < 1 (got {value})"
 
@@ -246,7 +238,7 @@ class Adjustment(Checked):
     """
 
     kind: AdjustmentKind = attrs.field(
-        converter=_to_adjustment_kind, metadata=check(_is_enum(AdjustmentKind))
+        converter=_to_adjustment_kind, metadata=check(is_member(AdjustmentKind))
     )
     amount: Decimal = attrs.field(converter=_to_money, metadata=check(_is_money, at_least(0)))
 
@@ -273,7 +265,7 @@ class Ending(Checked):
     direction: EndingDirection = attrs.field(
         default=EndingDirection.UP,
         converter=_to_direction,
-        metadata=check(_is_enum(EndingDirection)),
+        metadata=check(is_member(EndingDirection)),
     )
 
 
@@ -345,7 +337,7 @@ class PricingPolicy(Checked):
     rounding: Rounding = attrs.field(
         default=Rounding.HALF_UP,
         converter=_to_rounding,
-        metadata=check(_is_enum(Rounding)),
+        metadata=check(is_member(Rounding)),
     )
     ending: Ending | None = attrs.field(default=None, metadata=check(_is_ending_or_none))
     min_price: Decimal | None = attrs.field(

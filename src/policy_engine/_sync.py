@@ -39,6 +39,7 @@ from policy_engine._validation import (
     fast_constructor,
     is_bool,
     is_int_or_none,
+    is_member,
     is_str,
     is_str_or_none,
     non_empty,
@@ -169,15 +170,6 @@ def _to_change_kind(value: Any) -> Any:
     return _CHANGE_KINDS.get(value, value) if type(value) is str else value
 
 
-def _is_enum(cls: type[enum.StrEnum]) -> Any:
-    allowed = ", ".join(repr(member.value) for member in cls)
-
-    def _check(value: Any) -> str | None:
-        return None if isinstance(value, cls) else f"must be one of {allowed} (got {value!r})"
-
-    return _check
-
-
 def _instance_of(cls: type, what: str, *, optional: bool = False) -> Any:
     def _check(value: Any) -> str | None:
         if isinstance(value, cls) or (optional and value is None):
@@ -227,7 +219,7 @@ class ProductChange(Checked):
         listing: The product's listing on the channel, or ``None`` when it has none.
     """
 
-    kind: ChangeKind = attrs.field(converter=_to_change_kind, metadata=check(_is_enum(ChangeKind)))
+    kind: ChangeKind = attrs.field(converter=_to_change_kind, metadata=check(is_member(ChangeKind)))
     product: Product = attrs.field(metadata=check(_instance_of(Product, "a product")))
     changed: frozenset[str] = attrs.field(
         default=frozenset(), converter=_code_set, metadata=check(_codes)

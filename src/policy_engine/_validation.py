@@ -8,6 +8,7 @@ reported with their JSON paths, all at once).
 
 from __future__ import annotations
 
+import enum
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
@@ -36,6 +37,7 @@ __all__ = [
     "is_bool",
     "is_int",
     "is_int_or_none",
+    "is_member",
     "is_str",
     "is_str_or_none",
     "key_path",
@@ -163,6 +165,16 @@ def is_int_or_none(value: Any) -> str | None:
 def is_bool(value: Any) -> str | None:
     """The value must be a boolean."""
     return None if type(value) is bool else f"expected a boolean, got {describe(value)}"
+
+
+def is_member(cls: type[enum.Enum]) -> Checker:
+    """The value must be a member of the enumeration ``cls`` (its lower-case value, once loaded)."""
+    allowed = ", ".join(repr(member.value) for member in cls)
+
+    def _check(value: Any) -> str | None:
+        return None if isinstance(value, cls) else f"must be one of {allowed} (got {value!r})"
+
+    return _check
 
 
 def at_least(minimum: int | Decimal) -> Checker:
