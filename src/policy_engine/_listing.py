@@ -411,16 +411,13 @@ def preview_change(
     """
     old_accounts = [account.id for account in old.accounts]
     new_accounts = [account.id for account in new.accounts]
-    accounts = old_accounts + [a for a in new_accounts if a not in set(old_accounts)]
+    in_old, in_new = set(old_accounts), set(new_accounts)
+    accounts = old_accounts + [a for a in new_accounts if a not in in_old]
     changes: list[ListingChange] = []
     for product in products:
         for account in accounts:
-            before = (
-                evaluate_listing(old, product, account, on=on) if account in old_accounts else None
-            )
-            after = (
-                evaluate_listing(new, product, account, on=on) if account in new_accounts else None
-            )
+            before = evaluate_listing(old, product, account, on=on) if account in in_old else None
+            after = evaluate_listing(new, product, account, on=on) if account in in_new else None
             if before is None or after is None:
                 changes.append(
                     ListingChange(
