@@ -17,6 +17,9 @@ Scenarios:
   one account (``serial, 1 account``): the listing throughput of one core.
 - ``2 workers``: ``evaluate_many(..., workers=2)``: products are pickled to the workers and the
   outcomes pickled back, in order.
+- ``2 workers, partitions``: ``evaluate_partitions(..., workers=2)``: as on Dask, each partition
+  of the catalog is generated in the worker (``load``) and its outcomes summed there
+  (``consume``); only the partition numbers and checksums travel.
 - ``Dask, 2 processes``: the products of each partition are generated inside the task, evaluated
   by ``evaluate_bag`` and summarised there; only the partition checksums come back (how Dask is
   used on data that lives with the workers). Its serial reference is ``serial``.
@@ -29,6 +32,7 @@ Scenarios:
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import operator
@@ -64,6 +68,7 @@ from policy_engine import (
     Threshold,
     __version__,
     evaluate_many,
+    evaluate_partitions,
     unstructure,
 )
 from policy_engine._validation import fast_constructor
@@ -285,11 +290,30 @@ def run_dask(count: int, pool: Any) -> tuple[int, int, str, int]:
 
 
 def _generate_partition(numbers: list[int], count: int) -> Iterator[Product]:
-    """One partition of the catalog, generated where the task runs."""
+    """One partition of the catalog, generated where the task runs (a Dask partition)."""
     (number,) = numbers
+    return load_partition(number, count)
+
+
+def load_partition(number: int, count: int) -> Iterator[Product]:
+    """Partition ``number`` of a catalog of ``count`` products cut into PARTITIONS parts."""
     size = -(-count // PARTITIONS)
     start = number * size
     return generate(max(0, min(size, count - start)), start)
+
+
+def run_partitions(count: int, pool: Any) -> tuple[int, int, str, int]:
+    """Evaluate the catalog with evaluate_partitions on the pool: each partition generated and
+    summarised in the worker, as on Dask."""
+    sums = evaluate_partitions(
+        CONFIG,
+        range(PARTITIONS),
+        load=functools.partial(load_partition, count=count),
+        consume=checksum,
+        on=ON,
+        executor=pool,
+    )
+    return _add(sums)
 
 
 def _partition_checksum(outcomes: Iterable[ListingOutcome]) -> list[tuple[int, int, str, int]]:
@@ -313,6 +337,7 @@ SCENARIOS = {
     "serial": "evaluate_many, this process, 2 accounts",
     "serial, 1 account": "evaluate_many, this process, 1 account",
     "2 workers": "evaluate_many(..., workers=2)",
+    "2 workers, partitions": "evaluate_partitions(..., workers=2), read and summed in the workers",
     "Dask, 2 processes": "evaluate_bag on dask's processes scheduler, num_workers=2",
     "JSON, serial": "JSON objects in, JSON lines out (transform=json_line), this process",
     "JSON, 2 workers": "JSON objects in, JSON lines out (transform=json_line), workers=2",
@@ -341,6 +366,11 @@ def _process_figures(pids: Iterable[int]) -> tuple[float, float]:
     return cpu, peak
 
 
+def _warm_up(_: int) -> None:
+    _templates()
+    time.sleep(0.3)
+
+
 def run_scenario(name: str, count: int) -> dict[str, Any]:
     """Run one scenario in this process; return its figures.
 
@@ -352,11 +382,12 @@ def run_scenario(name: str, count: int) -> dict[str, Any]:
     from policy_engine._batch import pool_context
 
     pool = None
-    if name in ("2 workers", "Dask, 2 processes", "JSON, 2 workers"):
+    if name in ("2 workers", "2 workers, partitions", "Dask, 2 processes", "JSON, 2 workers"):
         pool = ProcessPoolExecutor(max_workers=2, mp_context=pool_context())
-        list(pool.map(abs, range(2)))
-    # The distinct products are built before the clock starts (workers build theirs on their
-    # first partition, inside the measurement).
+        # One warm-up task per worker (each holds its worker a moment): both import this module
+        # and build the distinct products, as this process does before the clock starts.
+        list(pool.map(_warm_up, range(2)))
+    # The distinct products are built before the clock starts, here and in the workers.
     _templates()
     if name.startswith("JSON"):
         next(generate_records(1))
@@ -370,6 +401,8 @@ def run_scenario(name: str, count: int) -> dict[str, Any]:
         result = checksum(evaluate_many(CONFIG, generate(count), accounts="ali", on=ON))
     elif name == "2 workers":
         result = checksum(evaluate_many(CONFIG, generate(count), on=ON, executor=pool))
+    elif name == "2 workers, partitions":
+        result = run_partitions(count, pool)
     elif name == "Dask, 2 processes":
         result = run_dask(count, pool)
     elif name == "JSON, serial":

@@ -35,10 +35,11 @@ from policy_engine import (
     compute_quantity,
     evaluate_listing,
     evaluate_many,
+    evaluate_partitions,
     structure,
     unstructure,
 )
-from policy_engine._batch import dumps, pool_context, run_chunk
+from policy_engine._batch import dumps, pool_context, run_chunk, run_partition
 from policy_engine._listing import evaluator
 from policy_engine.testing import configurations, products
 
@@ -430,6 +431,132 @@ class TestPool:
         assert run_chunk(setup, b"not a pickle") is None
 
 
+def load_part(number: int) -> list[Product]:
+    """Partition ``number``: the sample products under SKUs of their own (a worker's ``load``)."""
+    if number < 0:
+        msg = f"no partition {number}"
+        raise LookupError(msg)
+    return [attrs.evolve(p, sku=f"{p.sku}-{number}") for p in PRODUCTS]
+
+
+def summary(outcomes: Iterator[ListingOutcome]) -> tuple[int, int, list[str]]:
+    """A partition's summary: listings, total quantity, and the SKUs with errors (``consume``)."""
+    listings = quantity = 0
+    failed = []
+    for outcome in outcomes:
+        listings += 1
+        quantity += outcome.quantity.quantity if outcome.quantity else 0
+        if outcome.errors:
+            failed.append(outcome.sku)
+    return listings, quantity, failed
+
+
+class TestPartitions:
+    """evaluate_partitions: partitions read and summed up where they are evaluated."""
+
+    def test_partitions_of_products(self) -> None:
+        """Without load and consume, each partition gives the list of its outcomes."""
+        results = list(evaluate_partitions(CONFIG, [[BAG, SALE], [], [NO_PRICE]], on=ON))
+        assert results == [expected(CONFIG, [BAG, SALE]), [], expected(CONFIG, [NO_PRICE])]
+
+    def test_items_named_by_partition(self) -> None:
+        """An item without a usable SKU is named by its position in its partition."""
+        (first, second) = evaluate_partitions(CONFIG, [[BAG], [SALE, {"x": 1}]], accounts="ali")
+        assert [o.sku for o in first] == ["BAG-1"]
+        assert [(o.sku, o.errors[0].code if o.errors else None) for o in second] == [
+            ("SALE-1", None),
+            ("<item 1 of partition 1>", "invalid_product"),
+        ]
+
+    def test_load_and_consume_here(self) -> None:
+        """``load`` makes a partition's products and ``consume`` sums up its outcomes."""
+        results = list(evaluate_partitions(CONFIG, range(2), load=load_part, consume=summary))
+        assert results == [(8, 9, ["NO-PRICE-0"] * 2), (8, 9, ["NO-PRICE-1"] * 2)]
+
+    def test_equals_evaluate_many(self) -> None:
+        """A partition's outcomes are exactly what evaluate_many gives for its products."""
+        (outcomes,) = evaluate_partitions(CONFIG, [3], load=load_part, accounts=["otto"], on=ON)
+        assert outcomes == list(evaluate_many(CONFIG, load_part(3), accounts=["otto"], on=ON))
+
+    def test_workers(self) -> None:
+        """``workers=2`` runs the partitions on a pool of its own, results in partition order."""
+        pooled = evaluate_partitions(CONFIG, range(6), load=load_part, consume=summary, workers=2)
+        assert list(pooled) == list(
+            evaluate_partitions(CONFIG, range(6), load=load_part, consume=summary)
+        )
+
+    def test_executor_lists(self, pool: ProcessPoolExecutor) -> None:
+        """On a caller's executor, partitions of products come back as their outcome lists."""
+        parts = [[BAG, unstructure(SALE)], [{"sku": 1}], [NO_PRICE, UNMATCHED]]
+        serial = list(evaluate_partitions(CONFIG, parts, on=ON))
+        assert list(evaluate_partitions(CONFIG, parts, on=ON, executor=pool)) == serial
+        assert serial[1][0].sku == "<item 0 of partition 1>"
+
+    def test_partition_that_does_not_pickle(self, pool: ProcessPoolExecutor) -> None:
+        """A partition that cannot travel is evaluated here, with the same results."""
+        parts: list[list[Any]] = [[BAG], [{"sku": "ODD-1", "price": lambda: 1}], [SALE]]
+        results = list(evaluate_partitions(CONFIG, parts, on=ON, executor=pool))
+        assert results == list(evaluate_partitions(CONFIG, parts, on=ON))
+        assert [o.errors[0].code for o in results[1]] == ["invalid_product"] * 2
+
+    @pytest.mark.parametrize("where", ["here", "pool"])
+    def test_load_failure_names_the_partition(self, pool: ProcessPoolExecutor, where: str) -> None:
+        """What ``load`` raises reaches the caller, noted with the partition; earlier ones came."""
+        executor = pool if where == "pool" else None
+        results = evaluate_partitions(
+            CONFIG, [0, -1, 2], load=load_part, consume=summary, executor=executor
+        )
+        assert next(results)[0] == 8
+        with pytest.raises(LookupError, match="no partition -1") as raised:
+            next(results)
+        assert raised.value.__notes__ == ["while evaluating partition 1"]
+
+    def test_consume_failure_names_the_partition(self) -> None:
+        """What ``consume`` raises is noted with the partition too."""
+        with pytest.raises(TypeError) as raised:
+            list(evaluate_partitions(CONFIG, [[BAG]], consume=len))  # type: ignore[arg-type]
+        assert raised.value.__notes__ == ["while evaluating partition 0"]
+
+    def test_stop_early(self, pool: ProcessPoolExecutor) -> None:
+        """Stopping early over endless partitions cancels what is still pending."""
+        results = evaluate_partitions(
+            CONFIG, itertools.count(), load=load_part, consume=summary, executor=pool
+        )
+        assert next(results)[0] == 8
+        results.close()  # type: ignore[attr-defined]
+
+    def test_arguments(self, pool: ProcessPoolExecutor) -> None:
+        """Pool arguments, accounts and picklability are checked at the call."""
+        with pytest.raises(ValueError, match="workers must be an integer >= 1, got 0"):
+            evaluate_partitions(CONFIG, [], workers=0)
+        with pytest.raises(ValueError, match="either workers or an executor"):
+            evaluate_partitions(CONFIG, [], workers=2, executor=pool)
+        with pytest.raises(PolicyConfigError, match="nowhere"):
+            evaluate_partitions(CONFIG, [], accounts="nowhere")
+        with pytest.raises(TypeError, match="load and consume must be picklable"):
+            evaluate_partitions(CONFIG, [], executor=pool, consume=lambda o: 1)
+
+    def test_one_worker_is_this_process(self) -> None:
+        """``workers=1`` runs here: load and consume need not pickle."""
+        results = evaluate_partitions(CONFIG, [[BAG]], workers=1, on=ON, consume=list)
+        assert list(results) == [expected(CONFIG, [BAG])]
+
+    def test_worker_keeps_its_setup(self) -> None:
+        """A worker decodes the setup once and reuses it; it refuses a partition it cannot decode."""
+        setup = pickle.dumps((CONFIG, ("ali",), ON, load_part, None))
+        first = run_partition(setup, dumps((0, 0)))
+        again = run_partition(setup, dumps((1, 1)))
+        assert first is not None
+        assert again is not None
+        assert pickle.loads(first) == expected(CONFIG, load_part(0), ("ali",))
+        assert pickle.loads(again) == expected(CONFIG, load_part(1), ("ali",))
+        assert run_partition(setup, b"not a pickle") is None
+        summed = pickle.dumps((CONFIG, ("ali",), ON, load_part, summary))
+        result = run_partition(summed, dumps((0, 0)))
+        assert result is not None
+        assert pickle.loads(result) == (4, 4, ["NO-PRICE-0"])
+
+
 class TestCodec:
     """Chunks travel as compact pickles that rebuild equal models."""
 
@@ -536,3 +663,23 @@ class TestProperties:
         """On worker processes, the outcomes equal the serial run's, whatever the chunk size."""
         serial = list(evaluate_many(config, items, on=ON))
         assert list(evaluate_many(config, items, on=ON, executor=pool, chunk_size=chunk)) == serial
+
+    @settings(max_examples=10)
+    @given(configurations(), st.lists(_mixed_items(), max_size=4))
+    def test_partitions_equal_serial(
+        self, pool: ProcessPoolExecutor, config: Configuration, parts: list[list[Any]]
+    ) -> None:
+        """Partitions on worker processes give, in order, what evaluate_many gives per partition."""
+        pooled = list(evaluate_partitions(config, parts, on=ON, executor=pool))
+        assert len(pooled) == len(parts)
+        for number, (outcomes, items) in enumerate(zip(pooled, parts, strict=True)):
+            serial = list(evaluate_many(config, items, on=ON))
+            assert [o.sku for o in outcomes] == [
+                o.sku.replace(">", f" of partition {number}>")
+                if o.sku.startswith("<item ")
+                else o.sku
+                for o in serial
+            ]
+            assert [attrs.evolve(o, sku="") for o in outcomes] == [
+                attrs.evolve(o, sku="") for o in serial
+            ]

@@ -35,7 +35,11 @@ PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 #: skipped. Signature listings (better fenced as ``text``) and code that needs a cluster.
 NOT_SAMPLES = {
     "logs.md": ("class LogSink(Protocol):",),
-    "scale.md": ("evaluate_many(config, products, *,", 'Client("tcp://'),
+    "scale.md": (
+        "evaluate_many(config, products, *,",
+        "evaluate_partitions(config, partitions, *,",
+        'Client("tcp://',
+    ),
 }
 #: A property test named on the invariants page: ``test_x.py::TestClass::test_name``.
 TEST_REFERENCE = re.compile(r"`(test_[a-z0-9_]+\.py)::(\w+)::(test_\w+)`")

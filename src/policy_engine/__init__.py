@@ -5,7 +5,7 @@ Everything public is importable from here; the modules behind it are private.
 
 from __future__ import annotations
 
-from policy_engine._batch import evaluate_many
+from policy_engine._batch import evaluate_many, evaluate_partitions
 from policy_engine._channels import (
     BUILTIN_CHANNELS,
     CHANGE_FIELDS,
@@ -247,6 +247,7 @@ __all__ = [
     "dump_config",
     "evaluate_listing",
     "evaluate_many",
+    "evaluate_partitions",
     "feed_record",
     "field_for_change",
     "fields_for_changes",

@@ -31,6 +31,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from datetime import UTC, date, datetime
+from functools import partial
 from itertools import islice
 from typing import Any, TypeVar, overload
 
@@ -53,9 +54,18 @@ from policy_engine._serialization import structure
 from policy_engine._steps import Step, define_messages
 from policy_engine._validation import describe, fast_constructor
 
-__all__ = ["evaluate_chunk", "evaluate_many", "gc_paused", "prepare", "stream_chunk"]
+__all__ = [
+    "evaluate_chunk",
+    "evaluate_many",
+    "evaluate_partitions",
+    "gc_paused",
+    "prepare",
+    "stream_chunk",
+]
 
 T = TypeVar("T")
+P = TypeVar("P")
+R = TypeVar("R")
 
 #: Products per chunk sent to a worker process.
 DEFAULT_CHUNK_SIZE = 2_000
@@ -286,26 +296,14 @@ def evaluate_many(
     """
     evaluation = evaluator(config)
     account_ids, day = prepare(config, accounts, on)
-    if workers is not None and (type(workers) is not int or workers < 1):
-        msg = f"workers must be an integer >= 1, got {workers!r}"
-        raise ValueError(msg)
+    _check_pool_arguments(workers, executor)
     if type(chunk_size) is not int or chunk_size < 1:
         msg = f"chunk_size must be an integer >= 1, got {chunk_size!r}"
-        raise ValueError(msg)
-    if executor is not None and workers is not None:
-        msg = "give either workers or an executor, not both"
         raise ValueError(msg)
     if executor is None and (workers is None or workers == 1):
         outcomes = _outcomes(evaluation, products, 0, account_ids, day)
         return outcomes if transform is None else map(transform, outcomes)
-    try:
-        setup = pickle.dumps((config, account_ids, day, transform), pickle.HIGHEST_PROTOCOL)
-    except Exception as error:
-        msg = (
-            "transform must be picklable to run on worker processes (a module-level function):"
-            f" {error}"
-        )
-        raise TypeError(msg) from error
+    setup = _encode_setup((config, account_ids, day, transform), "transform")
     local: Setup = (config, account_ids, day, transform)
     return _pooled(
         iter(products),
@@ -315,6 +313,191 @@ def evaluate_many(
         executor=executor,
         chunk_size=chunk_size,
     )
+
+
+@overload
+def evaluate_partitions(
+    config: Any,
+    partitions: Iterable[Iterable[Product | Mapping[str, Any]]],
+    *,
+    load: None = ...,
+    consume: None = ...,
+    accounts: Iterable[str] | str | None = ...,
+    on: date | None = ...,
+    workers: int | None = ...,
+    executor: Executor | None = ...,
+) -> Iterator[list[ListingOutcome]]: ...
+
+
+@overload
+def evaluate_partitions(
+    config: Any,
+    partitions: Iterable[P],
+    *,
+    load: Callable[[P], Iterable[Product | Mapping[str, Any]]],
+    consume: None = ...,
+    accounts: Iterable[str] | str | None = ...,
+    on: date | None = ...,
+    workers: int | None = ...,
+    executor: Executor | None = ...,
+) -> Iterator[list[ListingOutcome]]: ...
+
+
+@overload
+def evaluate_partitions(
+    config: Any,
+    partitions: Iterable[Iterable[Product | Mapping[str, Any]]],
+    *,
+    load: None = ...,
+    consume: Callable[[Iterator[ListingOutcome]], R],
+    accounts: Iterable[str] | str | None = ...,
+    on: date | None = ...,
+    workers: int | None = ...,
+    executor: Executor | None = ...,
+) -> Iterator[R]: ...
+
+
+@overload
+def evaluate_partitions(
+    config: Any,
+    partitions: Iterable[P],
+    *,
+    load: Callable[[P], Iterable[Product | Mapping[str, Any]]],
+    consume: Callable[[Iterator[ListingOutcome]], R],
+    accounts: Iterable[str] | str | None = ...,
+    on: date | None = ...,
+    workers: int | None = ...,
+    executor: Executor | None = ...,
+) -> Iterator[R]: ...
+
+
+def evaluate_partitions(
+    config: Any,
+    partitions: Iterable[Any],
+    *,
+    load: Callable[[Any], Iterable[Product | Mapping[str, Any]]] | None = None,
+    consume: Callable[[Iterator[ListingOutcome]], Any] | None = None,
+    accounts: Iterable[str] | str | None = None,
+    on: date | None = None,
+    workers: int | None = None,
+    executor: Executor | None = None,
+) -> Iterator[Any]:
+    """Evaluate a catalog cut into partitions, each read and summed up where it is evaluated.
+
+    The pool counterpart of :func:`policy_engine.dask.evaluate_bag`, for data that a worker can
+    fetch itself: each partition is a description of some products (a file and a line range, a
+    page of an API, a range of ids...) that ``load`` turns into products in the worker, and
+    ``consume`` takes the partition's outcomes there, as they are computed, and returns what the
+    caller needs back (a count, a summary, the name of the file it wrote). Only the descriptions
+    and the results cross between processes, so the work spreads over the workers instead of
+    waiting on the calling process.
+
+    For each partition, in order, the result is ``consume(outcomes)``, where ``outcomes``
+    iterates exactly what ``evaluate_many(config, load(partition), accounts=accounts, on=on)``
+    gives (one outcome per product and account; failures carried in the outcomes, never
+    raised), except that an item without a usable SKU is named ``<item N of partition P>``.
+    Without ``load`` a partition is itself an iterable of products (or JSON objects); without
+    ``consume`` the result is the list of the partition's outcomes.
+
+    Args:
+        config: The configuration.
+        partitions: The partitions, read lazily, in order (a few per worker are in flight).
+        load: Turns a partition into its products (in the worker; module-level, picklable).
+        consume: Takes a partition's outcome iterator and returns the partition's result (in
+            the worker; module-level, picklable).
+        accounts: The account ids, in order; every account of the configuration when omitted.
+        on: The pricing day; when omitted, today's date in UTC, read once, now.
+        workers: Run on this many worker processes (a pool started for the call and stopped
+            when it ends); ``None`` or 1 runs in this process.
+        executor: Run on this executor instead (left running).
+
+    Raises:
+        PolicyConfigError: for an unknown account id (checked before anything is evaluated).
+        TypeError: for an ``on`` that is not a date, or a ``load`` or ``consume`` that cannot
+            be pickled for worker processes.
+        ValueError: for ``workers`` below 1, or both ``workers`` and ``executor``.
+        Exception: whatever ``load`` or ``consume`` raises for a partition, with a note naming
+            the partition; the partitions before it have been yielded.
+    """
+    account_ids, day = prepare(config, accounts, on)
+    _check_pool_arguments(workers, executor)
+    local: _PartitionSetup = (config, account_ids, day, load, consume)
+    numbered = enumerate(partitions)
+    if executor is None and (workers is None or workers == 1):
+        return (_partition(local, number, partition) for number, partition in numbered)
+    setup = _encode_setup(local, "load and consume")
+
+    def tasks() -> Iterator[_Task]:
+        for number, partition in numbered:
+            payload = _encode((number, partition))
+            yield payload, partial(_partition, local, number, partition)
+
+    # A worker's exception arrives with its note (notes travel with the exception).
+    return _in_order(tasks(), run_partition, setup, workers=workers, executor=executor)
+
+
+#: What a partition is evaluated with: the configuration, accounts, day, load and consume.
+_PartitionSetup = tuple[
+    Any,
+    tuple[str, ...],
+    date,
+    Callable[[Any], Iterable[object]] | None,
+    Callable[[Iterator[ListingOutcome]], Any] | None,
+]
+
+
+def _partition(setup: _PartitionSetup, number: int, partition: Any) -> Any:
+    """One partition's result, computed in this process."""
+    config, account_ids, day, load, consume = setup
+    try:
+        items = partition if load is None else load(partition)
+        outcomes = stream_chunk(
+            (config, account_ids, day, None), items, 0, f" of partition {number}"
+        )
+        return list(outcomes) if consume is None else consume(outcomes)
+    except Exception as error:
+        error.add_note(f"while evaluating partition {number}")
+        raise
+
+
+def run_partition(setup: bytes, payload: bytes) -> bytes | None:
+    """Evaluate one partition in a worker process: its number and description in, the result
+    out (see :func:`run_chunk`)."""
+    global _WORKER_PARTITION_SETUP  # noqa: PLW0603 - one decoded setup per worker process
+    known = _WORKER_PARTITION_SETUP
+    if known is None or known[0] != setup:
+        known = (setup, pickle.loads(setup))  # noqa: S301 - bytes our own parent produced
+        _WORKER_PARTITION_SETUP = known
+    try:
+        number, partition = pickle.loads(payload)  # noqa: S301 - bytes our own parent produced
+    except Exception:  # noqa: BLE001 - e.g. a class this process cannot import
+        return None
+    if known[1][4] is not None:
+        return _dumps(_partition(known[1], number, partition))
+    with gc_paused():  # a list of outcomes: thousands of objects and no cycle (see run_chunk)
+        return _dumps(_partition(known[1], number, partition))
+
+
+_WORKER_PARTITION_SETUP: tuple[bytes, _PartitionSetup] | None = None
+
+
+def _check_pool_arguments(workers: int | None, executor: Executor | None) -> None:
+    if workers is not None and (type(workers) is not int or workers < 1):
+        msg = f"workers must be an integer >= 1, got {workers!r}"
+        raise ValueError(msg)
+    if executor is not None and workers is not None:
+        msg = "give either workers or an executor, not both"
+        raise ValueError(msg)
+
+
+def _encode_setup(setup: tuple[Any, ...], what: str) -> bytes:
+    try:
+        return pickle.dumps(setup, pickle.HIGHEST_PROTOCOL)
+    except Exception as error:
+        msg = (
+            f"{what} must be picklable to run on worker processes (module-level functions): {error}"
+        )
+        raise TypeError(msg) from error
 
 
 def prepare(
@@ -360,6 +543,68 @@ def pool_context() -> Any:
     return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
+def _start_pool(workers: int | None, executor: Executor | None) -> tuple[Executor, int, bool]:
+    """The pool to run on, how many tasks to keep in flight, and whether to stop it after."""
+    if executor is None:
+        assert workers is not None  # checked by the callers
+        return (
+            ProcessPoolExecutor(max_workers=workers, mp_context=pool_context()),
+            2 * workers,
+            True,
+        )
+    return executor, 2 * getattr(executor, "_max_workers", 2), False
+
+
+#: A task for the pool: its encoded payload (``None`` when it does not pickle) and what computes
+#: the same result in this process.
+_Task = tuple[bytes | None, Callable[[], Any]]
+
+
+def _in_order(
+    tasks: Iterator[_Task],
+    run: Callable[[bytes, bytes], bytes | None],
+    setup: bytes,
+    *,
+    workers: int | None,
+    executor: Executor | None,
+) -> Iterator[Any]:
+    """The results of the tasks, run on worker processes, in order, a bounded number in flight.
+
+    A task whose payload did not pickle, or that a worker could not decode (it answers
+    ``None``), is run in this process instead, with the same result.
+    """
+    pool, in_flight, own = _start_pool(workers, executor)
+    pending: deque[tuple[Future[bytes | None] | None, Callable[[], Any]]] = deque()
+    try:
+        for payload, local in tasks:
+            future = None if payload is None else pool.submit(run, setup, payload)
+            pending.append((future, local))
+            while len(pending) >= in_flight:
+                yield _result(*pending.popleft())
+        while pending:
+            yield _result(*pending.popleft())
+    finally:
+        for future, _ in pending:
+            if future is not None:
+                future.cancel()
+        if own:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _result(future: Future[bytes | None] | None, local: Callable[[], Any]) -> Any:
+    encoded = None if future is None else future.result()
+    if encoded is None:
+        return local()
+    return loads(encoded)
+
+
+def _encode(value: object) -> bytes | None:
+    try:
+        return dumps(value)
+    except Exception:  # noqa: BLE001 - an item that does not pickle: run the task here
+        return None
+
+
 def _pooled(
     items: Iterator[object],
     setup: bytes,
@@ -369,53 +614,17 @@ def _pooled(
     executor: Executor | None,
     chunk_size: int,
 ) -> Iterator[Any]:
-    """Chunks evaluated on worker processes, yielded in order, a bounded number in flight."""
-    if executor is None:
-        assert workers is not None  # checked by evaluate_many
-        pool: Executor = ProcessPoolExecutor(max_workers=workers, mp_context=pool_context())
-        in_flight = 2 * workers
-    else:
-        pool = executor
-        in_flight = 2 * getattr(executor, "_max_workers", 2)
-    pending: deque[tuple[Future[bytes | None] | None, int, list[object]]] = deque()
-    try:
+    """Chunks of items evaluated on worker processes, their outcomes yielded in order."""
+
+    def tasks() -> Iterator[_Task]:
         start = 0
-        while True:
-            chunk = list(islice(items, chunk_size))
-            if not chunk:
-                break
-            try:
-                payload = dumps((start, chunk))
-            except Exception:  # noqa: BLE001 - an item that does not pickle: evaluate it here
-                future = None
-            else:
-                future = pool.submit(run_chunk, setup, payload)
-            pending.append((future, start, chunk))
+        while chunk := list(islice(items, chunk_size)):
+            payload = _encode((start, chunk))
+            yield payload, partial(evaluate_chunk, local, chunk, start)
             start += len(chunk)
-            while len(pending) >= in_flight:
-                yield from _results(local, pending.popleft())
-        while pending:
-            yield from _results(local, pending.popleft())
-    finally:
-        for future, _, _ in pending:
-            if future is not None:
-                future.cancel()
-        if executor is None:
-            pool.shutdown(wait=True, cancel_futures=True)
 
-
-def _results(
-    local: Setup,
-    entry: tuple[Future[bytes | None] | None, int, list[object]],
-) -> list[Any]:
-    future, start, chunk = entry
-    encoded = None if future is None else future.result()
-    if encoded is None:
-        # The chunk could not travel (an item that does not pickle, or whose class the worker
-        # cannot import): evaluate it here, with the same results.
-        return evaluate_chunk(local, chunk, start)
-    results: list[Any] = loads(encoded)
-    return results
+    for results in _in_order(tasks(), run_chunk, setup, workers=workers, executor=executor):
+        yield from results
 
 
 # What a worker process keeps between chunks: the setup it was last given, decoded.
