@@ -1,7 +1,8 @@
 """Shared test configuration: hypothesis profiles.
 
 ``HYPOTHESIS_PROFILE=ci`` (used by ``.ci/run``) runs more examples with no deadline; ``fast`` is for
-quick local runs; ``dev`` is the default.
+quick local runs; ``dev`` is the default. ``mutation`` (used by ``benchmarks/mutation.py``) is
+derandomized with a moderate number of examples, so mutation scores are reproducible.
 """
 
 from __future__ import annotations
@@ -15,4 +16,13 @@ settings.register_profile(
 )
 settings.register_profile("dev", max_examples=100, deadline=None)
 settings.register_profile("fast", max_examples=20, deadline=None)
+settings.register_profile(
+    "mutation",
+    max_examples=30,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    # mutmut runs each test several times in one process (stats, clean run, then per mutant).
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.differing_executors],
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
