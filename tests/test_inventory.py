@@ -348,3 +348,85 @@ class TestValidation:
             "must be >= 0 (got -1) @ $.value",
             "must be >= 0 (got -2) @ $.below",
         ]
+
+
+class TestExactBehaviour:
+    """Boundaries, arguments and messages pinned one by one (found by mutation testing)."""
+
+    @pytest.mark.parametrize(
+        ("qty", "step"),
+        [
+            (11, ("above_threshold", 11, 10, 20)),
+            (10, ("at_threshold", 10, 10, 10)),
+            (9, ("below_threshold", 9, 10, 2)),
+        ],
+    )
+    def test_threshold_step_records_base_value_and_quantity(
+        self, qty: int, step: tuple[object, ...]
+    ) -> None:
+        """The threshold step records the store quantity, the threshold and the listed quantity."""
+        result = compute_quantity(Stock(qty=qty), SEED_THRESHOLD)
+        assert result.steps == (step,)
+
+    def test_buffer_equal_to_stock_leaves_zero(self) -> None:
+        """A buffer equal to the store quantity leaves exactly 0 to sell."""
+        result = compute_quantity(Stock(qty=5), InventoryPolicy(title="B", buffer=5))
+        assert result.quantity == 0
+        assert result.steps == (("buffer", 5, 0), ("stock", 5, 0))
+
+    def test_percentage_divides_by_one_hundred(self) -> None:
+        """50 % of 100 is exactly 50 (the share is a percentage of 100, floored)."""
+        result = compute_quantity(Stock(qty=100), InventoryPolicy(title="P", percentage=50))
+        assert result.quantity == 50
+        assert result.steps[0] == ("percentage", 50, 50)
+
+    def test_max_quantity_equal_to_quantity_leaves_no_step(self) -> None:
+        """A quantity equal to max_quantity is not capped, so no max_quantity step is recorded."""
+        result = compute_quantity(Stock(qty=50), InventoryPolicy(title="M", max_quantity=50))
+        assert result.quantity == 50
+        assert [step.code for step in result.steps] == ["stock"]
+
+    def test_default_results_carry_one_step_with_the_default(self) -> None:
+        """The precomputed no-stock and unmanaged results hold the default quantity and one step."""
+        policy = InventoryPolicy(title="D", default_quantity=6)
+        missing = compute_quantity(None, policy)
+        assert (missing.quantity, missing.rule) == (6, QuantityRule.NO_STOCK_DATA)
+        assert missing.steps == (("no_stock_data", 6),)
+        unmanaged = compute_quantity(Stock(qty=1, manage_stock=False), policy)
+        assert (unmanaged.quantity, unmanaged.rule) == (6, QuantityRule.STOCK_NOT_MANAGED)
+        assert unmanaged.steps == (("stock_not_managed", 6),)
+
+    def test_msi_sources_message_lists_every_chosen_code(self) -> None:
+        """The MSI step names each counted source, separated by a comma and a space."""
+        policy = InventoryPolicy(title="M", msi=MsiSettings())
+        result = compute_quantity(TestMsi.STOCK, policy)
+        assert result.steps[1].message == (
+            "47 in stock across the MSI sources us_warehouse, us_store, eu_warehouse"
+        )
+
+    def test_msi_sources_list_becomes_a_tuple(self) -> None:
+        """MSI source codes given as a list are stored as a tuple."""
+        settings = MsiSettings(sources=["a", "b"])
+        assert type(settings.sources) is tuple
+        assert settings.sources == ("a", "b")
+
+    @pytest.mark.parametrize(
+        ("sources", "error"),
+        [
+            (("a", 3), "expected a list of non-empty strings, got an integer in it @ $.sources"),
+            (("a", ""), "expected a list of non-empty strings, got a string in it @ $.sources"),
+        ],
+    )
+    def test_msi_sources_must_be_non_empty_strings(
+        self, sources: tuple[object, ...], error: str
+    ) -> None:
+        """Building MSI settings in Python rejects a source code that is not a non-empty string."""
+        with pytest.raises(PolicyConfigError) as caught:
+            MsiSettings(sources=sources)
+        assert caught.value.errors == [error]
+
+    def test_msi_must_be_msi_settings(self) -> None:
+        """A policy built in Python rejects MSI settings given as a plain mapping, naming its type."""
+        with pytest.raises(PolicyConfigError) as caught:
+            InventoryPolicy(title="T", msi={"sources": []})  # type: ignore[arg-type]
+        assert caught.value.errors == ["expected MSI settings or null, got an object @ $.msi"]

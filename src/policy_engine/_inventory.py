@@ -8,6 +8,7 @@ threshold, caps.
 from __future__ import annotations
 
 import enum
+from functools import partial
 from typing import Any
 
 import attrs
@@ -80,7 +81,7 @@ define_messages(
 
 
 def _str_tuple(values: Any) -> tuple[str, ...]:
-    return values if type(values) is tuple else tuple(values)
+    return tuple(values)  # a tuple comes back as the same object
 
 
 def _all_str(values: Any) -> str | None:
@@ -152,14 +153,10 @@ class QuantityResult:
 _result = fast_constructor(QuantityResult)
 
 
-def _constant_result(rule: QuantityRule) -> Any:
-    """A default factory precomputing a result that depends on the policy only."""
-
-    def _make(policy: InventoryPolicy) -> QuantityResult:
-        quantity = policy.default_quantity
-        return QuantityResult(quantity=quantity, rule=rule, steps=(Step((rule.value, quantity)),))
-
-    return attrs.Factory(_make, takes_self=True)
+def _constant_result(rule: QuantityRule, policy: InventoryPolicy) -> QuantityResult:
+    """A result that depends on the policy only, precomputed when the policy is built."""
+    quantity = policy.default_quantity
+    return QuantityResult(quantity=quantity, rule=rule, steps=(Step((rule.value, quantity)),))
 
 
 @attrs.frozen(kw_only=True)
@@ -193,10 +190,20 @@ class InventoryPolicy(Checked):
 
     # Results that depend on the policy alone, built once (not part of the JSON or equality).
     _no_stock: QuantityResult = attrs.field(
-        init=False, eq=False, repr=False, default=_constant_result(QuantityRule.NO_STOCK_DATA)
+        init=False,
+        eq=False,
+        repr=False,
+        default=attrs.Factory(
+            partial(_constant_result, QuantityRule.NO_STOCK_DATA), takes_self=True
+        ),
     )
     _not_managed: QuantityResult = attrs.field(
-        init=False, eq=False, repr=False, default=_constant_result(QuantityRule.STOCK_NOT_MANAGED)
+        init=False,
+        eq=False,
+        repr=False,
+        default=attrs.Factory(
+            partial(_constant_result, QuantityRule.STOCK_NOT_MANAGED), takes_self=True
+        ),
     )
 
 
