@@ -1,0 +1,217 @@
+"""Mutation testing of the rule modules with mutmut, and a score table per module.
+
+Run from the repository root (mutmut 3.8 must be installed: ``pip install mutmut==3.8.1``)::
+
+    python benchmarks/mutation.py                      # all six modules, from scratch
+    python benchmarks/mutation.py inventory pricing    # some modules
+    python benchmarks/mutation.py --keep sync          # reuse mutants/ (only changed code reruns)
+    python benchmarks/mutation.py --report             # the table of the last run, no run
+    python benchmarks/mutation.py --report --survivors # ... with the diff of each survivor
+
+mutmut copies the project into ``mutants/`` (git-ignored), mutates the module's functions and, for
+each mutant, runs the tests of ``[tool.mutmut]`` in ``pyproject.toml`` that call the mutated
+function, under the derandomized hypothesis profile ``mutation`` (``tests/conftest.py``).
+
+The score of a module is ``(killed + timeout) / (total - equivalent)``: a mutant is killed when a
+test fails, timed out when the tests stop ending (also detected), equivalent when it is listed in
+:data:`EQUIVALENT` below (with the reason, and the mutated line it must still show; an entry whose
+mutant no longer shows that line is reported as stale and counts as a survivor). Survivors, "no
+tests" and suspicious mutants count against the score. See ``docs/mutation-testing.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import dataclasses
+import difflib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MUTANTS = ROOT / "mutants"
+MODULES = ("inventory", "pricing", "images", "conditions", "sync", "stock_sync")
+
+# mutmut's exit codes per mutant (mutmut/__main__.py: status_by_exit_code).
+STATUS = {
+    None: "not checked",
+    0: "survived",
+    1: "killed",
+    3: "killed",
+    -24: "timeout",
+    24: "timeout",
+    36: "timeout",
+    152: "timeout",
+    255: "timeout",
+    33: "no tests",
+    34: "skipped",
+    35: "suspicious",
+    37: "caught by type check",
+    -11: "segfault",
+    -9: "segfault",
+}
+
+# Mutants that cannot change any result, each with the line the mutation writes and the reason.
+# Keyed by mutmut's name; the line guards against renumbering when the function changes.
+EQUIVALENT: dict[str, tuple[str, str]] = {
+    "policy_engine._inventory.x_compute_quantity__mutmut_54": (
+        "sellable = base - buffer if base >= buffer else 0",
+        "at base == buffer both branches give 0",
+    ),
+}
+
+
+def _meta(module: str) -> Path:
+    return MUTANTS / "src" / "policy_engine" / f"_{module}.py.meta"
+
+
+def _results(module: str) -> dict[str, int | None]:
+    path = _meta(module)
+    if not path.exists():
+        return {}
+    data = json.loads(path.read_text("utf-8"))
+    results: dict[str, int | None] = data["exit_code_by_key"]
+    return results
+
+
+def _functions(module: str) -> dict[str, str]:
+    """Every function of the mutated copy of a module, by name, as source text."""
+    path = MUTANTS / "src" / "policy_engine" / f"_{module}.py"
+    source = path.read_text("utf-8")
+    found: dict[str, str] = {}
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            found[node.name] = ast.get_source_segment(source, node) or ""
+    return found
+
+
+def diff(name: str, functions: dict[str, str]) -> list[str]:
+    """The lines a mutant changes, as ``-``/``+`` lines."""
+    function = name.rsplit(".", 1)[-1]
+    original = function.rsplit("__mutmut_", 1)[0] + "__mutmut_orig"
+    before = functions.get(original, "").splitlines()[1:]
+    after = functions.get(function, "").splitlines()[1:]
+    return [
+        line
+        for line in difflib.unified_diff(before, after, lineterm="", n=0)
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
+
+
+def _changed_to(lines: list[str], expected: str) -> bool:
+    return any(line.startswith("+") and line[1:].strip() == expected for line in lines)
+
+
+@dataclasses.dataclass
+class Score:
+    """The mutants of one module by status, and the score."""
+
+    module: str
+    total: int
+    killed: int
+    timeout: int
+    survived: int
+    equivalent: int
+    other: int
+    score: float
+    survivors: list[str]
+    stale: list[str]
+
+
+def score(module: str) -> Score:
+    """The counts and score of one module, from mutmut's results in ``mutants/``."""
+    results = _results(module)
+    functions = _functions(module) if results else {}
+    counts: Counter[str] = Counter()
+    survivors: list[str] = []
+    stale: list[str] = []
+    for name, code in sorted(results.items()):
+        status = STATUS.get(code, "suspicious")
+        if name in EQUIVALENT:
+            if _changed_to(diff(name, functions), EQUIVALENT[name][0]):
+                if status == "survived":
+                    status = "equivalent"
+            else:
+                stale.append(name)
+        counts[status] += 1
+        if status == "survived":
+            survivors.append(name)
+    total = sum(counts.values())
+    detected = counts["killed"] + counts["timeout"]
+    effective = total - counts["equivalent"]
+    return Score(
+        module=module,
+        total=total,
+        killed=counts["killed"],
+        timeout=counts["timeout"],
+        survived=counts["survived"],
+        equivalent=counts["equivalent"],
+        other=total - detected - counts["survived"] - counts["equivalent"],
+        score=100.0 * detected / effective if effective else 0.0,
+        survivors=survivors,
+        stale=stale,
+    )
+
+
+def run(modules: list[str], *, keep: bool, max_children: int | None) -> None:
+    """Run mutmut on the modules (from scratch unless ``keep``), its output in mutants/run.log."""
+    if not keep and MUTANTS.exists():
+        shutil.rmtree(MUTANTS)
+    MUTANTS.mkdir(exist_ok=True)
+    command = [
+        str(Path(sys.executable).with_name("mutmut")),
+        "run",
+        *(f"policy_engine._{module}.*" for module in modules),
+    ]
+    if max_children:
+        command[2:2] = ["--max-children", str(max_children)]
+    env = {**os.environ, "HYPOTHESIS_PROFILE": "mutation"}
+    with (MUTANTS / "run.log").open("w") as log:
+        completed = subprocess.run(command, cwd=ROOT, env=env, stdout=log, stderr=log, check=False)
+    if completed.returncode != 0:
+        sys.exit(f"mutmut failed (exit {completed.returncode}): see {MUTANTS / 'run.log'}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("modules", nargs="*", help=f"any of {', '.join(MODULES)} (default: all)")
+    parser.add_argument("--keep", action="store_true", help="reuse the results in mutants/")
+    parser.add_argument("--report", action="store_true", help="print the last results only")
+    parser.add_argument("--survivors", action="store_true", help="print each survivor's diff")
+    parser.add_argument("--max-children", type=int, help="parallel mutants (default: cores)")
+    arguments = parser.parse_args()
+    modules = list(arguments.modules) or list(MODULES)
+    unknown = sorted(set(modules) - set(MODULES))
+    if unknown:
+        parser.error(f"unknown module(s) {', '.join(unknown)}; choose from {', '.join(MODULES)}")
+
+    started = time.monotonic()
+    if not arguments.report:
+        run(modules, keep=arguments.keep, max_children=arguments.max_children)
+        print(f"mutmut ran in {time.monotonic() - started:.0f} s")
+
+    header = ("module", "total", "killed", "timeout", "survived", "equivalent", "other", "score")
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for module in modules:
+        row = score(module)
+        cells = [row.module, row.total, row.killed, row.timeout, row.survived, row.equivalent]
+        cells += [row.other, f"{row.score:.1f} %"]
+        print("| " + " | ".join(map(str, cells)) + " |")
+        if arguments.survivors:
+            functions = _functions(module) if row.total else {}
+            for name in [*row.survivors, *row.stale]:
+                mark = "stale equivalent entry" if name in row.stale else "survived"
+                print(f"    {name} ({mark})")
+                for line in diff(name, functions):
+                    print(f"        {line.strip()[:110]}")
+
+
+if __name__ == "__main__":
+    main()
