@@ -420,6 +420,26 @@ class TestPool:
         outcomes.close()  # type: ignore[attr-defined]
         assert (first.sku, first.errors[0].code) == ("ODD-0", "invalid_product")
 
+    def test_failing_input_after_some_items(self, pool: ProcessPoolExecutor) -> None:
+        """When the input fails, the outcomes of the items read before come first, as in a
+        serial run, then the error."""
+
+        def failing() -> Iterator[Product]:
+            yield from PRODUCTS[:3]
+            msg = "the feed broke"
+            raise OSError(msg)
+
+        runs: list[dict[str, Any]] = [
+            {},
+            {"executor": pool, "chunk_size": 2},
+            {"executor": pool, "chunk_size": 3},
+        ]
+        for options in runs:
+            seen: list[ListingOutcome] = []
+            with pytest.raises(OSError, match="the feed broke"):
+                seen.extend(evaluate_many(CONFIG, failing(), on=ON, **options))
+            assert seen == expected(CONFIG, PRODUCTS[:3])
+
     def test_worker_keeps_its_setup(self) -> None:
         """A worker decodes the setup once and reuses it; it refuses a chunk it cannot decode."""
         setup = pickle.dumps((CONFIG, ("ali",), ON, None))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import json
 import os
+import pickle
 import re
 import subprocess
 import sys
@@ -537,6 +539,53 @@ class TestEvaluate:
         assert status == 1
         assert [row["sku"] for row in json.loads(out)] == ["A"]
         assert err == f"{name}: line 11, column 5: invalid JSON: Expecting ',' delimiter\n"
+
+    def test_workers_give_the_serial_output(self, tmp_path: Path) -> None:
+        """``--workers 2`` writes byte for byte what one process writes, problems included."""
+        lines = [json.dumps(product(f"P-{n}", stock={"qty": n % 7})) for n in range(1_100)]
+        lines[3] = '{"sku": "BAD", "price": "x"}'
+        lines[700] = "{broken"
+        name = write(tmp_path / "p.jsonl", "\n".join(lines) + "\n")
+        serial = run("evaluate", CONFIG, name, "--on", ON, "-f", "jsonl")
+        pooled = run("evaluate", CONFIG, name, "--on", ON, "-f", "jsonl", "--workers", "2")
+        assert (pooled.returncode, pooled.stdout, pooled.stderr) == (
+            serial.returncode,
+            serial.stdout,
+            serial.stderr,
+        )
+        assert serial.returncode == 1
+        assert serial.stderr.splitlines() == [
+            f"{name}: line 4: expected money (a decimal number), got the string 'x' @ $.price",
+            (
+                f"{name}: line 701, column 2: invalid JSON: Expecting property name enclosed"
+                " in double quotes"
+            ),
+            f"{name}: 1100 products, 2198 rows, 2 failed",
+        ]
+
+    def test_workers_with_an_array(self, call: Any) -> None:
+        """A JSON array is parsed here and evaluated on the workers, with the same rows."""
+        args = ("evaluate", CONFIG, "examples/products.json", "--on", ON, "-f", "json")
+        assert call(*args, "-j", "2") == call(*args)
+
+    def test_workers_with_a_malformed_array(self, call: Any, tmp_path: Path) -> None:
+        """On workers too, the products before the break in an array are written, then the
+        error line."""
+        text = json.dumps([product("A"), product("B"), product("C")], indent=2)
+        text = text.replace('"sku": "C",', '"sku": "C"')
+        name = write(tmp_path / "p.json", text)
+        status, out, err = call(
+            "evaluate", CONFIG, name, "-a", "ali-us", "-f", "json", "--workers", "2"
+        )
+        assert status == 1
+        assert [row["sku"] for row in json.loads(out)] == ["A", "B"]
+        assert err == f"{name}: line 18, column 5: invalid JSON: Expecting ',' delimiter\n"
+
+    def test_workers_must_be_positive(self, call: Any) -> None:
+        """``--workers 0`` is a usage error."""
+        status, _, err = call("evaluate", CONFIG, PRODUCTS, "--workers", "0")
+        assert status == 2
+        assert "0 is not in the range x>=1" in err
 
     def test_output_file(self, call: Any, tmp_path: Path) -> None:
         """``-o FILE`` writes the rows there; stdout stays empty."""
@@ -1156,6 +1205,60 @@ def read_error(path: Path, chunk: int | None = None) -> list[str]:
 
 class TestProductReader:
     """Products streamed from JSON arrays and JSON Lines."""
+
+    def test_chunks_of_lines(self, tmp_path: Path) -> None:
+        """JSON Lines come in chunks of raw numbered lines (blank ones skipped), which decode to
+        what iterating gives."""
+        name = write(tmp_path / "p.jsonl", jsonl(product("A")) + "\n" + "{\n" + jsonl(product("C")))
+        reader = ProductReader(name)
+        chunks = list(reader.chunks(2))
+        assert [
+            (lines, [(n, raw.strip(), first) for n, raw, first in entries])
+            for lines, entries in chunks
+        ] == [
+            (True, [(1, json.dumps(product("A")).encode(), True), (3, b"{", False)]),
+            (True, [(4, json.dumps(product("C")).encode(), False)]),
+        ]
+        assert reader.count == 3
+        decoded = [
+            (number, cli_io.decode_line(number, raw, first=first))
+            for _, lines in chunks
+            for number, raw, first in lines
+        ]
+        assert decoded == list(ProductReader(name))
+
+    def test_chunks_of_an_array_that_breaks(self, tmp_path: Path) -> None:
+        """An array comes parsed, in chunks; when it breaks, the products read before the break
+        come first, then the error."""
+        text = json.dumps([product("A"), product("B"), product("C")]).replace('"C",', '"C"')
+        name = write(tmp_path / "p.json", text)
+        chunks = ProductReader(name).chunks(2)
+        first = next(chunks)
+        assert (first[0], [item.sku for _, item in first[1]]) == (False, ["A", "B"])
+        with pytest.raises(CliError):
+            next(chunks)
+        chunks = ProductReader(name).chunks(5)
+        assert [item.sku for _, item in next(chunks)[1]] == ["A", "B"]
+        with pytest.raises(CliError):
+            next(chunks)
+
+    def test_worker_side_of_evaluate(self) -> None:
+        """What a worker does with a chunk equals what evaluate does product by product."""
+        from policy_engine.cli import _app
+
+        config = load_config(EXAMPLES / "config.json")
+        setup = (config, ACCOUNTS, datetime.date(2026, 11, 23))
+        lines = (EXAMPLES / "products.jsonl").read_bytes().splitlines(keepends=True)[:3]
+        chunk = (True, [(n, raw, n == 1) for n, raw in enumerate(lines, 1)] + [(9, b"[", False)])
+        encoded = pickle.dumps(setup)
+        results = pickle.loads(_app.run_evaluate_chunk(encoded, pickle.dumps(chunk)))
+        again = pickle.loads(_app.run_evaluate_chunk(encoded, pickle.dumps(chunk)))
+        assert results == again == _app._evaluate_chunk(setup, chunk)
+        assert [len(rows) for rows, _, _ in results] == [2, 2, 2, 1]
+        assert results[3][1:] == ("line 9, column 2: invalid JSON: Expecting value", 1)
+        parsed = [(n, item) for n, item in ProductReader(str(EXAMPLES / "products.json"))][:2]
+        from_array = _app._evaluate_chunk(setup, (False, parsed))
+        assert from_array == results[:2]
 
     @settings(max_examples=25)
     @given(

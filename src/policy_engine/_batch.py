@@ -59,6 +59,7 @@ __all__ = [
     "evaluate_many",
     "evaluate_partitions",
     "gc_paused",
+    "in_order",
     "prepare",
     "stream_chunk",
 ]
@@ -433,7 +434,7 @@ def evaluate_partitions(
             yield payload, partial(_partition, local, number, partition)
 
     # A worker's exception arrives with its note (notes travel with the exception).
-    return _in_order(tasks(), run_partition, setup, workers=workers, executor=executor)
+    return in_order(tasks(), run_partition, setup, workers=workers, executor=executor)
 
 
 #: What a partition is evaluated with: the configuration, accounts, day, load and consume.
@@ -560,13 +561,13 @@ def _start_pool(workers: int | None, executor: Executor | None) -> tuple[Executo
 _Task = tuple[bytes | None, Callable[[], Any]]
 
 
-def _in_order(
+def in_order(
     tasks: Iterator[_Task],
     run: Callable[[bytes, bytes], bytes | None],
     setup: bytes,
     *,
     workers: int | None,
-    executor: Executor | None,
+    executor: Executor | None = None,
 ) -> Iterator[Any]:
     """The results of the tasks, run on worker processes, in order, a bounded number in flight.
 
@@ -576,7 +577,16 @@ def _in_order(
     pool, in_flight, own = _start_pool(workers, executor)
     pending: deque[tuple[Future[bytes | None] | None, Callable[[], Any]]] = deque()
     try:
-        for payload, local in tasks:
+        while True:
+            try:
+                payload, local = next(tasks)
+            except StopIteration:
+                break
+            except Exception:
+                # The input failed: what was read before it still comes out, then the error.
+                while pending:
+                    yield _result(*pending.popleft())
+                raise
             future = None if payload is None else pool.submit(run, setup, payload)
             pending.append((future, local))
             while len(pending) >= in_flight:
@@ -618,12 +628,20 @@ def _pooled(
 
     def tasks() -> Iterator[_Task]:
         start = 0
-        while chunk := list(islice(items, chunk_size)):
-            payload = _encode((start, chunk))
-            yield payload, partial(evaluate_chunk, local, chunk, start)
+        while True:
+            chunk: list[object] = []
+            try:
+                chunk.extend(islice(items, chunk_size))
+            except Exception:
+                if chunk:  # the items read before the input failed are evaluated first
+                    yield _encode((start, chunk)), partial(evaluate_chunk, local, chunk, start)
+                raise
+            if not chunk:
+                return
+            yield _encode((start, chunk)), partial(evaluate_chunk, local, chunk, start)
             start += len(chunk)
 
-    for results in _in_order(tasks(), run_chunk, setup, workers=workers, executor=executor):
+    for results in in_order(tasks(), run_chunk, setup, workers=workers, executor=executor):
         yield from results
 
 

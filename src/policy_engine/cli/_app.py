@@ -9,14 +9,17 @@ it never ends in a traceback.
 from __future__ import annotations
 
 import json
+import pickle
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any, TextIO
 
 import click
 
+from policy_engine import _batch
 from policy_engine._config import Configuration
 from policy_engine._curve import quantity_curve
 from policy_engine._listing import (
@@ -39,6 +42,7 @@ from policy_engine.cli._io import (
     CliError,
     LoadProblem,
     ProductReader,
+    decode_line,
     load_configuration,
     os_problem,
 )
@@ -239,6 +243,68 @@ def _problem_row(problem: LoadProblem) -> dict[str, Any]:
     return row
 
 
+#: What ``evaluate`` evaluates with: the configuration, the account ids and the day.
+_EvaluateSetup = tuple[Configuration, list[str], date]
+#: One product's rows, the problem line to report (a product that did not load), and how many
+#: of its rows failed.
+_Evaluated = tuple[list[dict[str, Any]], str | None, int]
+#: Products per chunk handed to a worker process.
+_CHUNK_SIZE = 500
+
+
+def _evaluate_item(setup: _EvaluateSetup, item: Product | LoadProblem) -> _Evaluated:
+    if isinstance(item, LoadProblem):
+        return [_problem_row(item)], item.describe(), 1
+    config, account_ids, on = setup
+    rows = []
+    failed = 0
+    for account in account_ids:
+        outcome = evaluate_listing(config, item, account, on=on)
+        rows.append(_outcome_row(outcome))
+        failed += bool(outcome.errors)
+    return rows, None, failed
+
+
+def _evaluate_chunk(setup: _EvaluateSetup, chunk: tuple[bool, list[Any]]) -> list[_Evaluated]:
+    """A chunk of :meth:`ProductReader.chunks`, evaluated: raw lines are decoded here."""
+    lines, entries = chunk
+    if lines:
+        return [
+            _evaluate_item(setup, decode_line(number, raw, first=first))
+            for number, raw, first in entries
+        ]
+    return [_evaluate_item(setup, item) for _, item in entries]
+
+
+def _evaluate_on_workers(
+    setup: _EvaluateSetup, reader: ProductReader, workers: int
+) -> Iterator[_Evaluated]:
+    """Chunks of the input evaluated on worker processes, in file order."""
+    encoded = pickle.dumps(setup, pickle.HIGHEST_PROTOCOL)
+    tasks = (
+        (_batch.dumps(chunk), partial(_evaluate_chunk, setup, chunk))
+        for chunk in reader.chunks(_CHUNK_SIZE)
+    )
+    for results in _batch.in_order(tasks, run_evaluate_chunk, encoded, workers=workers):
+        yield from results
+
+
+# What a worker process keeps between chunks: the setup it was last given, decoded.
+_WORKER_SETUP: tuple[bytes, _EvaluateSetup] | None = None
+
+
+def run_evaluate_chunk(setup: bytes, payload: bytes) -> bytes:
+    """Evaluate a chunk in a worker process (see :func:`policy_engine._batch.run_chunk`)."""
+    global _WORKER_SETUP  # noqa: PLW0603 - one decoded setup per worker process
+    with _batch.gc_paused():
+        known = _WORKER_SETUP
+        if known is None or known[0] != setup:
+            known = (setup, pickle.loads(setup))  # noqa: S301 - bytes our own parent produced
+            _WORKER_SETUP = known
+        chunk = pickle.loads(payload)  # noqa: S301 - bytes our own parent produced
+        return _batch.dumps(_evaluate_chunk(known[1], chunk))
+
+
 def _no_products(name: str) -> CliError:
     return CliError([f"{name}: no products (the file is empty)"], FAILED)
 
@@ -264,6 +330,15 @@ def _no_products(name: str) -> CliError:
     help="Show a progress bar on stderr (default: when stderr is a terminal and the output"
     " is not).",
 )
+@click.option(
+    "--workers",
+    "-j",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="Evaluate on N worker processes (JSON Lines are also decoded and loaded there).",
+)
 def evaluate(
     *,
     config: str,
@@ -273,6 +348,7 @@ def evaluate(
     fmt: str,
     output: str,
     show_progress: bool | None,
+    workers: int,
 ) -> int:
     """What each account gets for each product: quantity, price and images.
 
@@ -294,20 +370,21 @@ def evaluate(
             console=rich_console(out) if to_terminal and fmt == "table" else None,
         )
         bar = progress(reader, products, wanted=show_progress, output_is_terminal=to_terminal)
+        setup: _EvaluateSetup = (loaded, account_ids, on)
+        results: Iterator[_Evaluated]
+        if workers == 1:
+            results = (_evaluate_item(setup, item) for _, item in reader)
+        else:
+            results = _evaluate_on_workers(setup, reader, workers)
         try:
             with bar:
-                for _, item in reader:
-                    if isinstance(item, LoadProblem):
-                        click.echo(f"{products}: {item.describe()}", err=True)
-                        writer.write(_problem_row(item))
-                        rows += 1
-                        failed += 1
-                    else:
-                        for account in account_ids:
-                            outcome = evaluate_listing(loaded, item, account, on=on)
-                            writer.write(_outcome_row(outcome))
-                            rows += 1
-                            failed += bool(outcome.errors)
+                for item_rows, problem, item_failed in results:
+                    if problem is not None:
+                        click.echo(f"{products}: {problem}", err=True)
+                    for row in item_rows:
+                        writer.write(row)
+                    rows += len(item_rows)
+                    failed += item_failed
                     bar.advance()
         finally:
             writer.close()

@@ -15,6 +15,8 @@ import os
 import re
 import sys
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from itertools import islice
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
@@ -32,6 +34,7 @@ __all__ = [
     "LoadProblem",
     "ProductReader",
     "config_problem_lines",
+    "decode_line",
     "load_configuration",
     "os_problem",
 ]
@@ -181,6 +184,27 @@ def _load_product(data: Any, line: int, root: str) -> Product | LoadProblem:
         return LoadProblem(line=line, code="invalid_product", messages=messages, sku=_sku_of(data))
 
 
+def decode_line(number: int, raw: bytes, *, first: bool) -> Product | LoadProblem:
+    """A non-blank line of JSON Lines: the product it holds, or what is wrong with it.
+
+    ``first`` tells whether it is the file's first product (a lone ``{`` there gets a hint).
+    """
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return _bad_json(number, error.start + 1, f"not UTF-8 text ({error.reason})")
+    try:
+        data = _DECODER.decode(text)
+    except json.JSONDecodeError as error:
+        message = f"invalid JSON: {error.msg}"
+        if first and text.strip() == "{":
+            message += " (products are a JSON array or JSON Lines: one object per line)"
+        return _bad_json(number, error.colno, message)
+    except _DuplicateKeysError as error:
+        return _bad_json(number, None, f"invalid JSON: {error}")
+    return _load_product(data, number, "$")
+
+
 class ProductReader:
     """Products from a JSON array or JSON Lines file, streamed (``-`` reads standard input).
 
@@ -219,6 +243,45 @@ class ProductReader:
             self._open().close()
 
     def __iter__(self) -> Iterator[tuple[int, Product | LoadProblem]]:
+        with self._opened() as (file, head, is_array):
+            if is_array:
+                yield from self._array(head, file)
+            else:
+                for number, raw in self._numbered_lines(head, file):
+                    yield number, decode_line(number, raw, first=self.count == 1)
+
+    def chunks(self, size: int) -> Iterator[tuple[bool, list[Any]]]:
+        """The input in chunks of up to ``size`` products, for worker processes.
+
+        JSON Lines give ``(True, [(line number, raw line, first), ...])``: the lines are decoded
+        and loaded with :func:`decode_line` where they are evaluated. A JSON array gives
+        ``(False, [(line, Product | LoadProblem), ...])``, parsed here (an array is one value, so
+        it is read in one place).
+        """
+        with self._opened() as (file, head, is_array):
+            items: Iterator[Any]
+            if is_array:
+                items = self._array(head, file)
+            else:
+                items = (
+                    (number, raw, self.count == 1)
+                    for number, raw in self._numbered_lines(head, file)
+                )
+            while True:
+                chunk: list[Any] = []
+                try:
+                    chunk.extend(islice(items, size))
+                except CliError:
+                    if chunk:  # what was read before an array broke off is still evaluated
+                        yield not is_array, chunk
+                    raise
+                if not chunk:
+                    return
+                yield not is_array, chunk
+
+    @contextmanager
+    def _opened(self) -> Iterator[tuple[IO[bytes], bytes, bool]]:
+        """The open file, what was read of it, and whether it holds a JSON array."""
         file = self._open()
         try:
             head = self._read(file)
@@ -227,10 +290,7 @@ class ProductReader:
                 if not more:
                     break
                 head += more
-            if head.lstrip(_BLANK).startswith(b"["):
-                yield from self._array(head, file)
-            else:
-                yield from self._lines(head, file)
+            yield file, head, head.lstrip(_BLANK).startswith(b"[")
         finally:
             if file is not sys.stdin.buffer:
                 file.close()
@@ -254,31 +314,15 @@ class ProductReader:
             self.bytes_read += len(line)
             yield line
 
-    def _lines(self, head: bytes, file: IO[bytes]) -> Iterator[tuple[int, Product | LoadProblem]]:
-        decode = _DECODER.decode
+    def _numbered_lines(self, head: bytes, file: IO[bytes]) -> Iterator[tuple[int, bytes]]:
+        """The non-blank lines with their numbers (a leading BOM removed), counted."""
         for number, raw in enumerate(self._raw_lines(head, file), start=1):
             if number == 1 and raw.startswith(codecs.BOM_UTF8):
                 raw = raw[len(codecs.BOM_UTF8) :]  # noqa: PLW2901 - the BOM is not JSON
             if not raw.strip():
                 continue
             self.count += 1
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as error:
-                yield number, _bad_json(number, error.start + 1, f"not UTF-8 text ({error.reason})")
-                continue
-            try:
-                data = decode(text)
-            except json.JSONDecodeError as error:
-                message = f"invalid JSON: {error.msg}"
-                if self.count == 1 and text.strip() == "{":
-                    message += " (products are a JSON array or JSON Lines: one object per line)"
-                yield number, _bad_json(number, error.colno, message)
-                continue
-            except _DuplicateKeysError as error:
-                yield number, _bad_json(number, None, f"invalid JSON: {error}")
-                continue
-            yield number, _load_product(data, number, "$")
+            yield number, raw
 
     # ---------------------------------------------------------------------------- JSON array
 
