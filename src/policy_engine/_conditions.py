@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from policy_engine._errors import PolicyEngineError
 from policy_engine._serialization import Invalid
-from policy_engine._validation import describe
+from policy_engine._validation import describe, key_path
 
 if TYPE_CHECKING:
     from policy_engine._models import Product
@@ -60,6 +60,7 @@ MAX_DEPTH = 50
 MAX_NODES = 10_000
 #: Integer literals have at most this many digits.
 MAX_INT_DIGITS = 18
+_INT_BOUND = 10**MAX_INT_DIGITS
 
 #: A node of the internal representation: nested tuples, hashable, built only by the
 #: constructors below (``_leaf``, ``_all``, ``_any``, ``_not``).
@@ -299,14 +300,16 @@ def _leaf(subject: Node, op: str, value: Node, null: str = "None") -> Node:
 
 
 def _int_literal(value: int) -> Node:
-    if len(str(abs(value))) > MAX_INT_DIGITS:
+    # Compared, not printed: Python refuses to print an integer of more than 4,300 digits.
+    if abs(value) >= _INT_BOUND:
         msg = f"integers have at most {MAX_INT_DIGITS} digits"
         raise _Problem(msg, "integer out of range")
     return ("i", value)
 
 
-def _decimal_literal(value: Decimal, shown: str) -> Node:
+def _decimal_literal(value: Decimal, source: str) -> Node:
     """A decimal literal; it must survive a JSON number (a float) unchanged."""
+    shown = _clipped(source)
     if not value.is_finite():
         raise _Problem(f"the number {shown} is not finite", "number out of range")
     as_float = float(value)
@@ -555,6 +558,11 @@ def _tokens(text: str) -> Iterator[tuple[str, str, int, int]]:
             if end < length and (text[end].isalnum() or text[end] in "_."):
                 msg = f"the number {token} must be followed by a space or an operator"
                 raise _error_at(text, start, end + 1, msg, "invalid number")
+            digits = token.replace("_", "")
+            if digits.isdigit() and len(digits) > MAX_INT_DIGITS:
+                # Checked here: Python's parser refuses integers of more than 4,300 digits.
+                msg = f"integers have at most {MAX_INT_DIGITS} digits"
+                raise _error_at(text, start, end, msg, "integer out of range")
             yield ("number", token, start, end)
         elif kind in ("name", "op"):
             yield (kind, token, start, end)
@@ -877,7 +885,12 @@ class _TextParser:
             if type(value) is int:
                 return _int_literal(value)
             if type(value) is float:
-                return _decimal_literal(Decimal(source.replace("_", "")), source)
+                try:
+                    number = Decimal(source.replace("_", ""))
+                except ArithmeticError:  # an exponent beyond what a Decimal holds
+                    msg = f"the number {_clipped(source)} is out of range"
+                    raise _Problem(msg, "number out of range") from None
+                return _decimal_literal(number, source)
         except _Problem as problem:
             raise self.error(node, problem) from None
         construct = {complex: "complex number", bytes: "bytes literal"}.get(type(value), "ellipsis")
@@ -998,7 +1011,7 @@ class _TreeParser:
                 close = difflib.get_close_matches(key, known, n=1)
                 if close:
                     message = f"unknown key (did you mean {close[0]!r}?)"
-            self.problem(f"{path}{_key_segment(key)}", message, f"key {key!r}")
+            self.problem(f"{path}{_key_segment(key)}", message, f"key {_shown(key)}")
         return found
 
     def branch(
@@ -1009,7 +1022,7 @@ class _TreeParser:
             others = [other for other in value if other != key]
             for other in others:
                 msg = f"a node with {key!r} has no other key"
-                self.problem(f"{path}{_key_segment(other)}", msg, f"key {other!r}")
+                self.problem(f"{path}{_key_segment(other)}", msg, f"key {_shown(other)}")
             return None
         inner = value[key]
         if key == "not":
@@ -1063,8 +1076,8 @@ class _TreeParser:
         if "op" not in value:
             self.problem(f"{path}.op", "required key 'op' missing", "op")
         elif not op_ok:
-            msg = f"unknown op {op!r} (expected one of {', '.join(OPS)})"
-            self.problem(f"{path}.op", msg, f"unknown op {op!r}")
+            msg = f"unknown op {_shown(op)} (expected one of {', '.join(OPS)})"
+            self.problem(f"{path}.op", msg, f"unknown op {_shown(op)}")
         literal: Node | None = None
         if "value" not in value:
             self.problem(f"{path}.value", "required key 'value' missing", "value")
@@ -1126,10 +1139,25 @@ def _tree_literal(value: object) -> Node | None:
 
 
 def _key_segment(key: object) -> str:
-    if isinstance(key, str) and key.isidentifier():
-        return f".{key}"
-    text = str(key).replace("\\", "\\\\").replace('"', '\\"')
-    return f'["{text}"]'
+    """The path segment of a key, written as the loaders write theirs (``.op``, ``["a b"]``)."""
+    return key_path(key if isinstance(key, str) else _shown(key))
+
+
+def _shown(value: object, limit: int = 40) -> str:
+    """A value quoted for a message, cut to ``limit`` characters; never fails.
+
+    ``repr`` fails on an integer of more than 4,300 digits and on lists nested deeper than the
+    recursion limit: those are named by their type.
+    """
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):
+        return describe(value)
+    return _clipped(text, limit)
+
+
+def _clipped(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _parse_tree(value: object) -> Node:

@@ -25,6 +25,12 @@ except ImportError as error:  # pragma: no cover - exercised only without the ex
 
 from policy_engine.testing._conditions import condition_texts, condition_trees, conditions
 from policy_engine.testing._config import configurations
+from policy_engine.testing._fuzz import (
+    condition_expressions,
+    condition_token_texts,
+    json_values,
+    mutated_documents,
+)
 from policy_engine.testing._images import image_policies
 from policy_engine.testing._inventory import inventory_policies, msi_settings, thresholds
 from policy_engine.testing._models import (
@@ -73,7 +79,9 @@ __all__ = [
     "catalogs",
     "channel_listings",
     "channel_orders",
+    "condition_expressions",
     "condition_texts",
+    "condition_token_texts",
     "condition_trees",
     "conditions",
     "config_listings",
@@ -84,11 +92,13 @@ __all__ = [
     "image_policies",
     "images",
     "inventory_policies",
+    "json_values",
     "listing_templates",
     "listings",
     "log_records",
     "money",
     "msi_settings",
+    "mutated_documents",
     "order_customers",
     "order_lines",
     "order_policies",
