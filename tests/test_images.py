@@ -26,7 +26,7 @@ from policy_engine import (
     unstructure,
     validate_image_upload,
 )
-from policy_engine._images import MAX_UPLOAD_BYTES, _selection
+from policy_engine._images import MAX_UPLOAD_BYTES, _extension, _selection
 from policy_engine.testing import attribute_values, image_policies, images, skus
 from policy_engine.testing._models import ATTRIBUTE_CODES
 
@@ -880,3 +880,68 @@ class TestUpload:
         assert isinstance(error, ValueError)
         copy = pickle.loads(pickle.dumps(error))
         assert (copy.code, copy.filename, str(copy)) == (error.code, error.filename, str(error))
+
+
+class TestExactBehaviour:
+    """Boundaries, arguments and messages pinned one by one (found by mutation testing)."""
+
+    @pytest.mark.parametrize(
+        ("filename", "extension"),
+        [
+            ("a.png", ".png"),
+            ("X.png", ".png"),
+            ("photo.v2.PNG", ".png"),
+            ("media/.png", ""),
+            ("C:\\images\\.png", ""),
+            (".png", ""),
+            ("..png", ""),
+            ("png", ""),
+            ("default", ""),
+        ],
+    )
+    def test_extension_of_the_base_name(self, filename: str, extension: str) -> None:
+        """The extension is the base name's last dot onward, lower-cased; a hidden file has none."""
+        assert _extension(filename) == extension
+
+    @pytest.mark.parametrize("filename", ["media/.png", "C:\\images\\.png", "..png"])
+    def test_hidden_file_name_is_not_an_image_name(self, filename: str) -> None:
+        """A base name made of dots and an extension is a hidden file: ``bad_extension``."""
+        assert upload_error(PNG, filename).code == "bad_extension"
+
+    @pytest.mark.parametrize("filename", ["a.png", "X.png", "photo.v2.png"])
+    def test_short_and_dotted_names_are_accepted(self, filename: str) -> None:
+        """A one-letter base name or one with inner dots is an image name when it ends in .png."""
+        validate_image_upload(PNG, filename)
+
+    def test_filename_of_another_type_is_named_in_the_error(self) -> None:
+        """A file name that is not a string is described in the message and kept as its repr."""
+        error = upload_error(PNG, 42)
+        assert (error.code, error.filename) == ("bad_extension", "42")
+        assert str(error) == "expected the file name as a string, got an integer"
+
+    @pytest.mark.parametrize(
+        ("content", "filename", "code"),
+        [
+            ("text", "a.png", "bad_signature"),
+            (b"", "b.png", "empty"),
+            (PNG, "c.jpg", "bad_signature"),
+        ],
+    )
+    def test_every_error_carries_the_file_name(
+        self, content: Any, filename: str, code: str
+    ) -> None:
+        """Each refusal after the name check carries the file name it refused."""
+        error = upload_error(content, filename)
+        assert (error.code, error.filename) == (code, filename)
+
+    def test_disabled_images_step_comes_before_the_attribute_step(self) -> None:
+        """The count of skipped disabled images is the first step, before the attribute's step."""
+        policy = ImagePolicy(title="T", main_image_attribute="marketplace_image")
+        selection = select_images(
+            product(Image(file="/a.jpg", disabled=True), Image(file="/b.jpg")), policy
+        )
+        assert selection.steps == (
+            Step(("image_disabled_skipped", 1)),
+            Step(("image_attribute_missing", "marketplace_image")),
+            Step(("image_main_first_image", "/b.jpg")),
+        )
