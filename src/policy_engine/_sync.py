@@ -170,13 +170,8 @@ def _to_change_kind(value: Any) -> Any:
     return _CHANGE_KINDS.get(value, value) if type(value) is str else value
 
 
-def _instance_of(cls: type, what: str, *, optional: bool = False) -> Any:
-    def _check(value: Any) -> str | None:
-        if isinstance(value, cls) or (optional and value is None):
-            return None
-        return f"expected {what}, got {describe(value)}"
-
-    return _check
+def _is_product(value: Any) -> str | None:
+    return None if isinstance(value, Product) else f"expected a product, got {describe(value)}"
 
 
 # ------------------------------------------------------------------------------------ inputs
@@ -207,6 +202,12 @@ class Listing(Checked):
     )
 
 
+def _is_listing_or_none(value: Any) -> str | None:
+    if value is None or isinstance(value, Listing):
+        return None
+    return f"expected a listing or null, got {describe(value)}"
+
+
 @attrs.frozen(kw_only=True)
 class ProductChange(Checked):
     """A change to a product in the store, as seen by one channel listing.
@@ -220,13 +221,11 @@ class ProductChange(Checked):
     """
 
     kind: ChangeKind = attrs.field(converter=_to_change_kind, metadata=check(is_member(ChangeKind)))
-    product: Product = attrs.field(metadata=check(_instance_of(Product, "a product")))
+    product: Product = attrs.field(metadata=check(_is_product))
     changed: frozenset[str] = attrs.field(
         default=frozenset(), converter=_code_set, metadata=check(_codes)
     )
-    listing: Listing | None = attrs.field(
-        default=None, metadata=check(_instance_of(Listing, "a listing or null", optional=True))
-    )
+    listing: Listing | None = attrs.field(default=None, metadata=check(_is_listing_or_none))
 
 
 # ------------------------------------------------------------------------------------ result
