@@ -1184,3 +1184,90 @@ class TestStrategies:
 
         with pytest.raises(ValueError, match="needs product_update=True"):
             draw()
+
+
+class TestExactBehaviour:
+    """Reasons, their arguments and the template of every outcome, pinned one by one."""
+
+    def test_unobserved_attributes_leave_out_quantity_and_price_codes(self) -> None:
+        """The unobserved-attributes reason names the attribute codes only, not qty or price."""
+        policy = _policy(observed_attributes=["color"], inventory_price_sync=False)
+        decision = _decide(policy, changed=["size", "qty"])
+        assert decision.reasons == (
+            ("unobserved_attributes", "size", "color"),
+            ("inventory_price_sync_disabled", "quantity"),
+        )
+
+    def test_fields_not_synced_names_other_and_quantity_fields_together(self) -> None:
+        """Fields the policy does not send are reported together: attributes and quantity."""
+        decision = _decide(_policy(fields=["title"]), changed=["color", "qty"])
+        assert decision.action is NONE
+        assert decision.reasons == (("fields_not_synced", "attributes, quantity"),)
+
+    def test_repricer_flag_alone_does_not_block_an_unsent_quantity(self) -> None:
+        """A repricer-managed listing whose quantity is not sent is not blocked by the repricer."""
+        listing = Listing(price_managed_externally=True)
+        decision = _decide(_policy(fields=["price", "title"]), changed=["qty"], listing=listing)
+        assert decision.reasons == (("fields_not_synced", "quantity"),)
+
+    def test_full_update_names_custom_attribute_codes(self) -> None:
+        """A full update lists every changed code of a sent field, custom attributes included."""
+        decision = _decide(_policy(), changed=["color", "name"])
+        assert decision.action is UPDATE
+        assert decision.reasons == (("full_update", "color, name"),)
+
+    def test_upload_without_enabled_fields_keeps_template_and_assignment(self) -> None:
+        """An upload with no field in common with the channel sends nothing but still assigns."""
+        policy = SyncPolicy(title="T", fields=["weight"], product_assign=True)
+        decision = _decide(policy, listing=None, channel_fields=[QUANTITY])
+        assert (decision.action, decision.template, decision.assign_to) == (NONE, "t-red", "t-red")
+        assert _codes(decision) == ["no_enabled_fields"]
+
+    def test_full_update_without_enabled_fields_keeps_the_template(self) -> None:
+        """A full update with no field in common with the channel sends nothing, template kept."""
+        policy = SyncPolicy(title="T", fields=["weight"])
+        decision = _decide(policy, kind="created", channel_fields=[QUANTITY])
+        assert (decision.action, decision.template) == (NONE, "t-red")
+        assert _codes(decision) == ["no_enabled_fields"]
+
+    def test_full_update_of_quantity_and_price_only_with_price_sync_off(self) -> None:
+        """A full update whose fields are only quantity and price, with the price sync off, is none."""
+        policy = _policy(fields=["quantity", "price"], inventory_price_sync=False)
+        decision = _decide(policy, kind="created")
+        assert (decision.action, decision.template) == (NONE, "t-red")
+        assert decision.reasons == (("inventory_price_sync_disabled", "price, quantity"),)
+
+    def test_full_update_without_quantity_and_price_fields_keeps_the_template(self) -> None:
+        """A full update of a policy sending neither quantity nor price carries the template."""
+        policy = _policy(fields=["title"], inventory_price_sync=False)
+        decision = _decide(policy, changed=["name"])
+        assert (decision.action, decision.template) == (UPDATE, "t-red")
+        assert decision.fields == {SyncField.TITLE}
+        assert decision.reasons == (("full_update", "name"),)
+
+    def test_update_disabled_keeps_the_template(self) -> None:
+        """Product Update off: none, with the listing's template."""
+        decision = _decide(
+            _policy(product_update=False, inventory_price_sync=False), changed=["qty"]
+        )
+        assert (decision.action, decision.template) == (NONE, "t-red")
+
+    def test_repricer_quantity_update_keeps_the_template(self) -> None:
+        """A quantity update next to a repricer's price carries the template."""
+        listing = Listing(price_managed_externally=True)
+        decision = _decide(_policy(), changed=["price", "qty"], listing=listing)
+        assert (decision.action, decision.template) == (PRICE_INVENTORY, "t-red")
+
+    @pytest.mark.parametrize(
+        ("fields", "error"),
+        [
+            ({"product": 42}, "expected a product, got an integer @ $.product"),
+            ({"listing": "yes"}, "expected a listing or null, got a string @ $.listing"),
+        ],
+    )
+    def test_change_parts_are_checked_by_type(self, fields: dict[str, Any], error: str) -> None:
+        """A change built in Python names the wrong product or listing value it was given."""
+        arguments: dict[str, Any] = {"kind": "updated", "product": SHIRT, **fields}
+        with pytest.raises(PolicyConfigError) as caught:
+            ProductChange(**arguments)
+        assert caught.value.errors == [error]
