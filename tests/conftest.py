@@ -18,7 +18,7 @@ settings.register_profile("dev", max_examples=100, deadline=None)
 settings.register_profile("fast", max_examples=20, deadline=None)
 settings.register_profile(
     "mutation",
-    max_examples=30,
+    max_examples=15,
     derandomize=True,
     database=None,
     deadline=None,
