@@ -960,3 +960,295 @@ class TestProperties:
     def test_generated_texts_are_valid(self, text: str) -> None:
         """Every generated text parses, and dumps back exactly as written."""
         assert dump_condition(Condition.parse(text)) == text
+
+
+class TestExactErrors:
+    """The whole error of each rejected construct: message, column, excerpt and caret span."""
+
+    @pytest.mark.parametrize(
+        ("text", "construct", "shown"),
+        [
+            (
+                "x == 1j",
+                "complex number",
+                "complex number is not allowed at column 6\n    x == 1j\n         ^~",
+            ),
+            (
+                "x == u'a' and x == b'a'",
+                "bytes literal",
+                "bytes literal is not allowed at column 20\n    x == u'a' and x == b'a'\n                       ^~",
+            ),
+            (
+                "x == 'abc",
+                "unterminated text",
+                "unterminated text literal at column 6\n    x == 'abc\n         ^",
+            ),
+            (
+                "x == '''abc",
+                "unterminated text",
+                "unterminated text literal at column 6\n    x == '''abc\n         ^~~",
+            ),
+            (
+                "10in x",
+                "invalid number",
+                "the number 10 must be followed by a space or an operator at column 1\n    10in x\n    ^~~",
+            ),
+            (
+                "x == 1 € 2",
+                "character",
+                "unexpected character '€' at column 8\n    x == 1 € 2\n           ^",
+            ),
+            (
+                "x = 1",
+                "'=' (assignment)",
+                "'=' (assignment) is not allowed (use '==' to compare) at column 3\n    x = 1\n      ^",
+            ),
+            (
+                "x is None",
+                "'is' operator",
+                "'is' operator is not allowed (use == None or != None) at column 3\n    x is None\n      ^~",
+            ),
+            (
+                "x if y else z",
+                "conditional expression",
+                "conditional expression is not allowed at column 3\n    x if y else z\n      ^~",
+            ),
+            (
+                "(x := 1)",
+                "assignment expression",
+                "assignment expression is not allowed at column 4\n    (x := 1)\n       ^~",
+            ),
+            (
+                "x[0] == 1",
+                "subscript",
+                "subscript is not allowed (a list needs an operator before it) at column 2\n    x[0] == 1\n     ^",
+            ),
+            (
+                "'ab'(1)",
+                "call",
+                "only the functions startswith(), endswith(), under(), lower() and attr() can be called at column 5\n    'ab'(1)\n        ^",
+            ),
+            (
+                "x == ...",
+                "ellipsis",
+                "ellipsis is not allowed at column 6\n    x == ...\n         ^~~",
+            ),
+            (
+                "x == 1 - 2",
+                "arithmetic operator '-'",
+                "arithmetic operator '-' is not allowed at column 8\n    x == 1 - 2\n           ^",
+            ),
+            (
+                "x == - 'a'",
+                "sign '-'",
+                "a sign '-' is allowed only before a number at column 6\n    x == - 'a'\n         ^",
+            ),
+            (
+                "x == +'a'",
+                "sign '+'",
+                "a sign '+' is allowed only before a number at column 6\n    x == +'a'\n         ^",
+            ),
+            (
+                "import os",
+                "keyword 'import'",
+                "keyword 'import' is not allowed at column 1\n    import os\n    ^~~~~~",
+            ),
+            (
+                "x == __debug__",
+                "dunder name '__debug__'",
+                "dunder name '__debug__' is not allowed at column 6\n    x == __debug__\n         ^~~~~~~~~",
+            ),
+            ("a; b", "';'", "';' is not allowed at column 2\n    a; b\n     ^"),
+            (
+                "yield x",
+                "'yield' expression",
+                "'yield' expression is not allowed at column 1\n    yield x\n    ^~~~~",
+            ),
+            (
+                "x == 1, 2",
+                "list as a condition",
+                "a list is not a condition at column 1\n    x == 1, 2\n    ^~~~~~~~~",
+            ),
+            (
+                "x == [y]",
+                "list item",
+                "a list holds only constants (texts, numbers, booleans, None) at column 7\n    x == [y]\n          ^",
+            ),
+            (
+                "x == [[1]]",
+                "list item",
+                "a list holds only constants (texts, numbers, booleans, None) at column 7\n    x == [[1]]\n          ^~~",
+            ),
+            (
+                "startswith(sku)",
+                "call to 'startswith'",
+                "startswith() takes 2 arguments (1 given) at column 1\n    startswith(sku)\n    ^~~~~~~~~~~~~~~",
+            ),
+            (
+                "startswith('a', sku)",
+                "constant in startswith()",
+                "the first argument of startswith() must be a product value, not a constant at column 12\n    startswith('a', sku)\n               ^~~",
+            ),
+            (
+                "startswith(sku, [1])",
+                "'startswith' without a text",
+                "'startswith' needs a text, got a list at column 17\n    startswith(sku, [1])\n                    ^~~",
+            ),
+            (
+                "lower(1) == 'a'",
+                "constant in lower()",
+                "lower() takes a product value, not a constant at column 7\n    lower(1) == 'a'\n          ^",
+            ),
+            (
+                "attr(1) == 'a'",
+                "attr() argument",
+                "attr() takes an attribute code as a text, e.g. attr('color') at column 6\n    attr(1) == 'a'\n         ^",
+            ),
+            (
+                "attr() == 1",
+                "call to 'attr'",
+                "attr() takes 1 argument (0 given) at column 1\n    attr() == 1\n    ^~~~~~",
+            ),
+            (
+                "startswith(sku, 'a') == True",
+                "startswith() as a value",
+                "startswith() is a condition, not a value that can be compared at column 1\n    startswith(sku, 'a') == True\n    ^~~~~~~~~~~~~~~~~~~~",
+            ),
+            (
+                "x == (a == b)",
+                "condition as a value",
+                "a condition is not a value: combine conditions with 'and', 'or' and 'not' at column 7\n    x == (a == b)\n          ^~~~~~",
+            ),
+            (
+                "x == (a and b)",
+                "condition as a value",
+                "a condition is not a value: combine conditions with 'and', 'or' and 'not' at column 7\n    x == (a and b)\n          ^~~~~~~",
+            ),
+            (
+                "x == 2 ** 3",
+                "'**' operator",
+                "'**' operator is not allowed at column 8\n    x == 2 ** 3\n           ^~",
+            ),
+            (
+                "x == lambda: 1",
+                "lambda",
+                "lambda is not allowed at column 6\n    x == lambda: 1\n         ^~~~~~",
+            ),
+            (
+                "x.y.z == 1",
+                "attribute access",
+                "attribute access is not allowed at column 2\n    x.y.z == 1\n     ^~",
+            ),
+            (
+                "sku.upper",
+                "attribute access",
+                "attribute access is not allowed at column 4\n    sku.upper\n       ^~~~~~",
+            ),
+            (
+                "a == {1}",
+                "set or dict display",
+                "set or dict display is not allowed at column 6\n    a == {1}\n         ^",
+            ),
+            (
+                "__import__('os')",
+                "dunder name '__import__'",
+                "dunder name '__import__' is not allowed at column 1\n    __import__('os')\n    ^~~~~~~~~~",
+            ),
+            (
+                "x == f'a'",
+                "f-string",
+                "f-string is not allowed at column 6\n    x == f'a'\n         ^~",
+            ),
+            (
+                "upper(sku) == 'A'",
+                "call to 'upper'",
+                "call to 'upper' is not allowed (the functions are startswith(), endswith(), under(), lower() and attr()) at column 1\n    upper(sku) == 'A'\n    ^~~~~",
+            ),
+            (
+                "a == 1 and\n b.c == 2",
+                "attribute access",
+                "attribute access is not allowed at line 2, column 3\n     b.c == 2\n      ^~",
+            ),
+            (
+                "a == 1 and\nb == = 2",
+                "'=' (assignment)",
+                "'=' (assignment) is not allowed (use '==' to compare) at line 2, column 6\n    b == = 2\n         ^",
+            ),
+            (
+                "x == 1 and x == 1 and x == 1 and x == 1 and x == 1 and x == 1 and x == 1 and x == 1 and x == 1 and x == 1 and y.z == 1 and x == 1 and x == 1 and x == 1 and x == 1 and x == 1 and x == 1 and x == 1 and x == 1 and x == 1 and x == 1",
+                "attribute access",
+                "attribute access is not allowed at column 112\n    ...= 1 and x == 1 and y.z == 1 and x == 1 and x == 1 and x == 1 and x == 1 ...\n                           ^~",
+            ),
+            (
+                "y.z == 1 and x == 1 and x == 1 and x == 1 and x == 1 and x == 1 and x == 1 and x == 1 and x == 1 and x == 1 and x == 1",
+                "attribute access",
+                "attribute access is not allowed at column 2\n    y.z == 1 and x == 1 and x == 1 and x == 1 and x == 1 and x == 1 and x ==...\n     ^~",
+            ),
+            (
+                "x ==\t1 and\ty.z",
+                "attribute access",
+                "attribute access is not allowed at column 13\n    x == 1 and y.z\n                ^~",
+            ),
+            (
+                "qty > ",
+                "syntax error",
+                "the condition is incomplete at column 6\n    qty > \n         ^",
+            ),
+            (
+                "x == 1e400",
+                "number out of range",
+                "the number 1e400 has more digits than a JSON number keeps exactly at column 6\n    x == 1e400\n         ^~~~~",
+            ),
+            (
+                "x == 1 and x == 1 and x == 1 and x == 1 and x == 1 and x == 1 and x == 1 and x == 1 and x == 1 and x == 1 and y.z",
+                "attribute access",
+                "attribute access is not allowed at column 112\n    ...nd x == 1 and x == 1 and x == 1 and x == 1 and x == 1 and x == 1 and y.z\n                                                                             ^~",
+            ),
+        ],
+    )
+    def test_error_text(self, text: str, construct: str, shown: str) -> None:
+        """The construct is named and str() gives the message, the column and the marked excerpt."""
+        error = error_of(text)
+        assert (error.construct, str(error)) == (construct, shown)
+        assert error.problems == (("$", shown),)
+
+    @pytest.mark.parametrize(
+        ("text", "span"),
+        [
+            ("(\na ==\n)", (3, 1, 2)),
+            ("a == 1\nb == 2", (2, 1, 2)),
+            ("a == 1 and\n(b == ", (1, 11, 12)),
+            ("x == not y", (1, 6, 9)),
+            ("a == 1 2 3 4", (1, 8, 9)),
+        ],
+    )
+    def test_syntax_error_position(self, text: str, span: tuple[int, int, int]) -> None:
+        """A syntax error from Python's parser is placed at its line, column and end column."""
+        error = error_of(text)
+        assert error.construct == "syntax error"
+        assert (error.line, error.column, error.end_column) == span
+        assert error.text == text
+
+    def test_tree_error_string_lists_every_problem_on_its_own_line(self) -> None:
+        """str() of a tree error gives one "message @ path" line per problem."""
+        error = tree_error_of({"all": [{"op": "=="}, {"field": "sku", "op": "zz", "value": 1}]})
+        assert str(error) == "\n".join(f"{message} @ {path}" for path, message in error.problems)
+        assert len(error.problems) >= 2
+        assert error.message == error.problems[0][1]
+
+    def test_text_error_message_is_the_sentence_alone(self) -> None:
+        """A text error's message is the sentence without the position or the excerpt."""
+        error = error_of("x == 1j")
+        assert error.message == "complex number is not allowed"
+        assert error.args == ("complex number is not allowed",)
+        assert (error.line, error.column, error.end_column, error.path) == (1, 6, 8, None)
+
+    def test_non_text_is_described(self) -> None:
+        """parse() of a value that is not a text names the value's kind."""
+        assert str(error_of(42)) == "expected a condition text, got an integer"  # type: ignore[arg-type]
+
+    def test_deleting_an_attribute_is_refused(self) -> None:
+        """A condition's attributes cannot be deleted, and the error says it is immutable."""
+        condition = Condition.parse("x == 1")
+        with pytest.raises(AttributeError, match=r"^a Condition is immutable$"):
+            del condition._text
