@@ -375,7 +375,7 @@ def directory() -> Iterator[Path]:
 class TestArbitraryJson:
     """Any JSON value, given to every loader: a model or a PolicyConfigError with ``$`` paths."""
 
-    @settings(max_examples=scaled(0.5))
+    @settings(max_examples=scaled(0.25))
     @given(json_values(keys=KEYS))
     def test_every_model(self, data: Any) -> None:
         """The same arbitrary value, loaded as every model, enumeration and Step."""
@@ -390,7 +390,7 @@ class TestArbitraryJson:
             st.sampled_from([*names, "bogus"]), json_values(keys=KEYS, deep=False), max_size=8
         )
 
-        @settings(max_examples=scaled(0.05), suppress_health_check=[HealthCheck.too_slow])
+        @settings(max_examples=scaled(0.025), suppress_health_check=[HealthCheck.too_slow])
         @given(shaped)
         def run(data: dict[str, Any]) -> None:
             model = check_structure(data, cls)
@@ -430,7 +430,7 @@ class TestMutatedDocuments:
 class TestLoadConfig:
     """load_config, from a mapping, a JSON file and a TOML file."""
 
-    @settings(max_examples=scaled(0.5), suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=scaled(0.25), suppress_health_check=[HealthCheck.too_slow])
     @given(json_values(keys=KEYS) | mutated_documents(pt.configurations(), keys=KEYS))
     def test_mapping(self, data: Any) -> None:
         """Any value or broken configuration as a mapping: a Configuration or PolicyConfigError."""

@@ -125,8 +125,7 @@ def _weighted(*choices: tuple[int, st.SearchStrategy[T]]) -> st.SearchStrategy[T
     ordered = sorted(choices, key=lambda choice: -choice[0])
     slots = [strategy for weight, strategy in ordered for _ in range(weight)]
     slots.append(slots.pop(0))
-    if ordered[0][0] > 1:
-        slots.insert(0, slots.pop(-2))
+    slots.insert(0, slots.pop(-2))  # every caller gives the heaviest a weight of 2 or more
 
     def choose(index: int) -> st.SearchStrategy[T]:
         return slots[index]
