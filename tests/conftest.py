@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 settings.register_profile(
     "ci", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -24,5 +24,8 @@ settings.register_profile(
     deadline=None,
     # mutmut runs each test several times in one process (stats, clean run, then per mutant).
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.differing_executors],
+    # A failure is all a mutation run needs: no time spent shrinking it.
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    report_multiple_bugs=False,
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))

@@ -714,3 +714,16 @@ class TestStrategies:
         assert all(listing.sku == "S" for listing in listings)
         assert len(set(accounts)) == len(accounts)
         assert set(accounts) <= {account.id for account in config.accounts}
+
+
+class TestExactBehaviour:
+    """Paths, arguments and boundaries pinned one by one (found by mutation testing)."""
+
+    def test_listing_of_another_sku_before_a_problem_is_passed_over(self) -> None:
+        """A listing of another SKU before an unknown account does not stop the check."""
+        listings = [_listing("ae", sku="OTHER"), _listing("gone")]
+        with pytest.raises(PolicyConfigError) as caught:
+            plan_stock_sync(_event(), listings, CONFIG)
+        assert caught.value.errors == [
+            "unknown account 'gone' (known: ae, eb, eb2, shop, shop2, tt) @ $.listings[1].account"
+        ]

@@ -1263,6 +1263,13 @@ class TestExactBehaviour:
         [
             ({"product": 42}, "expected a product, got an integer @ $.product"),
             ({"listing": "yes"}, "expected a listing or null, got a string @ $.listing"),
+            ({"changed": "qty"}, "expected a list of attribute codes, got a string @ $.changed"),
+            ({"changed": 42}, "expected a list of attribute codes, got an integer @ $.changed"),
+            ({"kind": [1]}, "must be one of 'created', 'updated', 'deleted' (got a list) @ $.kind"),
+            (
+                {"kind": "changed"},
+                "must be one of 'created', 'updated', 'deleted' (got 'changed') @ $.kind",
+            ),
         ],
     )
     def test_change_parts_are_checked_by_type(self, fields: dict[str, Any], error: str) -> None:
@@ -1271,3 +1278,33 @@ class TestExactBehaviour:
         with pytest.raises(PolicyConfigError) as caught:
             ProductChange(**arguments)
         assert caught.value.errors == [error]
+
+    @pytest.mark.parametrize(
+        ("listing", "changed", "fields", "action"),
+        [
+            (Listing(), (), {"fields": ["title"]}, NONE),
+            (Listing(), ("weight",), {}, NONE),
+            (Listing(price_managed_externally=True), ("name",), {}, UPDATE),
+            (
+                Listing(price_managed_externally=True),
+                ("color",),
+                {"fields": ["price"], "observed_attributes": ["color"]},
+                NONE,
+            ),
+        ],
+    )
+    def test_every_outcome_of_a_listed_product_keeps_the_template(
+        self,
+        listing: Listing,
+        changed: tuple[str, ...],
+        fields: dict[str, Any],
+        action: SyncAction,
+    ) -> None:
+        """Nothing changed, a blocked change and both repricer outcomes name the template."""
+        decision = _decide(_policy(**fields), changed=changed, listing=listing)
+        assert (decision.action, decision.template) == (action, "t-red")
+
+    def test_delist_keeps_the_template(self) -> None:
+        """A deleted listed product is delisted with its template named."""
+        decision = _decide(_policy(), kind="deleted")
+        assert (decision.action, decision.template) == (DELIST, "t-red")

@@ -348,8 +348,7 @@ def plan_stock_sync(
     """
     sku = event.sku
     stock = event.stock
-    if type(listings) is not list and type(listings) is not tuple:
-        listings = list(listings)
+    listings = tuple(listings)  # read twice when a listing is wrong; a tuple is not copied
     accounts = {account.id: account for account in config.accounts}
     rules_of: dict[str, _AccountRules] = {}
     quantities: dict[str, QuantityResult | Step] = {}
