@@ -6,9 +6,10 @@ Run from the repository root (atheris is not a dependency of the project: ``pip 
     python fuzz/atheris_loading.py -max_total_time=300 fuzz/corpus/loading
 
 The first byte chooses the file type (``.json`` or ``.toml``); the other bytes are the file, as
-they are (not necessarily UTF-8). Only ``PolicyConfigError`` may come out of ``load_config``, each
-of its lines ending with a ``$`` path; a configuration that loads must dump and load back equal.
-Anything else is a crash that libFuzzer saves as ``crash-<hash>``.
+they are (not necessarily UTF-8; with ``--utf8``, decoded with replacement characters first, so that
+the fuzzing goes past a file that is not UTF-8). Only ``PolicyConfigError`` may come out of
+``load_config``, each of its lines ending with a ``$`` path; a configuration that loads must dump
+and load back equal. Anything else is a crash that libFuzzer saves as ``crash-<hash>``.
 
 Seed the corpus with the examples (``mkdir -p fuzz/corpus/loading && cp examples/*.json
 fuzz/corpus/loading/``) for a head start.
@@ -28,13 +29,17 @@ with atheris.instrument_imports(include=["policy_engine"]):
 
 PATH = re.compile(r'\$(?:\.[A-Za-z_][\w-]*|\[[0-9]+\]|\["(?:[^"\\]|\\.)*"\])*', re.DOTALL)
 DIRECTORY = Path(tempfile.mkdtemp(prefix="atheris-loading-"))
+UTF8_ONLY = "--utf8" in sys.argv
 
 
 def test_one_input(data: bytes) -> None:
     """One libFuzzer input: a configuration file's bytes."""
     suffix = ".toml" if data[:1] == b"T" else ".json"
     path = DIRECTORY / f"config{suffix}"
-    path.write_bytes(data[1:])
+    content = data[1:]
+    if UTF8_ONLY:
+        content = content.decode("utf-8", errors="replace").encode("utf-8")
+    path.write_bytes(content)
     try:
         config = load_config(path)
     except PolicyConfigError as error:
@@ -48,7 +53,7 @@ def test_one_input(data: bytes) -> None:
 
 def main() -> None:
     """Hand the target to libFuzzer with the command line's options."""
-    atheris.Setup(sys.argv, test_one_input)
+    atheris.Setup([arg for arg in sys.argv if arg != "--utf8"], test_one_input)
     atheris.Fuzz()
 
 
