@@ -208,11 +208,11 @@ def _tree_target(strategy: st.SearchStrategy[Any]) -> Callable[[Target], Callabl
 #: Every target and its share of the inputs: the cheap ones get more. The loader targets' shares
 #: add up to 0.36, the condition targets' to 0.64 (for a run split in two parts, see the docs).
 TARGETS = (
-    ("loader_json", 0.23, _loader_json),
+    ("loader_json", 0.25, _loader_json),
     ("loader_shaped", 0.07, _loader_shaped),
-    ("loader_mutated", 0.04, _loader_mutated),
-    ("load_config_mapping", 0.01, _load_config_mapping),
-    ("load_config_text", 0.01, _load_config_text),
+    ("loader_mutated", 0.03, _loader_mutated),
+    ("load_config_mapping", 0.005, _load_config_mapping),
+    ("load_config_text", 0.005, _load_config_text),
     (
         "condition_text",
         0.17,

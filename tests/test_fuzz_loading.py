@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 import re
 import tempfile
 from collections.abc import Iterator
@@ -134,9 +135,21 @@ def check_structure(data: Any, cls: type[Any]) -> Any | None:
     return model
 
 
+def _not_a_number(value: Any) -> bool:
+    if isinstance(value, float):
+        return value != value  # noqa: PLR0124 - NaN is the one value unequal to itself
+    if isinstance(value, dict):
+        return any(_not_a_number(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return any(_not_a_number(item) for item in value)
+    return False
+
+
 def check_round_trip(model: Any, cls: type[Any]) -> None:
     """A model that loaded dumps to JSON text and loads back equal."""
     dumped = unstructure(model)
+    if cls is ListingChange and _not_a_number(dumped):
+        return  # an open gap: see TestFoundByFuzzing.test_listing_change_values
     text = json.dumps(dumped, ensure_ascii=False)
     assert structure(json.loads(text), cls) == model
 
@@ -496,12 +509,7 @@ class TestFoundByFuzzing:
             pytest.param(
                 {"title": "T", "buffer": -(10**5000)}, policy_engine.InventoryPolicy, id="checker"
             ),
-            pytest.param(
-                {"version": 10**5000},
-                Configuration,
-                id="version",
-                marks=_gap("the version message prints the integer", ValueError),
-            ),
+            pytest.param({"version": 10**5000}, Configuration, id="version"),
             pytest.param({"qty": 10**5000}, policy_engine.Stock, id="quantity"),
             pytest.param({"sku": "A", "price": 10**5000}, policy_engine.Product, id="money"),
         ],
@@ -525,6 +533,14 @@ class TestFoundByFuzzing:
         """A file nested deeper than Python's recursion limit is a PolicyConfigError."""
         assert check_load_config_text(text, directory, suffix) is None
 
+    @pytest.mark.xfail(strict=True, reason="ListingChange.before/after load any JSON unchecked")
+    @pytest.mark.parametrize("value", [math.nan, [1, {"a": 2}]], ids=["nan", "list"])
+    def test_listing_change_values(self, value: Any) -> None:
+        """A value that cannot round-trip equal and hashable (NaN, a mutable list) is refused."""
+        data = {"sku": "A", "account": "a", "what": "price", "before": value, "after": None}
+        with pytest.raises(PolicyConfigError):
+            structure(data, ListingChange)
+
     @_gap("load_config reads files as UTF-8 unchecked", UnicodeDecodeError)
     def test_file_not_utf8(self, directory: Path) -> None:
         """A file that is not UTF-8 is a PolicyConfigError."""
@@ -532,7 +548,6 @@ class TestFoundByFuzzing:
         path.write_bytes(b'{"version": 1, "x": "\xe9"}')
         assert check_load_config(path) is None
 
-    @_gap("tomllib raises ValueError for an integer of 4,301 digits", ValueError)
     def test_toml_integer_too_long(self, directory: Path) -> None:
         """A TOML integer too long to read is a PolicyConfigError."""
         assert check_load_config_text("version = 1" + "0" * 4300, directory, ".toml") is None
