@@ -18,7 +18,7 @@ import json
 import sys
 from decimal import Decimal
 
-import atheris  # type: ignore[import-not-found]
+import atheris  # type: ignore[import-not-found,import-untyped,unused-ignore]
 
 with atheris.instrument_imports(include=["policy_engine"]):
     from policy_engine import Condition, ConditionError, Product, Stock

@@ -22,7 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-import atheris  # type: ignore[import-not-found]
+import atheris  # type: ignore[import-not-found,import-untyped,unused-ignore]
 
 with atheris.instrument_imports(include=["policy_engine"]):
     from policy_engine import PolicyConfigError, dump_config, load_config
