@@ -233,7 +233,7 @@ Path = tuple[str | int, ...]
 
 
 def _as_document(value: Any) -> Any:
-    """A fresh JSON-compatible copy: models are dumped, containers copied (iteratively deep)."""
+    """A fresh JSON-compatible copy: models are dumped, containers copied."""
     if attrs.has(type(value)):
         value = unstructure(value)
     return _copy(value)
@@ -278,12 +278,14 @@ def _retyped(value: Any) -> list[Any]:
         options += [int(value), str(value).lower(), "yes" if value else "no"]
     elif isinstance(value, int):
         options += [str(value), float(value) if abs(value) < 2**1000 else math.inf, value > 0]
-        options += [-value, value + 1, value - 1, value * 10**20]
+        options += [-value, value + 1, value - 1]
+        if abs(value) < 10**100:
+            options.append(value * 10**20)
     elif isinstance(value, float):
         options += [repr(value), int(value) if math.isfinite(value) else 0, math.nan, -value]
     elif isinstance(value, str):
         options += [value.upper(), value + "x", value[:-1], value.strip() or "x", f" {value} "]
-        options += [len(value), value * 100]
+        options += [len(value), value * 100 if len(value) < 1000 else value]
         try:
             options.append(float(value))
         except ValueError:
@@ -365,7 +367,8 @@ def mutated_documents(
     drawn from every path of the document (the root included), a value is replaced by one of
     ``values`` (default: small :func:`json_values`), removed, retyped (a number as a string, a
     list as an object, a value wrapped in a list…), or an object gets a key drawn from ``keys`` or
-    a near-miss of one of its own keys (``titl``, ``TITLE``).
+    a near-miss of one of its own keys (``titl``, ``TITLE``). The documents are copied
+    recursively: they should be nested at most a few hundred levels.
     """
     value_strategy = json_values(max_leaves=4, deep=False) if values is None else values
     key_strategy = st.text(max_size=8) if keys is None else keys
