@@ -114,6 +114,47 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         "decisions[key] = None",
         "None is remembered, read as not remembered: the same decision is computed again",
     ),
+    "policy_engine._sync.x__names__mutmut_5": (
+        '"XX(none)XX"',
+        "no decision names an empty set of codes or fields: every caller passes a non-empty one",
+    ),
+    "policy_engine._sync.x__names__mutmut_6": ('"(NONE)"', "as above: the fallback is never shown"),
+    "policy_engine._sync.x__optional_field_set__mutmut_1": (
+        "(values is None) and False",
+        "the field-set converter also returns None for None",
+    ),
+    "policy_engine._sync.x__optional_tuple__mutmut_2": (
+        "if values is None and type(values) is tuple",
+        "None and a tuple both come back unchanged from the iterable branch",
+    ),
+    "policy_engine._sync.x__optional_tuple__mutmut_4": (
+        "type(None) is tuple",
+        "tuple() of a tuple is the same tuple",
+    ),
+    "policy_engine._sync.xǁSyncPolicyǁ__attrs_post_init____mutmut_27": (
+        "(self.channel is not None) or True",
+        "BUILTIN_CHANNELS.get(None) is None: the test only saves a look-up",
+    ),
+    "policy_engine._sync.xǁSyncPolicyǁ_cross_checks__mutmut_12": (
+        "(self.channel is not None) or True",
+        "BUILTIN_CHANNELS.get(None) is None: the test only saves a look-up",
+    ),
+    "policy_engine._sync.xǁSyncPolicyǁ_enabled_for__mutmut_4": (
+        "(type(channel_fields) is frozenset) and False",
+        "frozenset() of a frozenset is an equal frozenset: the same cache key",
+    ),
+    "policy_engine._sync.xǁSyncPolicyǁ_enabled_for__mutmut_6": (
+        "type(None) is frozenset",
+        "frozenset() of a frozenset is an equal frozenset: the same cache key",
+    ),
+    "policy_engine._sync.xǁSyncPolicyǁ_enabled_for__mutmut_10": (
+        "enabled = None",
+        "the remembered fields of a channel are computed again, the same",
+    ),
+    "policy_engine._sync.xǁSyncPolicyǁ_enabled_for__mutmut_11": (
+        "enabled = cache.get(None)",
+        "the remembered fields of a channel are computed again, the same",
+    ),
     "policy_engine._stock_sync.x_plan_stock_sync__mutmut_18": (
         "count = 1",
         (

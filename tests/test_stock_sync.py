@@ -727,3 +727,10 @@ class TestExactBehaviour:
         assert caught.value.errors == [
             "unknown account 'gone' (known: ae, eb, eb2, shop, shop2, tt) @ $.listings[1].account"
         ]
+
+    def test_unhashable_source_is_reported(self) -> None:
+        """A source given as a list is reported as a wrong value, not a crash."""
+        with pytest.raises(PolicyConfigError) as caught:
+            _event(source=[1])
+        sources = "', '".join(source.value for source in StockEventSource)
+        assert caught.value.errors == [f"must be one of '{sources}' (got [1]) @ $.source"]
