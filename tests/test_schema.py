@@ -30,6 +30,7 @@ from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
 from policy_engine import (
     BUILTIN_CHANNELS,
+    MAX_INTEGER,
     SCHEMA_KINDS,
     Account,
     Adjustment,
@@ -692,6 +693,7 @@ class TestDocuments:
             "description": 'Quantity kept back for the store ("Threshold Buffer").',
             "type": "integer",
             "minimum": 0,
+            "maximum": MAX_INTEGER,
             "default": 0,
         }
 

@@ -16,6 +16,21 @@ from typing import Any, TypeAlias
 
 import attrs
 
+from policy_engine._limits import (
+    MAX_ATTRIBUTE_INTEGER,
+    MAX_ATTRIBUTE_LIST_ITEMS,
+    MAX_ATTRIBUTE_VALUE_LENGTH,
+    MAX_ATTRIBUTES,
+    MAX_CATEGORIES,
+    MAX_FILE_LENGTH,
+    MAX_ID_LENGTH,
+    MAX_IMAGE_ROLES,
+    MAX_IMAGES,
+    MAX_NAME_LENGTH,
+    MAX_QUANTITY,
+    MAX_SKU_LENGTH,
+    MAX_SOURCES,
+)
 from policy_engine._serialization import (
     DUMP,
     LOAD,
@@ -26,6 +41,7 @@ from policy_engine._serialization import (
     load_quantity,
 )
 from policy_engine._validation import (
+    JSON_SCHEMA,
     Checked,
     FrozenDict,
     Problem,
@@ -37,7 +53,10 @@ from policy_engine._validation import (
     is_str,
     is_str_or_none,
     key_path,
+    max_items,
+    max_length,
     non_empty,
+    shown,
 )
 
 __all__ = [
@@ -131,11 +150,28 @@ def _str_frozenset(values: Iterable[str]) -> frozenset[str]:
     return values if type(values) is frozenset else frozenset(values)
 
 
-def _all_str(values: Any) -> str | None:
-    for value in values:
-        if type(value) is not str:
-            return f"expected a list of strings, got {describe(value)} in it"
-    return None
+def _texts(limit: int) -> Any:
+    """Every item of the list must be a string of at most ``limit`` characters."""
+
+    def _check(values: Any) -> str | None:
+        for value in values:
+            if type(value) is not str:
+                return f"expected a list of strings, got {describe(value)} in it"
+            if len(value) > limit:
+                return f"items must be at most {limit} characters long, got {shown(value)}"
+        return None
+
+    _check.__dict__[JSON_SCHEMA] = {"items": {"maxLength": limit}}
+    return _check
+
+
+def _is_quantity(value: Any) -> str | None:
+    """A stock quantity: an integer below 10**15 in magnitude (decimals were floored)."""
+    if type(value) is not int:
+        return f"expected an integer, got {describe(value)}"
+    if -MAX_QUANTITY <= value <= MAX_QUANTITY:
+        return None
+    return f"a quantity must be below 10**15, got {shown(value)}"
 
 
 # --------------------------------------------------------------------------------------- Image
@@ -153,13 +189,15 @@ class Image(Checked):
         label: The alt text.
     """
 
-    file: str = attrs.field(metadata=check(is_str, non_empty))
+    file: str = attrs.field(metadata=check(max_length(MAX_FILE_LENGTH), is_str, non_empty))
     position: int = attrs.field(default=0, metadata=check(is_int))
     disabled: bool = attrs.field(default=False, metadata=check(is_bool))
     roles: frozenset[str] = attrs.field(
-        default=frozenset(), converter=_str_frozenset, metadata=check(_all_str)
+        default=frozenset(),
+        converter=_str_frozenset,
+        metadata=check(max_items(MAX_IMAGE_ROLES), _texts(MAX_ID_LENGTH)),
     )
-    label: str = attrs.field(default="", metadata=check(is_str))
+    label: str = attrs.field(default="", metadata=check(max_length(MAX_NAME_LENGTH), is_str))
 
 
 # --------------------------------------------------------------------------------------- Stock
@@ -175,9 +213,9 @@ class SourceItem(Checked):
         in_stock: The source item's stock status; an out-of-stock source contributes nothing.
     """
 
-    code: str = attrs.field(metadata=check(is_str, non_empty))
+    code: str = attrs.field(metadata=check(max_length(MAX_ID_LENGTH), is_str, non_empty))
     qty: int = attrs.field(
-        default=0, converter=floor_quantity, metadata={LOAD: load_quantity, **check(is_int)}
+        default=0, converter=floor_quantity, metadata={LOAD: load_quantity, **check(_is_quantity)}
     )
     in_stock: bool = attrs.field(default=True, metadata=check(is_bool))
 
@@ -207,18 +245,18 @@ class Stock(Checked):
     """
 
     qty: int = attrs.field(
-        default=0, converter=floor_quantity, metadata={LOAD: load_quantity, **check(is_int)}
+        default=0, converter=floor_quantity, metadata={LOAD: load_quantity, **check(_is_quantity)}
     )
     in_stock: bool = attrs.field(default=True, metadata=check(is_bool))
     manage_stock: bool = attrs.field(default=True, metadata=check(is_bool))
     sources: tuple[SourceItem, ...] = attrs.field(
-        default=(), converter=_source_tuple, metadata=check(_all_sources)
+        default=(), converter=_source_tuple, metadata=check(max_items(MAX_SOURCES), _all_sources)
     )
     reserved: int = attrs.field(
-        default=0, converter=floor_quantity, metadata={LOAD: load_quantity, **check(is_int)}
+        default=0, converter=floor_quantity, metadata={LOAD: load_quantity, **check(_is_quantity)}
     )
     out_of_stock_threshold: int = attrs.field(
-        default=0, converter=floor_quantity, metadata={LOAD: load_quantity, **check(is_int)}
+        default=0, converter=floor_quantity, metadata={LOAD: load_quantity, **check(_is_quantity)}
     )
 
 
@@ -233,54 +271,105 @@ def _attribute_value(value: Any) -> AttributeValue:
     return value  # type: ignore[no-any-return]
 
 
-def _attributes(values: Mapping[str, Any]) -> FrozenDict[str, AttributeValue]:
-    if type(values) is FrozenDict:
-        return values
+def _attributes(values: Any) -> Any:
+    if type(values) is FrozenDict or not isinstance(values, Mapping):
+        return values  # a FrozenDict is already converted; anything else is for the check
+    if len(values) > MAX_ATTRIBUTES:
+        return values  # reported by the check, without converting a million values first
     return FrozenDict({key: _attribute_value(value) for key, value in values.items()})
 
 
-def _valid_attribute(value: Any) -> str | None:
-    if value is None or type(value) in (str, int, bool):
+_ATTRIBUTE_TYPES = (
+    "expected a string, an integer, a decimal number, a boolean, a list of strings or null"
+)
+_TOO_MANY_ATTRIBUTES = max_items(MAX_ATTRIBUTES)
+_LIST_ITEMS = _texts(MAX_NAME_LENGTH)
+
+
+def _text_problem(value: str) -> str | None:
+    if len(value) > MAX_ATTRIBUTE_VALUE_LENGTH:
+        return f"must be at most {MAX_ATTRIBUTE_VALUE_LENGTH} characters long (got {len(value)})"
+    return None
+
+
+def _integer_problem(value: int) -> str | None:
+    if -MAX_ATTRIBUTE_INTEGER <= value <= MAX_ATTRIBUTE_INTEGER:
         return None
-    if type(value) is Decimal:
+    return f"an integer attribute has at most 38 digits, got {shown(value)}"
+
+
+def _list_problem(value: tuple[Any, ...] | list[Any]) -> str | None:
+    if len(value) > MAX_ATTRIBUTE_LIST_ITEMS:
+        return f"must have at most {MAX_ATTRIBUTE_LIST_ITEMS} items (got {len(value)})"
+    return None
+
+
+def _code_problem(key: object) -> str | None:
+    if type(key) is not str or not key:
+        return "attribute codes must be non-empty strings"
+    if len(key) > MAX_ID_LENGTH:
+        return f"attribute codes must be at most {MAX_ID_LENGTH} characters long, got {shown(key)}"
+    return None
+
+
+def _valid_attribute(value: Any) -> str | None:
+    kind = type(value)
+    if value is None or kind is bool:
+        return None
+    if kind is str:
+        return _text_problem(value)
+    if kind is int:
+        return _integer_problem(value)
+    if kind is Decimal:
         return None if value.is_finite() else "money must be a finite number"
-    if type(value) is tuple:
-        return _all_str(value)
-    return (
-        "expected a string, an integer, a decimal number, a boolean, a list of strings or null,"
-        f" got {describe(value)}"
-    )
+    if kind is tuple:
+        return _list_problem(value) or _LIST_ITEMS(value)
+    return f"{_ATTRIBUTE_TYPES}, got {describe(value)}"
 
 
 def _load_attribute(value: object) -> AttributeValue:
-    if value is None or type(value) in (str, int, bool):
-        return value  # type: ignore[return-value]
+    if value is None or type(value) is bool:
+        return value
+    if type(value) is str:
+        problem = _text_problem(value)
+        if problem is not None:
+            fail(problem)
+        return value
+    if type(value) is int:
+        problem = _integer_problem(value)
+        if problem is not None:
+            fail(problem)
+        return value
     if isinstance(value, float | Decimal):
         return load_money(value)
     if isinstance(value, list | tuple):
-        problems: list[Problem] = [
-            (f"$[{index}]", f"expected a string, got {describe(item)}")
-            for index, item in enumerate(value)
-            if type(item) is not str
-        ]
+        problem = _list_problem(value)
+        if problem is not None:
+            fail(problem)
+        problems: list[Problem] = []
+        for index, item in enumerate(value):
+            if type(item) is not str:
+                problems.append((f"$[{index}]", f"expected a string, got {describe(item)}"))
+            elif len(item) > MAX_NAME_LENGTH:
+                message = f"must be at most {MAX_NAME_LENGTH} characters long (got {len(item)})"
+                problems.append((f"$[{index}]", message))
         if problems:
             raise Invalid(problems)
         return tuple(value)
-    message = (
-        "expected a string, an integer, a decimal number, a boolean, a list of strings or null,"
-        f" got {describe(value)}"
-    )
-    raise Invalid([("$", message)])
+    raise Invalid([("$", f"{_ATTRIBUTE_TYPES}, got {describe(value)}")])
 
 
 def _load_attributes(value: object, _: object = None) -> FrozenDict[str, AttributeValue]:
     if not isinstance(value, Mapping):
         fail(f"expected an object, got {describe(value)}")
+    if len(value) > MAX_ATTRIBUTES:
+        fail(_TOO_MANY_ATTRIBUTES(value) or "")
     loaded: dict[str, AttributeValue] = {}
     problems: list[Problem] = []
     for key, item in value.items():
-        if type(key) is not str or not key:
-            problems.append(("$", "attribute codes must be non-empty strings"))
+        problem = _code_problem(key)
+        if problem is not None:
+            problems.append(("$", problem))
             continue
         try:
             loaded[key] = _load_attribute(item)
@@ -307,12 +396,15 @@ def _dump_attributes(values: Mapping[str, AttributeValue]) -> dict[str, Any]:
 def _check_attributes(values: Any) -> str | None:
     if not isinstance(values, Mapping):
         return f"expected an object, got {describe(values)}"
+    if len(values) > MAX_ATTRIBUTES:
+        return _TOO_MANY_ATTRIBUTES(values)
     for key, value in values.items():
-        if type(key) is not str or not key:
-            return "attribute codes must be non-empty strings"
+        problem = _code_problem(key)
+        if problem is not None:
+            return problem
         problem = _valid_attribute(value)
         if problem is not None:
-            return f"attribute {key!r}: {problem}"
+            return f"attribute {shown(key)}: {problem}"
     return None
 
 
@@ -355,8 +447,8 @@ class Product(Checked):
         stock: The stock record, or ``None`` when the store has none.
     """
 
-    sku: str = attrs.field(metadata=check(is_str, non_empty))
-    name: str = attrs.field(default="", metadata=check(is_str))
+    sku: str = attrs.field(metadata=check(max_length(MAX_SKU_LENGTH), is_str, non_empty))
+    name: str = attrs.field(default="", metadata=check(max_length(MAX_NAME_LENGTH), is_str))
     type: ProductType = attrs.field(
         default=ProductType.SIMPLE,
         converter=_to_product_type,
@@ -382,11 +474,17 @@ class Product(Checked):
         metadata={LOAD: _load_attributes, DUMP: _dump_attributes, **check(_check_attributes)},
     )
     categories: tuple[str, ...] = attrs.field(
-        default=(), converter=_str_tuple, metadata=check(_all_str)
+        default=(),
+        converter=_str_tuple,
+        metadata=check(max_items(MAX_CATEGORIES), _texts(MAX_NAME_LENGTH)),
     )
-    attribute_set: str = attrs.field(default="Default", metadata=check(is_str))
+    attribute_set: str = attrs.field(
+        default="Default", metadata=check(max_length(MAX_NAME_LENGTH), is_str)
+    )
     images: tuple[Image, ...] = attrs.field(
-        default=(), converter=_image_tuple, metadata=check(_all_images)
+        default=(), converter=_image_tuple, metadata=check(max_items(MAX_IMAGES), _all_images)
     )
-    parent_sku: str | None = attrs.field(default=None, metadata=check(is_str_or_none))
+    parent_sku: str | None = attrs.field(
+        default=None, metadata=check(max_length(MAX_SKU_LENGTH), is_str_or_none)
+    )
     stock: Stock | None = attrs.field(default=None, metadata=check(_is_stock_or_none))

@@ -38,10 +38,20 @@ from policy_engine._conditions import _ORDERING, _PREDICATES, MAX_LENGTH, OPS, l
 from policy_engine._config import CONFIG_VERSION, Account, Configuration
 from policy_engine._images import ImagePolicy
 from policy_engine._inventory import InventoryPolicy, MsiSettings
+from policy_engine._limits import (
+    MAX_ATTRIBUTE_INTEGER,
+    MAX_ATTRIBUTE_LIST_ITEMS,
+    MAX_ATTRIBUTE_VALUE_LENGTH,
+    MAX_ATTRIBUTES,
+    MAX_ID_LENGTH,
+    MAX_MONEY_INTEGER_DIGITS,
+    MAX_MONEY_TEXT_LENGTH,
+    MAX_NAME_LENGTH,
+)
 from policy_engine._models import Product, Stock, _load_attributes
 from policy_engine._orders import MAX_PREFIX_LENGTH, ChannelOrder, CustomerSettings, OrderPolicy
 from policy_engine._pricing import Adjustment, AdjustmentKind, Ending, PricingPolicy
-from policy_engine._serialization import LOAD, MAX_MONEY_INTEGER_DIGITS, load_quantity, unstructure
+from policy_engine._serialization import LOAD, load_quantity, unstructure
 from policy_engine._sync import SyncPolicy
 from policy_engine._templates import ListingTemplate
 from policy_engine._validation import CHECK, JSON_SCHEMA, FrozenDict
@@ -173,6 +183,7 @@ def _money(keywords: Mapping[str, Any]) -> dict[str, Any]:
     schema: dict[str, Any] = {
         "type": ["string", "number"],
         "pattern": _decimal_pattern(MAX_MONEY_INTEGER_DIGITS),
+        "maxLength": MAX_MONEY_TEXT_LENGTH,
     }
     rules = _money_rules(keywords)
     if not any(name in rules for name in _LOWER):
@@ -195,7 +206,11 @@ def _quantity() -> dict[str, Any]:
     return {
         "anyOf": [
             {"type": "number", "exclusiveMinimum": -limit, "exclusiveMaximum": limit},
-            {"type": "string", "pattern": _decimal_pattern(_QUANTITY_DIGITS)},
+            {
+                "type": "string",
+                "pattern": _decimal_pattern(_QUANTITY_DIGITS),
+                "maxLength": MAX_MONEY_TEXT_LENGTH,
+            },
         ]
     }
 
@@ -205,12 +220,23 @@ def _attributes() -> dict[str, Any]:
     limit = 10**MAX_MONEY_INTEGER_DIGITS
     return {
         "type": "object",
-        "propertyNames": {"minLength": 1},
+        "maxProperties": MAX_ATTRIBUTES,
+        "propertyNames": {"minLength": 1, "maxLength": MAX_ID_LENGTH},
         "additionalProperties": {
             "anyOf": [
-                {"type": ["string", "integer", "boolean", "null"]},
+                {"type": ["boolean", "null"]},
+                {"type": "string", "maxLength": MAX_ATTRIBUTE_VALUE_LENGTH},
+                {
+                    "type": "integer",
+                    "minimum": -MAX_ATTRIBUTE_INTEGER,
+                    "maximum": MAX_ATTRIBUTE_INTEGER,
+                },
                 {"type": "number", "exclusiveMinimum": -limit, "exclusiveMaximum": limit},
-                {"type": "array", "items": {"type": "string"}},
+                {
+                    "type": "array",
+                    "maxItems": MAX_ATTRIBUTE_LIST_ITEMS,
+                    "items": {"type": "string", "maxLength": MAX_NAME_LENGTH},
+                },
             ]
         },
     }
@@ -340,6 +366,7 @@ def _condition_text() -> dict[str, Any]:
 _END = r"(?![\s\S])"
 _CURRENCY = {"pattern": "^[A-Z]{3}$", "minLength": 3, "maxLength": 3}
 _NON_BLANK = {"minLength": 1, "pattern": r"\S"}
+_ID = {"minLength": 1, "maxLength": MAX_ID_LENGTH}
 _FIELD_RULES: Mapping[tuple[type[Any], str], Mapping[str, Any]] = {
     (PricingPolicy, "currency"): _CURRENCY,
     (ChannelOrder, "currency"): _CURRENCY,
@@ -361,9 +388,9 @@ _FIELD_RULES: Mapping[tuple[type[Any], str], Mapping[str, Any]] = {
     },
     (CustomerSettings, "email"): {"pattern": rf"^\S+@[^\s@]+{_END}"},
     (Configuration, "version"): {"const": CONFIG_VERSION},
-    (Configuration, "channels"): {"propertyNames": {"minLength": 1}},
+    (Configuration, "channels"): {"propertyNames": _ID},
     **{
-        (Configuration, f"{kind}_policies"): {"propertyNames": {"minLength": 1}}
+        (Configuration, f"{kind}_policies"): {"propertyNames": _ID}
         for kind in ("sync", "inventory", "pricing", "image", "order")
     },
 }
@@ -371,7 +398,26 @@ _FIELD_RULES: Mapping[tuple[type[Any], str], Mapping[str, Any]] = {
 _STRING_KEYWORDS = ("minLength", "maxLength", "pattern", "const")
 _INTEGER_KEYWORDS = (*_LOWER, *_UPPER, "const")
 _ARRAY_KEYWORDS = ("minItems", "maxItems")
-_OBJECT_KEYWORDS = ("minProperties", "propertyNames")
+_OBJECT_KEYWORDS = ("minProperties", "maxProperties", "propertyNames")
+#: Bounds that several checks of one field may each give: the tightest one holds.
+_UPPER_BOUNDS = frozenset({*_UPPER, "maxLength", "maxItems", "maxProperties"})
+_LOWER_BOUNDS = frozenset({*_LOWER, "minLength", "minItems", "minProperties"})
+
+
+def _merge(keywords: dict[str, Any], more: Mapping[str, Any]) -> None:
+    """Add the keywords of one more check: the tighter bound wins, nested rules merge."""
+    for name, value in more.items():
+        known = keywords.get(name)
+        if known is None:
+            keywords[name] = copy.deepcopy(value)
+        elif isinstance(value, Mapping):
+            _merge(known, value)
+        elif name in _UPPER_BOUNDS:
+            keywords[name] = min(known, value)
+        elif name in _LOWER_BOUNDS:
+            keywords[name] = max(known, value)
+        else:
+            keywords[name] = value
 
 
 def _pick(schema: dict[str, Any], keywords: Mapping[str, Any], names: tuple[str, ...]) -> None:
@@ -585,8 +631,8 @@ class _Builder:
         else:
             keywords: dict[str, Any] = {}
             for checker in field.metadata.get(CHECK, ()):
-                keywords.update(getattr(checker, JSON_SCHEMA, {}))
-            keywords.update(_FIELD_RULES.get((cls, field.name), {}))
+                _merge(keywords, getattr(checker, JSON_SCHEMA, {}))
+            _merge(keywords, _FIELD_RULES.get((cls, field.name), {}))
             schema.update(self.value(field.type, keywords))
         default: Any = field.default
         if isinstance(default, attrs.Factory):  # type: ignore[arg-type]

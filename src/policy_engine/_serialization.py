@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import enum
+import itertools
 import math
 import re
 import types
@@ -26,20 +27,38 @@ import attrs
 import cattrs
 
 from policy_engine._errors import PolicyConfigError
+from policy_engine._limits import (
+    MAX_ATTRIBUTE_VALUE_LENGTH,
+    MAX_ID_LENGTH,
+    MAX_ITEMS,
+    MAX_JSON_DEPTH,
+    MAX_MONEY_INTEGER_DIGITS,
+    MAX_MONEY_TEXT_LENGTH,
+    MAX_PROBLEMS,
+    MAX_STRING_LENGTH,
+)
 from policy_engine._steps import Step
 from policy_engine._validation import (
     CHECK,
+    Checker,
     FrozenDict,
     Problem,
     describe,
     field_problems,
+    is_int,
+    is_str,
     key_path,
+    max_items,
+    max_length,
+    shown,
+    size_limit,
 )
 
 __all__ = [
     "DUMP",
     "LOAD",
     "Invalid",
+    "load_json_value",
     "load_money",
     "load_quantity",
     "structure",
@@ -54,8 +73,17 @@ LOAD = "policy_engine.load"
 #: Field metadata key of a custom dumper: ``dumper(value) -> JSON-compatible data``.
 DUMP = "policy_engine.dump"
 
-MAX_MONEY_INTEGER_DIGITS = 12
-MAX_QUANTITY = 10**15
+#: Quantities lie strictly below this magnitude (``MAX_QUANTITY`` is the largest accepted).
+QUANTITY_BOUND = 10**15
+_MONEY_BOUND = 10**MAX_MONEY_INTEGER_DIGITS
+#: The default size check of lists, sets and objects: at most ``MAX_ITEMS`` items.
+_ANY_ITEMS = max_items(MAX_ITEMS)
+#: A step's text argument (a list of changed codes, say) is as long as an attribute value may be.
+_STEP_TEXT = max_length(MAX_ATTRIBUTE_VALUE_LENGTH)
+#: An object's unknown keys are listed up to this many, then counted.
+UNKNOWN_FIELDS_LISTED = 100
+#: An unknown key longer than this gets no "did you mean" (comparing it would cost its length).
+_SUGGEST_LENGTH = 100
 
 #: A decimal number as text: ASCII digits, an optional sign, point and exponent (no ``_``, no
 #: ``NaN``/``Infinity``, no other scripts' digits, which ``Decimal`` itself would accept).
@@ -63,11 +91,6 @@ _DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0
 
 
 _NOT_FINITE = frozenset({"nan", "snan", "inf", "infinity"})
-
-
-def _clip(text: str, limit: int = 40) -> str:
-    """Quote a user's string for a message, cut to ``limit`` characters."""
-    return repr(text if len(text) <= limit else text[:limit] + "…")
 
 
 class Invalid(Exception):  # noqa: N818 - internal signal, never escapes structure()
@@ -93,7 +116,22 @@ def _under(segment: str, problems: list[Problem]) -> list[Problem]:
 def _load_str(value: object, _: object = None) -> str:
     if type(value) is not str:
         fail(f"expected a string, got {describe(value)}")
+    if len(value) > MAX_STRING_LENGTH:
+        fail(is_str(value) or "")
     return value
+
+
+def _str_hook(limit: int, checker: Checker) -> Callable[..., str]:
+    """A string loader with a field's own length limit (checked before anything else)."""
+
+    def _load(value: object, _: object = None) -> str:
+        if type(value) is not str:
+            fail(f"expected a string, got {describe(value)}")
+        if len(value) > limit:
+            fail(checker(value) or "")
+        return value
+
+    return _load
 
 
 def _load_int(value: object, _: object = None) -> int:
@@ -112,31 +150,43 @@ def load_money(value: object, _: object = None) -> Decimal:
     """Load a money value: a JSON string or number, never NaN, infinite, boolean or too large."""
     if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
         fail(f"expected money (a decimal number or string), got {describe(value)}")
+    if isinstance(value, int) and not -_MONEY_BOUND < value < _MONEY_BOUND:
+        fail(
+            f"money must have at most {MAX_MONEY_INTEGER_DIGITS} integer digits, got {shown(value)}"
+        )
     if isinstance(value, float):
         if not math.isfinite(value):
             fail(f"money must be a finite number, got {value}")
         amount = Decimal(repr(value))
     elif isinstance(value, str):
+        if len(value) > MAX_MONEY_TEXT_LENGTH:
+            fail(
+                f"money given as text must be at most {MAX_MONEY_TEXT_LENGTH} characters long"
+                f" (got {len(value)})"
+            )
         text = value.strip()
         if not _DECIMAL_TEXT.fullmatch(text):
             if text.lstrip("+-").lower() in _NOT_FINITE:
                 fail(f"money must be a finite number, got {value!r}")
-            fail(f"expected money (a decimal number), got the string {_clip(value)}")
+            fail(f"expected money (a decimal number), got the string {shown(value)}")
         amount = Decimal(text)
     else:
         amount = Decimal(value)
     if not amount.is_finite():
-        fail(f"money must be a finite number, got {value!r}")
+        fail(f"money must be a finite number, got {_shown_repr(value)}")
     if amount != 0 and amount.adjusted() >= MAX_MONEY_INTEGER_DIGITS:
-        fail(f"money must have at most {MAX_MONEY_INTEGER_DIGITS} integer digits, got {value}")
+        fail(
+            f"money must have at most {MAX_MONEY_INTEGER_DIGITS} integer digits,"
+            f" got {value if isinstance(value, str) else shown(value)}"
+        )
     return amount
 
 
 def load_quantity(value: object, _: object = None) -> int:
     """Load a stock quantity: an integer, or a decimal number or string that is floored."""
     if type(value) is int:
-        if abs(value) >= MAX_QUANTITY:
-            fail(f"a quantity must be below 10**15, got {value}")
+        if not -QUANTITY_BOUND < value < QUANTITY_BOUND:
+            fail(f"a quantity must be below 10**15, got {shown(value)}")
         return value
     if isinstance(value, bool) or not isinstance(value, float | str | Decimal):
         fail(f"expected a quantity (a number), got {describe(value)}")
@@ -146,12 +196,25 @@ def load_quantity(value: object, _: object = None) -> int:
         if abs(value) >= 1e15:
             fail(f"a quantity must be below 10**15, got {value}")
         return math.floor(value)
-    if isinstance(value, str) and not _DECIMAL_TEXT.fullmatch(value.strip()):
-        fail(f"expected a quantity (a number), got the string {_clip(value)}")
+    if isinstance(value, str) and (
+        len(value) > MAX_MONEY_TEXT_LENGTH or not _DECIMAL_TEXT.fullmatch(value.strip())
+    ):
+        fail(f"expected a quantity (a number), got the string {shown(value)}")
     amount = Decimal(value.strip() if isinstance(value, str) else value)
-    if not amount.is_finite() or abs(amount) >= Decimal(10) ** 15:
-        fail(f"a quantity must be a finite number below 10**15, got {value!r}")
+    if not amount.is_finite() or abs(amount) >= QUANTITY_BOUND:
+        fail(f"a quantity must be a finite number below 10**15, got {_shown_repr(value)}")
     return math.floor(amount)
+
+
+def _shown_repr(value: object) -> str:
+    """``repr`` of a short value (``'1e20'``, ``Decimal('NaN')``); a long one as :func:`shown`."""
+    if isinstance(value, Decimal) and len(value.as_tuple().digits) <= _SUGGEST_LENGTH:
+        return repr(value)
+    return shown(value)
+
+
+#: No ISO date or date-time is longer (the longest forms carry microseconds and an offset).
+_ISO_LENGTH = 64
 
 
 def _load_date(value: object, _: object = None) -> date:
@@ -159,10 +222,12 @@ def _load_date(value: object, _: object = None) -> date:
         return value
     if type(value) is not str:
         fail(f"expected an ISO date (YYYY-MM-DD), got {describe(value)}")
+    if len(value) > _ISO_LENGTH:
+        fail(f"expected an ISO date (YYYY-MM-DD), got {shown(value)}")
     try:
         return date.fromisoformat(value)
     except ValueError:
-        fail(f"expected an ISO date (YYYY-MM-DD), got {value!r}")
+        fail(f"expected an ISO date (YYYY-MM-DD), got {shown(value)}")
 
 
 def _load_datetime(value: object, _: object = None) -> datetime:
@@ -170,10 +235,12 @@ def _load_datetime(value: object, _: object = None) -> datetime:
         return value
     if type(value) is not str:
         fail(f"expected an ISO date-time, got {describe(value)}")
+    if len(value) > _ISO_LENGTH:
+        fail(f"expected an ISO date-time (YYYY-MM-DDTHH:MM:SS), got {shown(value)}")
     try:
         return datetime.fromisoformat(value)
     except ValueError:
-        fail(f"expected an ISO date-time (YYYY-MM-DDTHH:MM:SS), got {value!r}")
+        fail(f"expected an ISO date-time (YYYY-MM-DDTHH:MM:SS), got {shown(value)}")
 
 
 def _enum_hook(cls: type[enum.Enum]) -> Callable[[object, object], enum.Enum]:
@@ -187,9 +254,65 @@ def _enum_hook(cls: type[enum.Enum]) -> Callable[[object, object], enum.Enum]:
             return value
         if type(value) is not str:
             fail(f"expected one of {allowed}, got {describe(value)}")
-        fail(f"must be one of {allowed} (got {value!r})")
+        fail(f"must be one of {allowed} (got {shown(value)})")
 
     return _load
+
+
+# --------------------------------------------------------------------------- free-form JSON
+
+
+def load_json_value(value: object, _: object = None) -> Any:
+    """Load a free-form JSON value (a result's summary, say) as it is, once it is checked.
+
+    It must be JSON: text, a finite number, a boolean, null, lists and objects with text keys of
+    those; within the limits of any value (``MAX_STRING_LENGTH``, ``MAX_ITEMS``, ``MAX_INTEGER``)
+    and nested at most ``MAX_JSON_DEPTH`` levels.
+
+    Raises:
+        Invalid: every problem, with its path relative to the value.
+    """
+    problems: list[Problem] = []
+    _json_problems(value, "$", 0, problems)
+    if problems:
+        raise Invalid(problems)
+    return value
+
+
+def _json_problems(value: object, path: str, depth: int, problems: list[Problem]) -> None:
+    if len(problems) >= MAX_PROBLEMS:
+        return
+    kind = type(value)
+    message: str | None = None
+    if value is None or kind is bool:
+        return
+    if kind is str:
+        message = is_str(value)
+    elif kind is int:
+        message = is_int(value)
+    elif isinstance(value, float | Decimal):
+        finite = value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)
+        if not finite:
+            message = f"expected a finite number, got {shown(value)}"
+    elif kind in (list, tuple) or isinstance(value, Mapping):
+        sized = typing.cast("list[Any] | Mapping[Any, Any]", value)
+        if depth >= MAX_JSON_DEPTH:
+            message = f"must be nested at most {MAX_JSON_DEPTH} levels deep"
+        elif len(sized) > MAX_ITEMS:
+            message = _ANY_ITEMS(sized)
+        elif isinstance(sized, Mapping):
+            for key, item in sized.items():
+                if type(key) is not str:
+                    problems.append((path, f"object keys must be strings, got {describe(key)}"))
+                else:
+                    _json_problems(item, path + key_path(key), depth + 1, problems)
+        else:
+            for index, item in enumerate(sized):
+                _json_problems(item, f"{path}[{index}]", depth + 1, problems)
+    else:
+        message = f"expected a JSON value, got {describe(value)}"
+    if message is not None:
+        problems.append((path, message))
 
 
 # ---------------------------------------------------------------------------------- containers
@@ -199,12 +322,24 @@ def _is_sequence(value: object) -> bool:
     return isinstance(value, list | tuple)
 
 
+#: A size bound of a collection: the most items and the checker whose message reports a breach.
+Size = tuple[int, Checker]
+_DEFAULT_SIZE: Size = (MAX_ITEMS, _ANY_ITEMS)
+
+
+def _oversized(value: Any, size: Size) -> None:
+    """Reject a collection over its size bound before any of its items is looked at."""
+    if len(value) > size[0]:
+        fail(size[1](value) or "")
+
+
 def _tuple_hook(
-    item_hook: Callable[[Any, Any], Any], item_type: Any
+    item_hook: Callable[[Any, Any], Any], item_type: Any, size: Size = _DEFAULT_SIZE
 ) -> Callable[..., tuple[Any, ...]]:
     def _load(value: object, _: object = None) -> tuple[Any, ...]:
         if not _is_sequence(value):
             fail(f"expected a list, got {describe(value)}")
+        _oversized(value, size)
         items = []
         problems: list[Problem] = []
         for index, item in enumerate(typing.cast("list[Any]", value)):
@@ -220,12 +355,13 @@ def _tuple_hook(
 
 
 def _frozenset_hook(
-    item_hook: Callable[[Any, Any], Any], item_type: Any
+    item_hook: Callable[[Any, Any], Any], item_type: Any, size: Size = _DEFAULT_SIZE
 ) -> Callable[..., frozenset[Any]]:
-    as_tuple = _tuple_hook(item_hook, item_type)
+    as_tuple = _tuple_hook(item_hook, item_type, size)
 
     def _load(value: object, _: object = None) -> frozenset[Any]:
         if isinstance(value, set | frozenset):
+            _oversized(value, size)
             value = sorted(value, key=repr)
         return frozenset(as_tuple(value))
 
@@ -233,11 +369,12 @@ def _frozenset_hook(
 
 
 def _mapping_hook(
-    value_hook: Callable[[Any, Any], Any], value_type: Any
+    value_hook: Callable[[Any, Any], Any], value_type: Any, size: Size = _DEFAULT_SIZE
 ) -> Callable[..., FrozenDict[str, Any]]:
     def _load(value: object, _: object = None) -> FrozenDict[str, Any]:
         if not isinstance(value, Mapping):
             fail(f"expected an object, got {describe(value)}")
+        _oversized(value, size)
         loaded = {}
         problems: list[Problem] = []
         for key, item in value.items():
@@ -253,6 +390,26 @@ def _mapping_hook(
         return FrozenDict(loaded)
 
     return _load
+
+
+def _sized_hook(converter: cattrs.Converter, tp: Any, size: Size) -> Callable[..., Any]:
+    """The loader of a field of type ``tp`` whose size is bounded by ``size``."""
+    if _is_union(tp) and type(None) in get_args(tp):
+        (inner,) = [arg for arg in get_args(tp) if arg is not type(None)]
+        return _optional_hook(_sized_hook(converter, inner, size), inner)
+    origin = get_origin(tp)
+    if tp is str:
+        return _str_hook(*size)
+    if origin is tuple:
+        item_type = get_args(tp)[0]
+        return _tuple_hook(converter.get_structure_hook(item_type), item_type, size)
+    if origin is frozenset:
+        (item_type,) = get_args(tp)
+        return _frozenset_hook(converter.get_structure_hook(item_type), item_type, size)
+    if origin in (FrozenDict, Mapping, dict):
+        value_type = get_args(tp)[1]
+        return _mapping_hook(converter.get_structure_hook(value_type), value_type, size)
+    return converter.get_structure_hook(tp)  # pragma: no cover - sizes bound the types above
 
 
 def _optional_hook(inner: Callable[[Any, Any], Any], inner_type: Any) -> Callable[..., Any]:
@@ -282,11 +439,22 @@ def _attrs_hook(converter: cattrs.Converter, cls: type[Any]) -> Callable[..., An
             loaders[field.name] = custom
     checked = {field.name for field in fields if field.metadata.get(CHECK)}
     order = {name: index for index, name in enumerate(names)}
+    # A field whose checks bound its size (a SKU's length, a product's images) gets a loader that
+    # rejects an oversized value before loading what is inside it.
+    sizes = {
+        field.name: size
+        for field in fields
+        if (size := size_limit(field.metadata.get(CHECK, ()))) is not None
+    }
 
     def _loader(name: str) -> Callable[[Any, Any], Any]:
         hook = loaders.get(name)
         if hook is None:
-            hook = converter.get_structure_hook(types_[name])
+            size = sizes.get(name)
+            if size is None:
+                hook = converter.get_structure_hook(types_[name])
+            else:
+                hook = _sized_hook(converter, types_[name], size)
             loaders[name] = hook
         return hook
 
@@ -296,22 +464,21 @@ def _attrs_hook(converter: cattrs.Converter, cls: type[Any]) -> Callable[..., An
         problems: list[Problem] = []
         kwargs: dict[str, Any] = {}
         failed: set[str] = set()
+        present = 0
         for name in names:
             if name not in value:
                 if name in required:
                     problems.append((f"$.{name}", "required field missing"))
                     failed.add(name)
                 continue
+            present += 1
             try:
                 kwargs[name] = _loader(name)(value[name], types_[name])
             except Invalid as error:
                 problems.extend(_under(f".{name}", error.problems))
                 failed.add(name)
-        problems.extend(
-            (f"${key_path(key)}", _unknown_field_message(key, names))
-            for key in value
-            if key not in known
-        )
+        if len(value) > present:
+            problems.extend(_unknown_fields(value, known, names, len(value) - present))
         if problems:
             # The value checks of the fields that loaded (the constructor runs them otherwise),
             # then the rules across fields, so that every problem is reported at once.
@@ -396,8 +563,22 @@ def _partial_cross_checks(
     return found
 
 
+def _unknown_fields(
+    value: Mapping[Any, Any], known: frozenset[str], names: list[str], count: int
+) -> list[Problem]:
+    """The problems of a document's unknown keys: the first ones, then how many more there are."""
+    unknown = (key for key in value if key not in known)
+    found = [
+        (f"${key_path(key)}", _unknown_field_message(key, names))
+        for key in itertools.islice(unknown, UNKNOWN_FIELDS_LISTED)
+    ]
+    if count > UNKNOWN_FIELDS_LISTED:
+        found.append(("$", f"and {_count(count - UNKNOWN_FIELDS_LISTED, 'more unknown field')}"))
+    return found
+
+
 def _unknown_field_message(key: object, names: list[str]) -> str:
-    if isinstance(key, str):
+    if isinstance(key, str) and len(key) <= _SUGGEST_LENGTH:
         close = difflib.get_close_matches(key, names, n=1)
         if close:
             return f"unknown field (did you mean {close[0]!r}?)"
@@ -431,6 +612,20 @@ def dump_number(amount: Decimal) -> float | str:
     return as_float if Decimal(repr(as_float)) == amount else str(amount)
 
 
+_STEP_KEYS = frozenset({"code", "args", "message"})
+
+
+def _step_arg_problem(arg: object) -> str | None:
+    """What is wrong with a step argument (a string, an integer or null), if anything."""
+    if arg is None:
+        return None
+    if type(arg) is str:
+        return _STEP_TEXT(arg)
+    if type(arg) is int:
+        return is_int(arg)
+    return f"expected a string, an integer or null, got {describe(arg)}"
+
+
 def _load_step(value: object, _: object = None) -> Step:
     if not isinstance(value, Mapping):
         fail(f"expected an object, got {describe(value)}")
@@ -446,21 +641,24 @@ def _load_step(value: object, _: object = None) -> Step:
                 else f"expected a string, got {describe(code)}",
             )
         )
+    elif len(code) > MAX_ID_LENGTH:
+        problems.append(("$.code", max_length(MAX_ID_LENGTH)(code) or ""))
     if not _is_sequence(args):
         problems.append(("$.args", f"expected a list, got {describe(args)}"))
+    elif len(args) > MAX_ITEMS:
+        problems.append(("$.args", _ANY_ITEMS(args) or ""))
     else:
         problems.extend(
-            (f"$.args[{index}]", f"expected a string, an integer or null, got {describe(arg)}")
+            (f"$.args[{index}]", message)
             for index, arg in enumerate(args)
-            if not (arg is None or type(arg) in (str, int))
+            if (message := _step_arg_problem(arg)) is not None
         )
     if "message" in value and type(value["message"]) is not str:
         problems.append(("$.message", f"expected a string, got {describe(value['message'])}"))
-    problems.extend(
-        (f"${key_path(key)}", _unknown_field_message(key, ["code", "args", "message"]))
-        for key in value
-        if key not in ("code", "args", "message")
-    )
+    present = sum(1 for key in _STEP_KEYS if key in value)
+    if len(value) > present:
+        unknown = len(value) - present
+        problems.extend(_unknown_fields(value, _STEP_KEYS, ["code", "args", "message"], unknown))
     if problems:
         raise Invalid(problems)
     return Step((code, *args))
@@ -577,9 +775,21 @@ def structure(data: Any, cls: type[T]) -> T:
     try:
         return _CONVERTER.structure(data, cls)
     except Invalid as error:
-        raise PolicyConfigError.from_problems(error.problems) from None
+        raise PolicyConfigError.from_problems(capped(error.problems)) from None
     except RecursionError:
         raise PolicyConfigError(["document is nested too deeply @ $"]) from None
+
+
+def capped(problems: list[Problem]) -> list[Problem]:
+    """The first ``MAX_PROBLEMS`` problems, and a last one counting the others."""
+    if len(problems) <= MAX_PROBLEMS:
+        return problems
+    more = _count(len(problems) - MAX_PROBLEMS, "more problem")
+    return [*problems[:MAX_PROBLEMS], ("$", f"and {more} not listed")]
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def unstructure(obj: Any) -> Any:

@@ -13,7 +13,7 @@ hidden product) is computed once when the policy is built.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Sized
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -28,9 +28,11 @@ from policy_engine._channels import (
     _sync_field_set,
     fields_for_changes,
 )
+from policy_engine._limits import MAX_ATTRIBUTES, MAX_ID_LENGTH, MAX_ITEMS, MAX_NAME_LENGTH
 from policy_engine._models import Product, Stock, Visibility, _is_money_or_none, _to_money
 from policy_engine._steps import Step, define_messages
 from policy_engine._validation import (
+    JSON_SCHEMA,
     Checked,
     Problem,
     at_least,
@@ -42,7 +44,10 @@ from policy_engine._validation import (
     is_member,
     is_str,
     is_str_or_none,
+    max_items,
+    max_length,
     non_empty,
+    shown,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -133,6 +138,11 @@ def _optional_field_set(values: Any) -> Any:
     return None if values is None else _sync_field_set(values)
 
 
+def _code_problem(value: str) -> str:
+    limit = MAX_ID_LENGTH
+    return f"attribute codes must be at most {limit} characters long, got {shown(value)}"
+
+
 def _optional_codes(values: Any) -> str | None:
     if values is None:
         return None
@@ -141,12 +151,19 @@ def _optional_codes(values: Any) -> str | None:
     for value in values:
         if type(value) is not str or not value.strip():
             return f"expected a list of non-empty attribute codes, got {describe(value)} in it"
+        if len(value) > MAX_ID_LENGTH:
+            return _code_problem(value)
     return None
+
+
+_optional_codes.__dict__[JSON_SCHEMA] = {"items": {"maxLength": MAX_ID_LENGTH}}
 
 
 def _code_set(values: Any) -> Any:
     if type(values) is frozenset or isinstance(values, str) or not isinstance(values, Iterable):
         return values
+    if isinstance(values, Sized) and len(values) > MAX_ITEMS:
+        return values  # reported by the size check, without copying it first
     try:
         return frozenset(values)
     except TypeError:  # an unhashable item: left for the check to report
@@ -159,7 +176,12 @@ def _codes(values: Any) -> str | None:
     for value in values:
         if type(value) is not str or not value:
             return f"expected a list of non-empty attribute codes, got {describe(value)} in it"
+        if len(value) > MAX_ID_LENGTH:
+            return _code_problem(value)
     return None
+
+
+_codes.__dict__[JSON_SCHEMA] = {"items": {"maxLength": MAX_ID_LENGTH}}
 
 
 _CHANGE_KINDS = {member.value: member for member in ChangeKind}
@@ -191,7 +213,9 @@ class Listing(Checked):
     """
 
     listed: bool = attrs.field(default=True, metadata=check(is_bool))
-    template: str | None = attrs.field(default=None, metadata=check(is_str_or_none))
+    template: str | None = attrs.field(
+        default=None, metadata=check(max_length(MAX_ID_LENGTH), is_str_or_none)
+    )
     price_managed_externally: bool = attrs.field(default=False, metadata=check(is_bool))
     auto_sync: bool = attrs.field(default=True, metadata=check(is_bool))
     last_quantity: int | None = attrs.field(
@@ -223,7 +247,7 @@ class ProductChange(Checked):
     kind: ChangeKind = attrs.field(converter=_to_change_kind, metadata=check(is_member(ChangeKind)))
     product: Product = attrs.field(metadata=check(_is_product))
     changed: frozenset[str] = attrs.field(
-        default=frozenset(), converter=_code_set, metadata=check(_codes)
+        default=frozenset(), converter=_code_set, metadata=check(max_items(MAX_ITEMS), _codes)
     )
     listing: Listing | None = attrs.field(default=None, metadata=check(_is_listing_or_none))
 
@@ -303,15 +327,19 @@ class SyncPolicy(Checked):
             quantity are above this (spec section 10), or ``None``.
     """
 
-    title: str = attrs.field(metadata=check(is_str, non_empty))
-    channel: str | None = attrs.field(default=None, metadata=check(is_str_or_none, non_empty))
+    title: str = attrs.field(metadata=check(max_length(MAX_NAME_LENGTH), is_str, non_empty))
+    channel: str | None = attrs.field(
+        default=None, metadata=check(max_length(MAX_ID_LENGTH), is_str_or_none, non_empty)
+    )
     product_upload: bool = attrs.field(default=True, metadata=check(is_bool))
     product_update: bool = attrs.field(default=True, metadata=check(is_bool))
     inventory_price_sync: bool = attrs.field(default=True, metadata=check(is_bool))
     product_assign: bool = attrs.field(default=True, metadata=check(is_bool))
     sync_not_visible_individually: bool = attrs.field(default=False, metadata=check(is_bool))
     observed_attributes: tuple[str, ...] | None = attrs.field(
-        default=None, converter=_optional_tuple, metadata=check(_optional_codes, non_empty)
+        default=None,
+        converter=_optional_tuple,
+        metadata=check(max_items(MAX_ATTRIBUTES), _optional_codes, non_empty),
     )
     fields: frozenset[SyncField] | None = attrs.field(
         default=None,

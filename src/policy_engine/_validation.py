@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
 from decimal import Decimal
 from typing import Any, TypeVar
 
 import attrs
 
 from policy_engine._errors import PolicyConfigError
+from policy_engine._limits import MAX_ID_LENGTH, MAX_INTEGER, MAX_STRING_LENGTH
 
 __all__ = [
     "CHECK",
@@ -41,9 +42,13 @@ __all__ = [
     "is_str",
     "is_str_or_none",
     "key_path",
+    "max_items",
+    "max_length",
     "non_empty",
     "problems_of",
     "raise_problems",
+    "shown",
+    "size_limit",
 ]
 
 CHECK = "policy_engine.check"
@@ -52,6 +57,10 @@ CHECK = "policy_engine.check"
 #: read by :func:`policy_engine.json_schema` so that the schema's ranges come from the checks.
 #: Keywords are type-specific (``minLength`` applies to strings, ``minItems`` to lists…).
 JSON_SCHEMA = "json_schema"
+
+#: Attribute of a checker that bounds the size of a value (a string's length, a collection's number
+#: of items): the loader reads it to reject an oversized JSON value before loading what is inside.
+MAX_SIZE = "max_size"
 
 #: A problem is ``(path relative to the object, message)``; the path starts with ``$``.
 Problem = tuple[str, str]
@@ -127,6 +136,39 @@ def describe(value: object) -> str:
     return f"{article(name)} {name}"
 
 
+#: Integers longer than this many digits are shown by their size in messages, not spelt out.
+_SHOWN_DIGITS = 40
+_SHOWN_LIMIT = 10**_SHOWN_DIGITS
+
+
+def shown(value: object, limit: int = 40) -> str:
+    """A value for an error message, kept short whatever its size.
+
+    A string is quoted and cut to ``limit`` characters, a number is written out unless it has more
+    than 40 digits, anything else is named by its JSON type (:func:`describe`). So a message never
+    copies a 10 MB string, never recurses into a deeply nested list, and never formats an integer
+    too long for Python to turn into text.
+    """
+    if type(value) is str:
+        return repr(value if len(value) <= limit else value[:limit] + "…")
+    if isinstance(value, enum.Enum):
+        return repr(value.value)
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, int):
+        return (
+            str(value) if -_SHOWN_LIMIT < value < _SHOWN_LIMIT else "an integer of over 40 digits"
+        )
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, Decimal):
+        digits = value.as_tuple().digits
+        if len(digits) <= _SHOWN_DIGITS and -_SHOWN_DIGITS <= value.adjusted() <= _SHOWN_DIGITS:
+            return str(value)
+        return "a number of over 40 digits"
+    return describe(value)
+
+
 def article(word: str) -> str:
     """``a`` or ``an`` before a word (by its first letter, which is right for our vocabulary)."""
     return "an" if word[:1].lower() in "aeiou" else "a"
@@ -143,23 +185,46 @@ def _is_number(value: object) -> bool:
 
 
 def is_str(value: Any) -> str | None:
-    """The value must be a string."""
-    return None if type(value) is str else f"expected a string, got {describe(value)}"
+    """The value must be a string of at most :data:`~policy_engine.MAX_STRING_LENGTH` characters."""
+    if type(value) is not str:
+        return f"expected a string, got {describe(value)}"
+    if len(value) > MAX_STRING_LENGTH:
+        return _too_long(MAX_STRING_LENGTH, len(value))
+    return None
+
+
+is_str.__dict__[JSON_SCHEMA] = {"maxLength": MAX_STRING_LENGTH}
+is_str.__dict__[MAX_SIZE] = MAX_STRING_LENGTH
 
 
 def is_str_or_none(value: Any) -> str | None:
-    """The value must be a string or ``None``."""
+    """The value must be a string (see :func:`is_str`) or ``None``."""
     return None if value is None else is_str(value)
 
 
+is_str_or_none.__dict__[JSON_SCHEMA] = is_str.__dict__[JSON_SCHEMA]
+is_str_or_none.__dict__[MAX_SIZE] = MAX_STRING_LENGTH
+
+
 def is_int(value: Any) -> str | None:
-    """The value must be an integer (``True``/``False`` are not)."""
-    return None if type(value) is int else f"expected an integer, got {describe(value)}"
+    """The value must be an integer (``True``/``False`` are not) of magnitude at most
+    :data:`~policy_engine.MAX_INTEGER`."""
+    if type(value) is not int:
+        return f"expected an integer, got {describe(value)}"
+    if -MAX_INTEGER <= value <= MAX_INTEGER:
+        return None
+    return f"must be between {-MAX_INTEGER} and {MAX_INTEGER} (got {shown(value)})"
+
+
+is_int.__dict__[JSON_SCHEMA] = {"minimum": -MAX_INTEGER, "maximum": MAX_INTEGER}
 
 
 def is_int_or_none(value: Any) -> str | None:
-    """The value must be an integer or ``None``."""
+    """The value must be an integer (see :func:`is_int`) or ``None``."""
     return None if value is None else is_int(value)
+
+
+is_int_or_none.__dict__[JSON_SCHEMA] = is_int.__dict__[JSON_SCHEMA]
 
 
 def is_bool(value: Any) -> str | None:
@@ -172,7 +237,7 @@ def is_member(cls: type[enum.Enum]) -> Checker:
     allowed = ", ".join(repr(member.value) for member in cls)
 
     def _check(value: Any) -> str | None:
-        return None if isinstance(value, cls) else f"must be one of {allowed} (got {value!r})"
+        return None if isinstance(value, cls) else f"must be one of {allowed} (got {shown(value)})"
 
     return _check
 
@@ -183,7 +248,7 @@ def at_least(minimum: int | Decimal) -> Checker:
     def _check(value: Any) -> str | None:
         if value is None or not _is_number(value):
             return None if value is None else f"expected a number, got {describe(value)}"
-        return None if value >= minimum else f"must be >= {minimum} (got {value})"
+        return None if value >= minimum else f"must be >= {minimum} (got {shown(value)})"
 
     _check.__dict__[JSON_SCHEMA] = {"minimum": minimum}
     return _check
@@ -195,7 +260,7 @@ def greater_than(minimum: int | Decimal) -> Checker:
     def _check(value: Any) -> str | None:
         if value is None or not _is_number(value):
             return None if value is None else f"expected a number, got {describe(value)}"
-        return None if value > minimum else f"must be > {minimum} (got {value})"
+        return None if value > minimum else f"must be > {minimum} (got {shown(value)})"
 
     _check.__dict__[JSON_SCHEMA] = {"exclusiveMinimum": minimum}
     return _check
@@ -207,7 +272,7 @@ def at_most(maximum: int | Decimal) -> Checker:
     def _check(value: Any) -> str | None:
         if value is None or not _is_number(value):
             return None if value is None else f"expected a number, got {describe(value)}"
-        return None if value <= maximum else f"must be <= {maximum} (got {value})"
+        return None if value <= maximum else f"must be <= {maximum} (got {shown(value)})"
 
     _check.__dict__[JSON_SCHEMA] = {"maximum": maximum}
     return _check
@@ -221,7 +286,7 @@ def in_range(minimum: int, maximum: int) -> Checker:
             return None if value is None else f"expected a number, got {describe(value)}"
         if minimum <= value <= maximum:
             return None
-        return f"must be between {minimum} and {maximum} (got {value})"
+        return f"must be between {minimum} and {maximum} (got {shown(value)})"
 
     _check.__dict__[JSON_SCHEMA] = {"minimum": minimum, "maximum": maximum}
     return _check
@@ -245,13 +310,57 @@ non_empty.__dict__[JSON_SCHEMA] = {
 }
 
 
+def _too_long(limit: int, length: int) -> str:
+    return f"must be at most {limit} characters long (got {length})"
+
+
+def max_length(limit: int) -> Checker:
+    """The value, a string, must have at most ``limit`` characters."""
+
+    def _check(value: Any) -> str | None:
+        if type(value) is str and len(value) > limit:
+            return _too_long(limit, len(value))
+        return None
+
+    _check.__dict__[JSON_SCHEMA] = {"maxLength": limit}
+    _check.__dict__[MAX_SIZE] = limit
+    return _check
+
+
+def max_items(limit: int) -> Checker:
+    """The value, a list, a set or a mapping, must have at most ``limit`` items."""
+
+    def _check(value: Any) -> str | None:
+        if isinstance(value, Sized) and not isinstance(value, str) and len(value) > limit:
+            return f"must have at most {limit} items (got {len(value)})"
+        return None
+
+    _check.__dict__[JSON_SCHEMA] = {"maxItems": limit, "maxProperties": limit}
+    _check.__dict__[MAX_SIZE] = limit
+    return _check
+
+
+def size_limit(checkers: Iterable[Checker]) -> tuple[int, Checker] | None:
+    """The tightest size bound among a field's checkers, with the checker that states it."""
+    found: tuple[int, Checker] | None = None
+    for checker in checkers:
+        limit = getattr(checker, MAX_SIZE, None)
+        if limit is not None and (found is None or limit < found[0]):
+            found = (limit, checker)
+    return found
+
+
 _IDENT_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 
 
 def key_path(key: object) -> str:
     """The path segment of a mapping key: ``.key`` when it reads plainly, else ``["key"]``."""
+    if type(key) is str and len(key) > MAX_ID_LENGTH:
+        key = key[:MAX_ID_LENGTH] + "…"  # an over-long key is reported, not copied whole
     if isinstance(key, str) and key and key[0] not in "0123456789-" and set(key) <= _IDENT_CHARS:
         return f".{key}"
+    if not isinstance(key, str | int):
+        key = describe(key)
     text = str(key).replace("\\", "\\\\").replace('"', '\\"')
     return f'["{text}"]'
 
