@@ -35,7 +35,7 @@ from policy_engine._inventory import (
 from policy_engine._models import Product
 from policy_engine._orders import OrderPolicy
 from policy_engine._pricing import PriceResult, PricingPolicy, compute_price
-from policy_engine._serialization import unstructure
+from policy_engine._serialization import LOAD, load_json_value, unstructure
 from policy_engine._steps import Step, define_messages
 from policy_engine._sync import ProductChange, SyncDecision, SyncPolicy, decide_sync
 from policy_engine._templates import ListingTemplate
@@ -296,17 +296,25 @@ class Evaluator:
 # Evaluators by configuration identity. A configuration is immutable, so its evaluator never goes
 # stale; the entry is dropped when the configuration is garbage collected. (Identity, not
 # equality: hashing a whole configuration would cost more than building its evaluator.)
+#
+# Thread safety without a lock: every access is one atomic dict operation (get, set, pop), an
+# entry is a whole tuple that is never changed, and a hit is trusted only when its weak reference
+# still points at the very configuration asked for. Two threads asking for a new configuration at
+# once may both build its evaluator (the same one, from immutable data) and one entry wins; a
+# stale entry (a dead configuration whose id was reused) is never returned and is replaced.
 _EVALUATORS: dict[int, tuple[weakref.ref[Configuration], Evaluator]] = {}
 
 
 def _forget(key: int, ref: weakref.ref[Configuration]) -> None:
-    entry = _EVALUATORS.get(key)
-    if entry is not None and entry[0] is ref:
-        del _EVALUATORS[key]
+    entry = _EVALUATORS.pop(key, None)
+    if entry is not None and entry[0] is not ref:
+        # Another configuration's entry under a reused id: put it back (unless a newer one is
+        # there already); at worst its evaluator is built again.
+        _EVALUATORS.setdefault(key, entry)
 
 
 def evaluator(config: Configuration) -> Evaluator:
-    """The (cached) evaluator of a configuration."""
+    """The (cached) evaluator of a configuration; safe to call from any thread."""
     key = id(config)
     entry = _EVALUATORS.get(key)
     if entry is not None and entry[0]() is config:
@@ -363,15 +371,16 @@ class ListingChange:
         account: The account id.
         what: ``template``, ``quantity``, ``price``, ``images`` or ``listing`` (an account added or
             removed).
-        before: The value before the edit (JSON-compatible; ``None`` when absent).
+        before: The value before the edit (JSON-compatible; ``None`` when absent). Loaded from
+            JSON, it must be JSON: finite numbers, text keys, within the limits of any value.
         after: The value after the edit.
     """
 
     sku: str
     account: str
     what: str
-    before: Any = attrs.field(eq=True, hash=False)
-    after: Any = attrs.field(eq=True, hash=False)
+    before: Any = attrs.field(eq=True, hash=False, metadata={LOAD: load_json_value})
+    after: Any = attrs.field(eq=True, hash=False, metadata={LOAD: load_json_value})
 
 
 def _summaries(outcome: ListingOutcome | None) -> dict[str, Any]:
