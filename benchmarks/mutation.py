@@ -174,6 +174,74 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         "rules = rules_of.get(None)",
         "the account's rules are never found remembered: they are computed again, the same",
     ),
+    "policy_engine._pricing.x__adjustment_tuple__mutmut_1": (
+        "if type(None) is tuple:",
+        "a tuple then falls through the list test and is returned unchanged all the same",
+    ),
+    "policy_engine._pricing.x__to_money_or_none__mutmut_1": (
+        "(value is None) and False",
+        "_to_money(None) returns None too",
+    ),
+    "policy_engine._pricing.x_compute_price__mutmut_15": (
+        "if type(None) is Decimal and",
+        "the common-case shortcut: _base_price gives the same price and step",
+    ),
+    "policy_engine._pricing.x_compute_price__mutmut_100": (
+        "to_integral_value(policy._ending_mode, None)",
+        "to_integral_value with an explicit rounding is exact and signals nothing: any context",
+    ),
+    "policy_engine._pricing.x_compute_price__mutmut_102": (
+        "to_integral_value(policy._ending_mode, )",
+        "to_integral_value with an explicit rounding is exact and signals nothing: any context",
+    ),
+    "policy_engine._pricing.xǁPricingPolicyǁ__attrs_post_init____mutmut_6": (
+        "quantum = _ONE.scaleb(-places, None)",
+        "1E-0 to 1E-3 are exact in any context: scaleb cannot round them",
+    ),
+    "policy_engine._pricing.xǁPricingPolicyǁ__attrs_post_init____mutmut_8": (
+        "quantum = _ONE.scaleb(-places, )",
+        "1E-0 to 1E-3 are exact in any context: scaleb cannot round them",
+    ),
+    "policy_engine._pricing.xǁPricingPolicyǁ_cross_checks__mutmut_23": (
+        "quantum = _ONE.scaleb(-places, None)",
+        "1E-0 to 1E-3 are exact in any context: scaleb cannot round them",
+    ),
+    "policy_engine._pricing.xǁPricingPolicyǁ_cross_checks__mutmut_25": (
+        "quantum = _ONE.scaleb(-places, )",
+        "1E-0 to 1E-3 are exact in any context: scaleb cannot round them",
+    ),
+    "policy_engine._pricing.x_decimal_places__mutmut_7": (
+        "exponent <= 0",
+        "at exponent 0 both branches give 0 (-0 == 0)",
+    ),
+    "policy_engine._pricing.x_decimal_places__mutmut_8": (
+        "exponent < 1",
+        "at exponent 0 both branches give 0 (-0 == 0)",
+    ),
+    "policy_engine._pricing.xǁPricingPolicyǁ__attrs_post_init____mutmut_74": (
+        "_ending_mode=None",
+        "without an ending the ending constants are never read (the shift None skips step 7)",
+    ),
+    "policy_engine._pricing.xǁPricingPolicyǁ__attrs_post_init____mutmut_75": (
+        "_ending_value=None",
+        "without an ending the ending constants are never read (the shift None skips step 7)",
+    ),
+    "policy_engine._pricing.xǁPricingPolicyǁ__attrs_post_init____mutmut_76": (
+        "_ending_args=None",
+        "without an ending the ending constants are never read (the shift None skips step 7)",
+    ),
+    "policy_engine._pricing.xǁPricingPolicyǁ__attrs_post_init____mutmut_78": (
+        "_ending_shift=None, _ending_value=quantum, _ending_args=()",
+        "without an ending the ending constants are never read (the shift None skips step 7)",
+    ),
+    "policy_engine._pricing.xǁPricingPolicyǁ__attrs_post_init____mutmut_79": (
+        "_ending_mode=ROUND_FLOOR, _ending_args=()",
+        "without an ending the ending constants are never read (the shift None skips step 7)",
+    ),
+    "policy_engine._pricing.xǁPricingPolicyǁ__attrs_post_init____mutmut_80": (
+        "_ending_value=quantum, )",
+        "without an ending the ending constants are never read (the shift None skips step 7)",
+    ),
     "policy_engine._images.x_validate_image_upload__mutmut_66": (
         "actual = _kind_of_content(bytes(data[:9]))",
         "the longest signature has 8 bytes: a 9th byte cannot change startswith()",

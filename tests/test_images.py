@@ -945,3 +945,15 @@ class TestExactBehaviour:
             Step(("image_attribute_missing", "marketplace_image")),
             Step(("image_main_first_image", "/b.jpg")),
         )
+
+    def test_product_without_images_or_attribute_value_names_the_missing_attribute(self) -> None:
+        """No image and no value for the attribute: the missing attribute, then the fallback."""
+        policy = ImagePolicy(
+            title="T", main_image_attribute="marketplace_image", default_image="/d.jpg"
+        )
+        selection = select_images(product(), policy)
+        assert (selection.main, selection.source) == ("/d.jpg", ImageSource.DEFAULT)
+        assert selection.steps == (
+            Step(("image_attribute_missing", "marketplace_image")),
+            Step(("image_main_default", "/d.jpg")),
+        )

@@ -1081,3 +1081,103 @@ class TestReliability:
             except PolicyConfigError as error:
                 errors = error.errors
             assert errors
+
+
+class TestExactBehaviour:
+    """Boundaries, arguments and messages pinned one by one (found by mutation testing)."""
+
+    def test_policy_built_under_a_low_precision_context_is_unchanged(self) -> None:
+        """Building and checking a policy ignores the caller's decimal context (precision 1)."""
+        fields: dict[str, Any] = {
+            "title": "P",
+            "min_price": D("1.005"),
+            "max_price": D("999.999"),
+            "ending": Ending(value=D("0.99"), direction=EndingDirection.DOWN),
+        }
+        product = Product(sku="S", price=D("19.50"))
+        expected = compute_price(product, PricingPolicy(**fields))
+        with decimal.localcontext(decimal.Context(prec=1)):
+            policy = PricingPolicy(**fields)
+            assert compute_price(product, policy) == expected
+            with pytest.raises(PolicyConfigError):
+                PricingPolicy(title="P", ending=Ending(value=D("0.999")))
+        assert str(expected.amount) == "18.99"
+
+    def test_decimal_places_of_whole_and_non_finite_numbers(self) -> None:
+        """Whole numbers (also with a positive exponent) and non-finite numbers need 0 places."""
+        assert _pricing.decimal_places(D("120")) == 0
+        assert _pricing.decimal_places(D("1.20")) == 1
+        assert _pricing.decimal_places(D("Infinity")) == 0
+
+    def test_out_of_range_error_names_the_sku_and_the_attribute(self) -> None:
+        """price_out_of_range carries the SKU and the price attribute."""
+        huge = Adjustment(kind="percent_increment", amount=D("999999999999"))
+        with pytest.raises(PricingError) as caught:
+            _price("999999", _policy(adjustments=[huge]))
+        error = caught.value
+        assert (error.code, error.sku, error.attribute) == ("price_out_of_range", "SKU-1", "price")
+
+    def test_exactly_twelve_zeros_is_out_of_range(self) -> None:
+        """A computed price of exactly 10^12 has 13 integer digits: price_out_of_range."""
+        plus_cent = Adjustment(kind="fixed_increment", amount=D("0.01"))
+        with pytest.raises(PricingError) as caught:
+            _price("999999999999.99", _policy(adjustments=[plus_cent]))
+        assert caught.value.code == "price_out_of_range"
+
+    def test_base_price_of_exactly_ten_to_the_twelve_is_unusable(self) -> None:
+        """A base price of exactly 10^12 is too large and the regular price is used instead."""
+        policy = _policy(price_attribute="msrp")
+        result = _price("5.00", policy, attributes={"msrp": D("1E+12")})
+        assert result.amount == D("5.00")
+        assert result.steps[0] == ("price_fallback", "msrp", "too large", "5.00")
+
+    def test_price_equal_to_the_bounds_is_not_clamped(self) -> None:
+        """A price equal to min_price or max_price is kept without a clamp step."""
+        assert _codes(_price("10.00", _policy(min_price=D("10.00")))) == ["base_price"]
+        assert _codes(_price("10.00", _policy(max_price=D("10.00")))) == ["base_price"]
+
+    def test_inactive_window_open_at_the_end(self) -> None:
+        """A window with a start only is shown as open at its end."""
+        result = _price(
+            "50.00",
+            _policy(use_special_price=True),
+            special_price=D("40.00"),
+            special_from=date(2026, 4, 1),
+        )
+        assert result.steps[1] == (
+            "special_price_inactive",
+            "40.00",
+            "2026-04-01",
+            "open",
+            "2026-03-15",
+        )
+
+    @pytest.mark.parametrize(
+        ("build", "error"),
+        [
+            (
+                lambda: Adjustment(kind=[1], amount=1),
+                (
+                    "must be one of 'fixed_increment', 'fixed_decrement', 'percent_increment',"
+                    " 'percent_decrement' (got a list) @ $.kind"
+                ),
+            ),
+            (
+                lambda: Ending(value=D("0.5"), direction=[1]),
+                "must be one of 'up', 'down', 'nearest' (got a list) @ $.direction",
+            ),
+            (
+                lambda: Ending(value=D("0.5"), direction="sideways"),
+                "must be one of 'up', 'down', 'nearest' (got 'sideways') @ $.direction",
+            ),
+            (
+                lambda: PricingPolicy(title="P", rounding=[1]),
+                "must be one of 'half_up', 'half_even', 'up', 'down' (got a list) @ $.rounding",
+            ),
+        ],
+    )
+    def test_wrong_enumeration_values_are_reported(self, build: Any, error: str) -> None:
+        """An unknown or unhashable kind, direction or rounding is reported with the value given."""
+        with pytest.raises(PolicyConfigError) as caught:
+            build()
+        assert caught.value.errors == [error]
