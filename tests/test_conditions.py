@@ -1252,3 +1252,101 @@ class TestExactErrors:
         condition = Condition.parse("x == 1")
         with pytest.raises(AttributeError, match=r"^a Condition is immutable$"):
             del condition._text
+
+
+_GRID_SUBJECTS: list[dict[str, Any]] = [
+    {"field": "sku"},
+    {"field": "name"},
+    {"field": "price"},
+    {"field": "special_price"},
+    {"field": "qty"},
+    {"field": "categories"},
+    {"field": "enabled"},
+    {"field": "visibility"},
+    {"field": "color"},
+    {"attribute": "color", "lower": True},
+]
+_GRID_VALUES: list[Any] = [
+    "Red",
+    "re",
+    "Men",
+    "Men/Tops",
+    "",
+    10,
+    0,
+    9.5,
+    None,
+    True,
+    False,
+    ["Red", 10, None],
+    [9.5, "men/tops"],
+    [],
+    {"field": "price"},
+    {"field": "sku"},
+    {"attribute": "color", "lower": True},
+]
+_GRID_OPS = (
+    "==",
+    "!=",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "in",
+    "not_in",
+    "contains",
+    "startswith",
+    "endswith",
+    "under",
+)
+_GRID_PRODUCTS = [
+    Product(
+        sku="Red-1",
+        name="Red",
+        price=Decimal(10),
+        special_price=Decimal("9.5"),
+        categories=("Men/Tops", "Sale"),
+        stock=Stock(qty=10),
+        attributes={"color": "Red"},
+    ),
+    Product(sku="re", price=Decimal("9.5"), stock=Stock(qty=0), attributes={"color": 10}),
+    Product(
+        sku="Men/Tops", enabled=False, categories=("Men",), attributes={"color": ("Red", "re")}
+    ),
+    Product(sku="S4", name="", stock=Stock(qty=9), attributes={"color": Decimal("9.5")}),
+    Product(sku="S5", attributes={"color": True}),
+    Product(sku="S6", name="Men/Tops/Shirts", attributes={"color": "Men/Tops/Shirts"}),
+    Product(sku="S7", attributes={"color": ("men/tops", "Men")}),
+    Product(sku="S8"),
+]
+
+
+def _grid_conditions() -> list[Condition]:
+    """Every accepted leaf of the grid, alone, negated and combined with another leaf."""
+    found: list[Condition] = []
+    for subject in _GRID_SUBJECTS:
+        for op in _GRID_OPS:
+            for value in _GRID_VALUES:
+                leaf = {**subject, "op": op, "value": value}
+                try:
+                    Condition.from_tree(leaf)
+                except ConditionError:
+                    continue
+                other = {"field": "qty", "op": ">", "value": 5}
+                trees = (leaf, {"not": leaf}, {"all": [other, leaf]}, {"any": [leaf, other]})
+                found.extend(Condition.from_tree(tree) for tree in trees)
+    return found
+
+
+class TestCompiledGrid:
+    """The compiled test of every op, literal kind and value kind agrees with the reference."""
+
+    def test_matches_and_select_agree_with_the_reference(self) -> None:
+        """For every leaf of the grid (and its negation), matches() and select() decide as evaluate()."""
+        conditions = _grid_conditions()
+        assert len(conditions) > 1000
+        for condition in conditions:
+            expected = [evaluate(condition._node, item) for item in _GRID_PRODUCTS]
+            assert [condition.matches(item) for item in _GRID_PRODUCTS] == expected, condition
+            chosen = [item for item, hit in zip(_GRID_PRODUCTS, expected, strict=True) if hit]
+            assert condition.select(_GRID_PRODUCTS) == chosen, condition
