@@ -12,7 +12,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from policy_engine import Condition, ConditionError, PolicyEngineError, Product, Stock
-from policy_engine._conditions import dump_condition, evaluate, load_condition
+from policy_engine._conditions import (
+    MAX_DEPTH,
+    MAX_LENGTH,
+    dump_condition,
+    evaluate,
+    load_condition,
+)
 from policy_engine._serialization import Invalid
 from policy_engine.testing import condition_texts, condition_trees, conditions, products
 
@@ -1350,3 +1356,51 @@ class TestCompiledGrid:
             assert [condition.matches(item) for item in _GRID_PRODUCTS] == expected, condition
             chosen = [item for item, hit in zip(_GRID_PRODUCTS, expected, strict=True) if hit]
             assert condition.select(_GRID_PRODUCTS) == chosen, condition
+
+
+class TestScannerLimits:
+    """The length and nesting limits and the operator checks of the scanner, pinned exactly."""
+
+    def test_text_of_the_maximum_length_is_accepted(self) -> None:
+        """A text of exactly MAX_LENGTH characters is accepted."""
+        Condition.parse("x == 1".ljust(MAX_LENGTH))
+
+    def test_longer_text_is_rejected_at_the_first_extra_character(self) -> None:
+        """A longer text is refused, the caret on the first character past the limit."""
+        error = error_of("x == 1".ljust(MAX_LENGTH + 5))
+        assert error.construct == "text too long"
+        assert error.message == f"the condition text is longer than {MAX_LENGTH} characters (10005)"
+        assert (error.line, error.column, error.end_column) == (1, MAX_LENGTH + 1, MAX_LENGTH + 2)
+
+    def test_maximum_nesting_is_accepted(self) -> None:
+        """MAX_DEPTH nested parentheses are accepted, also after a closed group."""
+        Condition.parse("(" * MAX_DEPTH + "x" + ")" * MAX_DEPTH)
+        Condition.parse("((x)) and " + "(" * MAX_DEPTH + "x" + ")" * MAX_DEPTH)
+
+    @pytest.mark.parametrize("prefix", ["", "(x) and "])
+    def test_deeper_nesting_is_rejected_at_the_extra_parenthesis(self, prefix: str) -> None:
+        """One level more is refused at the parenthesis that goes past the limit."""
+        error = error_of(prefix + "(" * (MAX_DEPTH + 1) + "x" + ")" * (MAX_DEPTH + 1))
+        assert error.construct == "nesting too deep"
+        assert error.message == f"the condition is nested deeper than {MAX_DEPTH} levels"
+        column = len(prefix) + MAX_DEPTH + 1
+        assert (error.column, error.end_column) == (column, column + 1)
+
+    @pytest.mark.parametrize(
+        ("text", "construct", "span"),
+        [
+            ("x == -", "sign '-'", (6, 7)),
+            ("x == +", "sign '+'", (6, 7)),
+            ("a;b", "';'", (2, 3)),
+            ("x. y", "attribute access", (2, 3)),
+            ("x.y", "attribute access", (2, 4)),
+        ],
+    )
+    def test_operator_errors_at_the_end_and_before_names(
+        self, text: str, construct: str, span: tuple[int, int]
+    ) -> None:
+        """A sign at the very end, or a foreign operator before a name, marks only the operator
+        (an attribute access marks the dot and the name)."""
+        error = error_of(text)
+        assert error.construct == construct
+        assert (error.column, error.end_column) == span
