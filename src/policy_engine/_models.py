@@ -42,6 +42,7 @@ from policy_engine._serialization import (
 )
 from policy_engine._validation import (
     JSON_SCHEMA,
+    MAX_SIZE,
     Checked,
     FrozenDict,
     Problem,
@@ -50,13 +51,10 @@ from policy_engine._validation import (
     is_bool,
     is_int,
     is_member,
-    is_str,
-    is_str_or_none,
     key_path,
     max_items,
-    max_length,
-    non_empty,
     shown,
+    text,
 )
 
 __all__ = [
@@ -150,10 +148,13 @@ def _str_frozenset(values: Iterable[str]) -> frozenset[str]:
     return values if type(values) is frozenset else frozenset(values)
 
 
-def _texts(limit: int) -> Any:
-    """Every item of the list must be a string of at most ``limit`` characters."""
+def _texts(limit: int, count: int | None = None) -> Any:
+    """Every item of the list must be a string of at most ``limit`` characters (and the list
+    must have at most ``count`` items)."""
 
     def _check(values: Any) -> str | None:
+        if count is not None and len(values) > count:
+            return f"must have at most {count} items (got {len(values)})"
         for value in values:
             if type(value) is not str:
                 return f"expected a list of strings, got {describe(value)} in it"
@@ -162,6 +163,9 @@ def _texts(limit: int) -> Any:
         return None
 
     _check.__dict__[JSON_SCHEMA] = {"items": {"maxLength": limit}}
+    if count is not None:
+        _check.__dict__[JSON_SCHEMA]["maxItems"] = count
+        _check.__dict__[MAX_SIZE] = count
     return _check
 
 
@@ -189,15 +193,15 @@ class Image(Checked):
         label: The alt text.
     """
 
-    file: str = attrs.field(metadata=check(max_length(MAX_FILE_LENGTH), is_str, non_empty))
+    file: str = attrs.field(metadata=check(text(MAX_FILE_LENGTH, required=True)))
     position: int = attrs.field(default=0, metadata=check(is_int))
     disabled: bool = attrs.field(default=False, metadata=check(is_bool))
     roles: frozenset[str] = attrs.field(
         default=frozenset(),
         converter=_str_frozenset,
-        metadata=check(max_items(MAX_IMAGE_ROLES), _texts(MAX_ID_LENGTH)),
+        metadata=check(_texts(MAX_ID_LENGTH, MAX_IMAGE_ROLES)),
     )
-    label: str = attrs.field(default="", metadata=check(max_length(MAX_NAME_LENGTH), is_str))
+    label: str = attrs.field(default="", metadata=check(text(MAX_NAME_LENGTH)))
 
 
 # --------------------------------------------------------------------------------------- Stock
@@ -213,7 +217,7 @@ class SourceItem(Checked):
         in_stock: The source item's stock status; an out-of-stock source contributes nothing.
     """
 
-    code: str = attrs.field(metadata=check(max_length(MAX_ID_LENGTH), is_str, non_empty))
+    code: str = attrs.field(metadata=check(text(MAX_ID_LENGTH, required=True)))
     qty: int = attrs.field(
         default=0, converter=floor_quantity, metadata={LOAD: load_quantity, **check(_is_quantity)}
     )
@@ -225,10 +229,16 @@ def _source_tuple(values: Iterable[SourceItem]) -> tuple[SourceItem, ...]:
 
 
 def _all_sources(values: Any) -> str | None:
+    if len(values) > MAX_SOURCES:
+        return f"must have at most {MAX_SOURCES} items (got {len(values)})"
     for value in values:
         if not isinstance(value, SourceItem):
             return f"expected source items, got {describe(value)} in the list"
     return None
+
+
+_all_sources.__dict__[JSON_SCHEMA] = {"maxItems": MAX_SOURCES}
+_all_sources.__dict__[MAX_SIZE] = MAX_SOURCES
 
 
 @attrs.frozen(kw_only=True)
@@ -250,7 +260,7 @@ class Stock(Checked):
     in_stock: bool = attrs.field(default=True, metadata=check(is_bool))
     manage_stock: bool = attrs.field(default=True, metadata=check(is_bool))
     sources: tuple[SourceItem, ...] = attrs.field(
-        default=(), converter=_source_tuple, metadata=check(max_items(MAX_SOURCES), _all_sources)
+        default=(), converter=_source_tuple, metadata=check(_all_sources)
     )
     reserved: int = attrs.field(
         default=0, converter=floor_quantity, metadata={LOAD: load_quantity, **check(_is_quantity)}
@@ -314,12 +324,13 @@ def _code_problem(key: object) -> str | None:
 
 def _valid_attribute(value: Any) -> str | None:
     kind = type(value)
+    if kind is str:
+        return None if len(value) <= MAX_ATTRIBUTE_VALUE_LENGTH else _text_problem(value)
     if value is None or kind is bool:
         return None
-    if kind is str:
-        return _text_problem(value)
     if kind is int:
-        return _integer_problem(value)
+        in_range = -MAX_ATTRIBUTE_INTEGER <= value <= MAX_ATTRIBUTE_INTEGER
+        return None if in_range else _integer_problem(value)
     if kind is Decimal:
         return None if value.is_finite() else "money must be a finite number"
     if kind is tuple:
@@ -328,12 +339,11 @@ def _valid_attribute(value: Any) -> str | None:
 
 
 def _load_attribute(value: object) -> AttributeValue:
-    if value is None or type(value) is bool:
-        return value
     if type(value) is str:
-        problem = _text_problem(value)
-        if problem is not None:
-            fail(problem)
+        if len(value) > MAX_ATTRIBUTE_VALUE_LENGTH:
+            fail(_text_problem(value) or "")
+        return value
+    if value is None or type(value) is bool:
         return value
     if type(value) is int:
         problem = _integer_problem(value)
@@ -367,9 +377,9 @@ def _load_attributes(value: object, _: object = None) -> FrozenDict[str, Attribu
     loaded: dict[str, AttributeValue] = {}
     problems: list[Problem] = []
     for key, item in value.items():
-        problem = _code_problem(key)
-        if problem is not None:
-            problems.append(("$", problem))
+        # The length of a code is the constructor's check: a long key costs nothing to load.
+        if type(key) is not str or not key:
+            problems.append(("$", _code_problem(key) or ""))
             continue
         try:
             loaded[key] = _load_attribute(item)
@@ -398,13 +408,21 @@ def _check_attributes(values: Any) -> str | None:
         return f"expected an object, got {describe(values)}"
     if len(values) > MAX_ATTRIBUTES:
         return _TOO_MANY_ATTRIBUTES(values)
+    longest = MAX_ATTRIBUTE_VALUE_LENGTH
     for key, value in values.items():
-        problem = _code_problem(key)
-        if problem is not None:
-            return problem
-        problem = _valid_attribute(value)
+        if type(key) is not str or not key:
+            return _code_problem(key)
+        if type(value) is str:  # most attributes: checked here, without a call
+            if len(value) <= longest:
+                continue
+            problem = _text_problem(value)
+        else:
+            problem = _valid_attribute(value)
         if problem is not None:
             return f"attribute {shown(key)}: {problem}"
+    # The codes' lengths at C speed, once every code is known to be text.
+    if values and max(map(len, values)) > MAX_ID_LENGTH:
+        return _code_problem(max(values, key=len))
     return None
 
 
@@ -413,10 +431,16 @@ def _image_tuple(values: Iterable[Image]) -> tuple[Image, ...]:
 
 
 def _all_images(values: Any) -> str | None:
+    if len(values) > MAX_IMAGES:
+        return f"must have at most {MAX_IMAGES} items (got {len(values)})"
     for value in values:
         if not isinstance(value, Image):
             return f"expected images, got {describe(value)} in the list"
     return None
+
+
+_all_images.__dict__[JSON_SCHEMA] = {"maxItems": MAX_IMAGES}
+_all_images.__dict__[MAX_SIZE] = MAX_IMAGES
 
 
 def _is_stock_or_none(value: Any) -> str | None:
@@ -447,8 +471,8 @@ class Product(Checked):
         stock: The stock record, or ``None`` when the store has none.
     """
 
-    sku: str = attrs.field(metadata=check(max_length(MAX_SKU_LENGTH), is_str, non_empty))
-    name: str = attrs.field(default="", metadata=check(max_length(MAX_NAME_LENGTH), is_str))
+    sku: str = attrs.field(metadata=check(text(MAX_SKU_LENGTH, required=True)))
+    name: str = attrs.field(default="", metadata=check(text(MAX_NAME_LENGTH)))
     type: ProductType = attrs.field(
         default=ProductType.SIMPLE,
         converter=_to_product_type,
@@ -476,15 +500,13 @@ class Product(Checked):
     categories: tuple[str, ...] = attrs.field(
         default=(),
         converter=_str_tuple,
-        metadata=check(max_items(MAX_CATEGORIES), _texts(MAX_NAME_LENGTH)),
+        metadata=check(_texts(MAX_NAME_LENGTH, MAX_CATEGORIES)),
     )
-    attribute_set: str = attrs.field(
-        default="Default", metadata=check(max_length(MAX_NAME_LENGTH), is_str)
-    )
+    attribute_set: str = attrs.field(default="Default", metadata=check(text(MAX_NAME_LENGTH)))
     images: tuple[Image, ...] = attrs.field(
-        default=(), converter=_image_tuple, metadata=check(max_items(MAX_IMAGES), _all_images)
+        default=(), converter=_image_tuple, metadata=check(_all_images)
     )
     parent_sku: str | None = attrs.field(
-        default=None, metadata=check(max_length(MAX_SKU_LENGTH), is_str_or_none)
+        default=None, metadata=check(text(MAX_SKU_LENGTH, optional=True))
     )
     stock: Stock | None = attrs.field(default=None, metadata=check(_is_stock_or_none))

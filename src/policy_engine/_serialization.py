@@ -150,10 +150,6 @@ def load_money(value: object, _: object = None) -> Decimal:
     """Load a money value: a JSON string or number, never NaN, infinite, boolean or too large."""
     if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
         fail(f"expected money (a decimal number or string), got {describe(value)}")
-    if isinstance(value, int) and not -_MONEY_BOUND < value < _MONEY_BOUND:
-        fail(
-            f"money must have at most {MAX_MONEY_INTEGER_DIGITS} integer digits, got {shown(value)}"
-        )
     if isinstance(value, float):
         if not math.isfinite(value):
             fail(f"money must be a finite number, got {value}")
@@ -171,6 +167,11 @@ def load_money(value: object, _: object = None) -> Decimal:
             fail(f"expected money (a decimal number), got the string {shown(value)}")
         amount = Decimal(text)
     else:
+        if isinstance(value, int) and not -_MONEY_BOUND < value < _MONEY_BOUND:
+            # Checked before Decimal() and before any message: Python cannot print an integer of
+            # more than 4,300 digits.
+            digits = MAX_MONEY_INTEGER_DIGITS
+            fail(f"money must have at most {digits} integer digits, got {shown(value)}")
         amount = Decimal(value)
     if not amount.is_finite():
         fail(f"money must be a finite number, got {_shown_repr(value)}")
@@ -327,22 +328,25 @@ Size = tuple[int, Checker]
 _DEFAULT_SIZE: Size = (MAX_ITEMS, _ANY_ITEMS)
 
 
-def _oversized(value: Any, size: Size) -> None:
-    """Reject a collection over its size bound before any of its items is looked at."""
-    if len(value) > size[0]:
-        fail(size[1](value) or "")
+def _oversized(value: Any, size: Size) -> NoReturn:
+    """Reject a collection over its size bound (before any of its items is looked at)."""
+    fail(size[1](value) or "")
 
 
 def _tuple_hook(
     item_hook: Callable[[Any, Any], Any], item_type: Any, size: Size = _DEFAULT_SIZE
 ) -> Callable[..., tuple[Any, ...]]:
+    limit = size[0]
+
     def _load(value: object, _: object = None) -> tuple[Any, ...]:
         if not _is_sequence(value):
             fail(f"expected a list, got {describe(value)}")
-        _oversized(value, size)
+        sequence = typing.cast("list[Any]", value)
+        if len(sequence) > limit:
+            _oversized(sequence, size)
         items = []
         problems: list[Problem] = []
-        for index, item in enumerate(typing.cast("list[Any]", value)):
+        for index, item in enumerate(sequence):
             try:
                 items.append(item_hook(item, item_type))
             except Invalid as error:
@@ -361,7 +365,8 @@ def _frozenset_hook(
 
     def _load(value: object, _: object = None) -> frozenset[Any]:
         if isinstance(value, set | frozenset):
-            _oversized(value, size)
+            if len(value) > size[0]:
+                _oversized(value, size)
             value = sorted(value, key=repr)
         return frozenset(as_tuple(value))
 
@@ -371,10 +376,13 @@ def _frozenset_hook(
 def _mapping_hook(
     value_hook: Callable[[Any, Any], Any], value_type: Any, size: Size = _DEFAULT_SIZE
 ) -> Callable[..., FrozenDict[str, Any]]:
+    limit = size[0]
+
     def _load(value: object, _: object = None) -> FrozenDict[str, Any]:
         if not isinstance(value, Mapping):
             fail(f"expected an object, got {describe(value)}")
-        _oversized(value, size)
+        if len(value) > limit:
+            _oversized(value, size)
         loaded = {}
         problems: list[Problem] = []
         for key, item in value.items():

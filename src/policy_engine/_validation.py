@@ -22,6 +22,7 @@ from policy_engine._limits import MAX_ID_LENGTH, MAX_INTEGER, MAX_STRING_LENGTH
 __all__ = [
     "CHECK",
     "JSON_SCHEMA",
+    "MAX_SIZE",
     "Checked",
     "FrozenDict",
     "Problem",
@@ -49,6 +50,7 @@ __all__ = [
     "raise_problems",
     "shown",
     "size_limit",
+    "text",
 ]
 
 CHECK = "policy_engine.check"
@@ -323,6 +325,33 @@ def max_length(limit: int) -> Checker:
         return None
 
     _check.__dict__[JSON_SCHEMA] = {"maxLength": limit}
+    _check.__dict__[MAX_SIZE] = limit
+    return _check
+
+
+def text(limit: int, *, optional: bool = False, required: bool = False) -> Checker:
+    """The value must be a string of at most ``limit`` characters (``None`` too when
+    ``optional``; not blank when ``required``).
+
+    One check for what :func:`is_str`, :func:`max_length` and :func:`non_empty` check together:
+    models are built in hot loops, and each check is a call.
+    """
+
+    def _check(value: Any) -> str | None:
+        if type(value) is not str:
+            if value is None and optional:
+                return None
+            return f"expected a string, got {describe(value)}"
+        if len(value) > limit:
+            return _too_long(limit, len(value))
+        if required and not value.strip():
+            return "must not be empty"
+        return None
+
+    keywords: dict[str, Any] = {"maxLength": limit}
+    if required:
+        keywords.update(minLength=1, pattern=r"\S")
+    _check.__dict__[JSON_SCHEMA] = keywords
     _check.__dict__[MAX_SIZE] = limit
     return _check
 
