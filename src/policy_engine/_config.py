@@ -51,13 +51,11 @@ from policy_engine._validation import (
     article,
     check,
     describe,
-    is_str,
-    is_str_or_none,
     key_path,
     max_items,
-    max_length,
     non_empty,
     shown,
+    text,
 )
 
 __all__ = [
@@ -173,7 +171,7 @@ class Referrer:
 
 
 #: Ids (of policies, templates, accounts, channels) are at most ``MAX_ID_LENGTH`` characters long.
-_ID_LENGTH = max_length(MAX_ID_LENGTH)
+_ID = text(MAX_ID_LENGTH, required=True)
 
 
 @attrs.frozen(kw_only=True)
@@ -187,11 +185,11 @@ class Account(Checked):
         order_policy: The id of its order policy, or ``None`` when it imports no orders.
     """
 
-    id: str = attrs.field(metadata=check(_ID_LENGTH, is_str, non_empty))
-    channel: str = attrs.field(metadata=check(_ID_LENGTH, is_str, non_empty))
-    sync_policy: str = attrs.field(metadata=check(_ID_LENGTH, is_str, non_empty))
+    id: str = attrs.field(metadata=check(_ID))
+    channel: str = attrs.field(metadata=check(_ID))
+    sync_policy: str = attrs.field(metadata=check(_ID))
     order_policy: str | None = attrs.field(
-        default=None, metadata=check(_ID_LENGTH, is_str_or_none, non_empty)
+        default=None, metadata=check(text(MAX_ID_LENGTH, optional=True, required=True))
     )
 
 

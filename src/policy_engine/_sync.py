@@ -42,12 +42,10 @@ from policy_engine._validation import (
     is_bool,
     is_int_or_none,
     is_member,
-    is_str,
-    is_str_or_none,
     max_items,
-    max_length,
     non_empty,
     shown,
+    text,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -214,7 +212,7 @@ class Listing(Checked):
 
     listed: bool = attrs.field(default=True, metadata=check(is_bool))
     template: str | None = attrs.field(
-        default=None, metadata=check(max_length(MAX_ID_LENGTH), is_str_or_none)
+        default=None, metadata=check(text(MAX_ID_LENGTH, optional=True))
     )
     price_managed_externally: bool = attrs.field(default=False, metadata=check(is_bool))
     auto_sync: bool = attrs.field(default=True, metadata=check(is_bool))
@@ -327,9 +325,9 @@ class SyncPolicy(Checked):
             quantity are above this (spec section 10), or ``None``.
     """
 
-    title: str = attrs.field(metadata=check(max_length(MAX_NAME_LENGTH), is_str, non_empty))
+    title: str = attrs.field(metadata=check(text(MAX_NAME_LENGTH, required=True)))
     channel: str | None = attrs.field(
-        default=None, metadata=check(max_length(MAX_ID_LENGTH), is_str_or_none, non_empty)
+        default=None, metadata=check(text(MAX_ID_LENGTH, optional=True, required=True))
     )
     product_upload: bool = attrs.field(default=True, metadata=check(is_bool))
     product_update: bool = attrs.field(default=True, metadata=check(is_bool))
