@@ -13,11 +13,13 @@ mutmut copies the project into ``mutants/`` (git-ignored), mutates the module's 
 each mutant, runs the tests of ``[tool.mutmut]`` in ``pyproject.toml`` that call the mutated
 function, under the derandomized hypothesis profile ``mutation`` (``tests/conftest.py``).
 
-The score of a module is ``(killed + timeout) / (total - equivalent)``: a mutant is killed when a
-test fails, timed out when the tests stop ending (also detected), equivalent when it is listed in
-:data:`EQUIVALENT` below (with the reason, and the mutated line it must still show; an entry whose
-mutant no longer shows that line is reported as stale and counts as a survivor). Survivors, "no
-tests" and suspicious mutants count against the score. See ``docs/mutation-testing.md``.
+The score of a module is ``(killed + timeout) / (total - equivalent - unreachable)``: a mutant
+is killed when a test fails, timed out when the tests stop ending (also detected), equivalent
+when it is listed in :data:`EQUIVALENT` (with the reason, and the mutated line it must still
+show; an entry whose mutant no longer shows that line is reported as stale and counts as a
+survivor) or survives in a function of :data:`ORDER_ONLY`, unreachable when it survives and only
+changes a block of :data:`UNREACHABLE`. Survivors, "no tests" and suspicious mutants count
+against the score. See ``docs/mutation-testing.md``.
 """
 
 from __future__ import annotations
@@ -249,6 +251,51 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
 }
 
 
+#: Functions whose result only orders work: every surviving mutant in them is equivalent.
+ORDER_ONLY: dict[str, dict[str, str]] = {
+    "conditions": {
+        "_cost": (
+            "the cost only orders the parts of an and/or (cheapest first); the parts are pure"
+            " tests that never raise, so every order gives the same result"
+        ),
+        "_subject_cost": "as _cost: a cost only orders the parts of an and/or",
+    },
+}
+
+#: Branches no input reaches (the scanner rejects the text before the parser gets there), as
+#: (function, first line of the block, number of lines, reason); a surviving mutant that changes
+#: only such lines counts as unreachable. Found with branch coverage of the tests and the fuzzers.
+_SCANNED = "the scanner rejects every such text first"
+UNREACHABLE: dict[str, list[tuple[str, str, int, str]]] = {
+    "conditions": [
+        (
+            "_TextParser.error",
+            "start = self.span(node.value)[1]",
+            1,
+            f"attribute access: {_SCANNED}",
+        ),
+        ("_TextParser.link", "raise _rejected(\"'is' operator\"", 1, f"'is': {_SCANNED}"),
+        ("_TextParser.function_name", "raise self.error(", 3, f"calls: {_SCANNED}"),
+        ("_TextParser.function_name", 'construct = f"call to', 1, f"calls: {_SCANNED}"),
+        ("_TextParser.operand", 'raise self.error(node, _Problem("a sign', 1, f"signs: {_SCANNED}"),
+        (
+            "_TextParser.name",
+            'raise self.error(node, _rejected(f"dunder',
+            1,
+            f"dunders: {_SCANNED}",
+        ),
+        ("_TextParser.foreign", "construct = \"'**' operator\"", 1, f"operators: {_SCANNED}"),
+        ("_TextParser.foreign", "construct = _NODE_CONSTRUCTS.get(", 2, f"constructs: {_SCANNED}"),
+        (
+            "_parse_text",
+            "except (ValueError, MemoryError, RecursionError, OverflowError)",
+            2,
+            "the scanner's character, length and depth limits keep ast.parse to SyntaxError",
+        ),
+    ],
+}
+
+
 def _meta(module: str) -> Path:
     return MUTANTS / "src" / "policy_engine" / f"_{module}.py.meta"
 
@@ -287,6 +334,47 @@ def diff(name: str, functions: dict[str, str]) -> list[str]:
     ]
 
 
+def _qualname(name: str) -> str:
+    """``policy_engine._m.xǁClsǁmeth__mutmut_3`` → ``Cls.meth``; ``x_f__mutmut_3`` → ``f``."""
+    function = name.rsplit(".", 1)[-1].rsplit("__mutmut_", 1)[0]
+    if function.startswith("xǁ"):
+        return ".".join(part for part in function[1:].split("ǁ") if part)
+    return function[2:]
+
+
+def _changed_lines(name: str, functions: dict[str, str]) -> set[int]:
+    """The indices, in the original function, of the lines a mutant changes."""
+    function = name.rsplit(".", 1)[-1]
+    original = function.rsplit("__mutmut_", 1)[0] + "__mutmut_orig"
+    before = functions.get(original, "").replace(original, function, 1).splitlines()
+    after = functions.get(function, "").splitlines()
+    changed: set[int] = set()
+    matcher = difflib.SequenceMatcher(a=before, b=after, autojunk=False)
+    for tag, low, high, _, _ in matcher.get_opcodes():
+        if tag != "equal":
+            changed.update(range(low, max(high, low + 1)))
+    return changed
+
+
+def unreachable(module: str, name: str, functions: dict[str, str]) -> str | None:
+    """Why a mutant cannot be reached, when it only changes a listed unreachable block."""
+    qualname = _qualname(name)
+    blocks = [block for block in UNREACHABLE.get(module, []) if block[0] == qualname]
+    if not blocks:
+        return None
+    function = name.rsplit(".", 1)[-1]
+    lines = functions.get(function.rsplit("__mutmut_", 1)[0] + "__mutmut_orig", "").splitlines()
+    dead: dict[int, str] = {}
+    for _, first, count, reason in blocks:
+        for index, line in enumerate(lines):
+            if line.strip().startswith(first):
+                dead.update(dict.fromkeys(range(index, index + count), reason))
+    changed = _changed_lines(name, functions)
+    if changed and changed <= dead.keys():
+        return dead[min(changed)]
+    return None
+
+
 def _changed_to(lines: list[str], expected: str) -> bool:
     return any(line.startswith("+") and expected in line for line in lines)
 
@@ -301,6 +389,7 @@ class Score:
     timeout: int
     survived: int
     equivalent: int
+    unreachable: int
     other: int
     score: float
     survivors: list[str]
@@ -322,12 +411,17 @@ def score(module: str) -> Score:
                     status = "equivalent"
             else:
                 stale.append(name)
+        elif status == "survived" and _qualname(name) in ORDER_ONLY.get(module, {}):
+            status = "equivalent"
+        elif status == "survived" and unreachable(module, name, functions):
+            status = "unreachable"
         counts[status] += 1
         if status == "survived":
             survivors.append(name)
     total = sum(counts.values())
     detected = counts["killed"] + counts["timeout"]
-    effective = total - counts["equivalent"]
+    excluded = counts["equivalent"] + counts["unreachable"]
+    effective = total - excluded
     return Score(
         module=module,
         total=total,
@@ -335,7 +429,8 @@ def score(module: str) -> Score:
         timeout=counts["timeout"],
         survived=counts["survived"],
         equivalent=counts["equivalent"],
-        other=total - detected - counts["survived"] - counts["equivalent"],
+        unreachable=counts["unreachable"],
+        other=total - detected - counts["survived"] - excluded,
         score=100.0 * detected / effective if effective else 0.0,
         survivors=survivors,
         stale=stale,
@@ -400,13 +495,23 @@ def main() -> None:
         )
         print(f"mutmut ran in {time.monotonic() - started:.0f} s")
 
-    header = ("module", "total", "killed", "timeout", "survived", "equivalent", "other", "score")
+    header = (
+        "module",
+        "total",
+        "killed",
+        "timeout",
+        "survived",
+        "equivalent",
+        "unreachable",
+        "other",
+        "score",
+    )
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for module in modules:
         row = score(module)
         cells = [row.module, row.total, row.killed, row.timeout, row.survived, row.equivalent]
-        cells += [row.other, f"{row.score:.1f} %"]
+        cells += [row.unreachable, row.other, f"{row.score:.1f} %"]
         print("| " + " | ".join(map(str, cells)) + " |")
         if arguments.survivors:
             functions = _functions(module) if row.total else {}
