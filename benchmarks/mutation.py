@@ -467,6 +467,23 @@ def run(modules: list[str], *, keep: bool, survivors_only: bool, max_children: i
         sys.exit(f"mutmut failed (exit {completed.returncode}): see {MUTANTS / 'run.log'}")
 
 
+def print_equivalents() -> None:
+    """The equivalent and unreachable mutants with their reasons, as Markdown tables."""
+    print("| mutant | mutated line | why it cannot change a result |")
+    print("|---|---|---|")
+    for name, (line, reason) in EQUIVALENT.items():
+        print(f"| `{name.split('.', 1)[1]}` | `{line}` | {reason} |")
+    for module, functions in ORDER_ONLY.items():
+        for function, reason in functions.items():
+            print(f"| `_{module}.{function}`: every survivor | (any) | {reason} |")
+    print()
+    print("| module | function | block | why no input reaches it |")
+    print("|---|---|---|---|")
+    for module, blocks in UNREACHABLE.items():
+        for function, first, count, reason in blocks:
+            print(f"| `_{module}` | `{function}` | `{first}` ({count} line(s)) | {reason} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("modules", nargs="*", help=f"any of {', '.join(MODULES)} (default: all)")
@@ -477,6 +494,9 @@ def main() -> None:
         help="with --keep: run again only the mutants that survived (after new tests)",
     )
     parser.add_argument("--report", action="store_true", help="print the last results only")
+    parser.add_argument(
+        "--equivalents", action="store_true", help="print the equivalent and unreachable lists"
+    )
     parser.add_argument("--survivors", action="store_true", help="print each survivor's diff")
     parser.add_argument("--max-children", type=int, help="parallel mutants (default: cores)")
     arguments = parser.parse_args()
@@ -485,6 +505,9 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown module(s) {', '.join(unknown)}; choose from {', '.join(MODULES)}")
 
+    if arguments.equivalents:
+        print_equivalents()
+        return
     started = time.monotonic()
     if not arguments.report:
         run(
