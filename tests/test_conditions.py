@@ -1404,3 +1404,93 @@ class TestScannerLimits:
         error = error_of(text)
         assert error.construct == construct
         assert (error.column, error.end_column) == span
+
+
+class TestExactErrorDetails:
+    """Excerpt windows, line starts, clipped numbers and digit limits, pinned exactly."""
+
+    @pytest.mark.parametrize(
+        ("text", "construct", "span", "shown"),
+        [
+            (
+                "x.y" + " " * 69,
+                "attribute access",
+                (1, 2, 4),
+                "attribute access is not allowed at column 2\n    x.y                                                                     \n     ^~",
+            ),
+            (
+                "x.y" + " " * 70,
+                "attribute access",
+                (1, 2, 4),
+                "attribute access is not allowed at column 2\n    x.y                                                                     ...\n     ^~",
+            ),
+            (
+                "\nx.y",
+                "attribute access",
+                (2, 2, 4),
+                "attribute access is not allowed at line 2, column 2\n    x.y\n     ^~",
+            ),
+            (
+                "a.b\nc == 1",
+                "attribute access",
+                (1, 2, 4),
+                "attribute access is not allowed at line 1, column 2\n    a.b\n     ^~",
+            ),
+            (
+                "x == 1e" + "9" * 50,
+                "number out of range",
+                (1, 6, 58),
+                "the number 1e99999999999999999999999999999999999999… is out of range at column 6\n    x == 1e99999999999999999999999999999999999999999999999999\n         ^~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~",
+            ),
+            (
+                "x == 1_000_000_000_000_000_000",
+                "integer out of range",
+                (1, 6, 31),
+                "integers have at most 18 digits at column 6\n    x == 1_000_000_000_000_000_000\n         ^~~~~~~~~~~~~~~~~~~~~~~~~",
+            ),
+            (
+                "x == 'a\\d' and y == 'b'",
+                "escape sequence",
+                (1, 8, 10),
+                "invalid escape sequence '\\\\d' (write '\\\\' for a backslash) at column 8\n    x == 'a\\d' and y == 'b'\n           ^~",
+            ),
+            (
+                "x == 1.5in y",
+                "invalid number",
+                (1, 6, 10),
+                "the number 1.5 must be followed by a space or an operator at column 6\n    x == 1.5in y\n         ^~~~",
+            ),
+        ],
+    )
+    def test_error_details(
+        self, text: str, construct: str, span: tuple[int, int, int], shown: str
+    ) -> None:
+        """The construct, the line/column span and str() of each error are exactly these."""
+        error = error_of(text)
+        assert (error.construct, (error.line, error.column, error.end_column)) == (construct, span)
+        assert str(error) == shown
+
+    def test_largest_integers_are_accepted(self) -> None:
+        """Integers of 18 digits, with or without underscores, are accepted in texts and trees."""
+        Condition.parse("x == 999999999999999999")
+        Condition.parse("x == 100_000_000_000_000_000")
+        Condition.from_tree({"field": "qty", "op": "==", "value": 10**18 - 1})
+
+    @pytest.mark.parametrize(
+        ("value", "construct", "message"),
+        [
+            (10**18, "integer out of range", "integers have at most 18 digits"),
+            (Decimal("Infinity"), "number out of range", "the number Infinity is not finite"),
+        ],
+    )
+    def test_tree_number_limits(self, value: object, construct: str, message: str) -> None:
+        """A tree value beyond the number limits is refused at $.value with its construct."""
+        error = tree_error_of({"field": "qty", "op": "==", "value": value})
+        assert (error.construct, error.problems) == (construct, (("$.value", message),))
+
+    def test_unknown_key_is_clipped_in_the_construct(self) -> None:
+        """A long unknown key is named in full in the path and clipped to 40 characters in the construct."""
+        key = "bogus" + "y" * 50
+        error = tree_error_of({"field": "qty", "op": "==", "value": 1, key: 1})
+        assert error.construct == "key " + repr(key)[:40] + "…"
+        assert error.problems == ((f"$.{key}", "unknown key"),)
