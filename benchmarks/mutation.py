@@ -157,24 +157,40 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         "enabled = cache.get(None)",
         "the remembered fields of a channel are computed again, the same",
     ),
-    "policy_engine._stock_sync.x_plan_stock_sync__mutmut_18": (
+    "policy_engine._stock_sync.x_plan_stock_sync__mutmut_13": (
         "count = 1",
         (
             "count only decides whether the listings are searched for problems; a search that"
             " finds none raises nothing"
         ),
     ),
-    "policy_engine._stock_sync.x_plan_stock_sync__mutmut_22": (
+    "policy_engine._stock_sync.x_plan_stock_sync__mutmut_17": (
         "count -= 1",
         "as above: a wrong count only makes the problem search run and find nothing",
     ),
-    "policy_engine._stock_sync.x_plan_stock_sync__mutmut_23": (
+    "policy_engine._stock_sync.x_plan_stock_sync__mutmut_18": (
         "count += 2",
         "as above: a wrong count only makes the problem search run and find nothing",
     ),
-    "policy_engine._stock_sync.x_plan_stock_sync__mutmut_26": (
+    "policy_engine._stock_sync.x_plan_stock_sync__mutmut_96": (
+        "if count != len(sent) - len(skipped_codes)",
+        "as above: a wrong sum only makes the problem search run and find nothing",
+    ),
+    "policy_engine._stock_sync.x_plan_stock_sync__mutmut_20": (
+        "rules = None",
+        "the account's rules are never found remembered: they are computed again, the same",
+    ),
+    "policy_engine._stock_sync.x_plan_stock_sync__mutmut_21": (
         "rules = rules_of.get(None)",
         "the account's rules are never found remembered: they are computed again, the same",
+    ),
+    "policy_engine._stock_sync.x_plan_stock_sync__mutmut_43": (
+        "result = None",
+        "a template's quantity is never found remembered: it is computed again, the same",
+    ),
+    "policy_engine._stock_sync.x_plan_stock_sync__mutmut_44": (
+        "result = quantities.get(None)",
+        "a template's quantity is never found remembered: it is computed again, the same",
     ),
     "policy_engine._pricing.x__adjustment_tuple__mutmut_1": (
         "if type(None) is tuple:",

@@ -39,6 +39,7 @@ from policy_engine import (
     unstructure,
 )
 from policy_engine import _sync as sync_module
+from policy_engine._limits import MAX_ID_LENGTH, MAX_ITEMS
 from policy_engine.testing import (
     attribute_values,
     listing_templates,
@@ -1308,3 +1309,27 @@ class TestExactBehaviour:
         """A deleted listed product is delisted with its template named."""
         decision = _decide(_policy(), kind="deleted")
         assert (decision.action, decision.template) == (DELIST, "t-red")
+
+    def test_limits_on_changed_codes_are_inclusive(self) -> None:
+        """MAX_ITEMS changed codes and a code of MAX_ID_LENGTH characters are accepted."""
+        codes = [f"c{index}" for index in range(MAX_ITEMS)]
+        assert len(ProductChange(kind="updated", product=SHIRT, changed=codes).changed) == MAX_ITEMS
+        long_code = "a" * MAX_ID_LENGTH
+        assert ProductChange(kind="updated", product=SHIRT, changed=[long_code]).changed == {
+            long_code
+        }
+        policy = SyncPolicy(title="T", observed_attributes=[long_code])
+        assert policy.observed_attributes == (long_code,)
+
+    def test_too_long_codes_are_named_in_the_error(self) -> None:
+        """A code one character too long is refused, quoted (clipped) in the message."""
+        code = "a" * (MAX_ID_LENGTH + 1)
+        message = (
+            f"attribute codes must be at most {MAX_ID_LENGTH} characters long, got '{'a' * 40}…'"
+        )
+        with pytest.raises(PolicyConfigError) as caught:
+            ProductChange(kind="updated", product=SHIRT, changed=[code])
+        assert caught.value.errors == [f"{message} @ $.changed"]
+        with pytest.raises(PolicyConfigError) as caught:
+            SyncPolicy(title="T", observed_attributes=[code])
+        assert caught.value.errors == [f"{message} @ $.observed_attributes"]
