@@ -135,21 +135,9 @@ def check_structure(data: Any, cls: type[Any]) -> Any | None:
     return model
 
 
-def _not_a_number(value: Any) -> bool:
-    if isinstance(value, float):
-        return value != value  # noqa: PLR0124 - NaN is the one value unequal to itself
-    if isinstance(value, dict):
-        return any(_not_a_number(item) for item in value.values())
-    if isinstance(value, list | tuple):
-        return any(_not_a_number(item) for item in value)
-    return False
-
-
 def check_round_trip(model: Any, cls: type[Any]) -> None:
     """A model that loaded dumps to JSON text and loads back equal."""
     dumped = unstructure(model)
-    if cls is ListingChange and _not_a_number(dumped):
-        return  # an open gap: see TestFoundByFuzzing.test_listing_change_values
     text = json.dumps(dumped, ensure_ascii=False)
     assert structure(json.loads(text), cls) == model
 
@@ -533,13 +521,22 @@ class TestFoundByFuzzing:
         """A file nested deeper than Python's recursion limit is a PolicyConfigError."""
         assert check_load_config_text(text, directory, suffix) is None
 
-    @pytest.mark.xfail(strict=True, reason="ListingChange.before/after load any JSON unchecked")
-    @pytest.mark.parametrize("value", [math.nan, [1, {"a": 2}]], ids=["nan", "list"])
+    @pytest.mark.parametrize(
+        "value",
+        [
+            pytest.param(math.nan, id="nan"),
+            pytest.param(math.inf, id="infinity"),
+            pytest.param(
+                [1, {"a": 2}],
+                id="list",
+                marks=_gap("ListingChange.before/after keep a mutable list", AssertionError),
+            ),
+        ],
+    )
     def test_listing_change_values(self, value: Any) -> None:
         """A value that cannot round-trip equal and hashable (NaN, a mutable list) is refused."""
         data = {"sku": "A", "account": "a", "what": "price", "before": value, "after": None}
-        with pytest.raises(PolicyConfigError):
-            structure(data, ListingChange)
+        assert check_structure(data, ListingChange) is None
 
     @_gap("load_config reads files as UTF-8 unchecked", UnicodeDecodeError)
     def test_file_not_utf8(self, directory: Path) -> None:
