@@ -30,7 +30,15 @@ from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
 from policy_engine import (
     BUILTIN_CHANNELS,
+    MAX_ATTRIBUTES,
+    MAX_ID_LENGTH,
+    MAX_IMAGES,
     MAX_INTEGER,
+    MAX_NAME_LENGTH,
+    MAX_POLICIES,
+    MAX_SKU_LENGTH,
+    MAX_STRING_LENGTH,
+    MAX_TEMPLATES,
     SCHEMA_KINDS,
     Account,
     Adjustment,
@@ -561,6 +569,25 @@ EXPRESSIBLE: list[tuple[str, str, Any]] = [
     ("configuration", "empty channel name", config((("channels",), {"": {"fields": ["price"]}}))),
     ("configuration", "empty policy id", config((("image_policies", ""), {"title": "x"}))),
     ("configuration", "templates as an object", config((("templates",), {}))),
+    # test_limits.py: the limits that are field rules.
+    ("product", "SKU of 256 characters", product(sku="x" * 256)),
+    ("product", "name of 1,025 characters", product(name="x" * 1025)),
+    ("product", "1,001 images", product(images=[{"file": "a.jpg"}] * 1001)),
+    ("product", "category of 1,025 characters", product(categories=["x" * 1025])),
+    ("product", "attribute code of 256 characters", product(attributes={"x" * 256: 1})),
+    ("product", "list attribute of 1,001 values", product(attributes={"tags": ["t"] * 1001})),
+    ("product", "integer attribute of 39 digits", product(attributes={"n": 10**38})),
+    ("product", "money text of 65 characters", product(price="1".rjust(65))),
+    ("stock", "1,001 source items", {"sources": [{"code": "s"}] * 1001}),
+    ("stock", "source code of 256 characters", {"sources": [{"code": "x" * 256}]}),
+    ("inventory_policy", "buffer above 2**53 - 1", inventory(buffer=2**53)),
+    ("inventory_policy", "title of 65,537 characters", inventory(title="x" * 65537)),
+    ("sync_policy", "observed attribute of 256 characters", sync(observed_attributes=["x" * 256])),
+    (
+        "configuration",
+        "policy id of 256 characters",
+        config((("image_policies", "x" * 256), {"title": "x"})),
+    ),
 ]
 
 #: Documents the loader rejects for a reason JSON Schema cannot express (docs/schema.md lists them):
@@ -1179,6 +1206,40 @@ class TestMachinery:
         assert props["at"]["format"] == "date-time"
         assert "description" not in props["undocumented"]
         assert "default" not in props["derived"]
+
+    def test_keywords_of_several_checks_merge(self) -> None:
+        """Checks of one field give their keywords together: the tighter bound wins, nested
+        rules merge, any other keyword is the last check's."""
+        keywords: dict[str, Any] = {}
+        _schema._merge(keywords, {"maxLength": 65536, "minimum": -5, "items": {"maxLength": 9}})
+        _schema._merge(keywords, {"maxLength": 255, "minimum": 0, "items": {"minLength": 1}})
+        _schema._merge(keywords, {"maxLength": 1024, "minimum": -1, "pattern": "a"})
+        _schema._merge(keywords, {"pattern": "b"})
+        assert keywords == {
+            "maxLength": 255,
+            "minimum": 0,
+            "items": {"maxLength": 9, "minLength": 1},
+            "pattern": "b",
+        }
+
+    def test_limits_are_in_the_schema(self) -> None:
+        """The size limits that are field rules appear as maxLength, maxItems, maxProperties
+        and maximum (see docs/limits.md)."""
+        product = json_schema("product")
+        properties = product["properties"]
+        assert properties["sku"]["maxLength"] == MAX_SKU_LENGTH
+        assert properties["images"]["maxItems"] == MAX_IMAGES
+        assert properties["categories"]["items"]["maxLength"] == MAX_NAME_LENGTH
+        assert properties["attributes"]["maxProperties"] == MAX_ATTRIBUTES
+        assert product["$defs"]["Image"]["properties"]["position"]["maximum"] == MAX_INTEGER
+        config = json_schema("configuration")
+        assert config["properties"]["templates"]["maxItems"] == MAX_TEMPLATES
+        assert config["properties"]["pricing_policies"]["maxProperties"] == MAX_POLICIES
+        assert config["properties"]["pricing_policies"]["propertyNames"]["maxLength"] == (
+            MAX_ID_LENGTH
+        )
+        title = config["$defs"]["PricingPolicy"]["properties"]["title"]
+        assert title["maxLength"] == MAX_STRING_LENGTH
 
     def test_custom_loaders_need_a_schema(self) -> None:
         """A field with a custom loader the schema does not know is an error."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sized
 from datetime import date
 from decimal import Decimal
 from typing import Any, TypeAlias
@@ -140,12 +140,22 @@ def _is_date_or_none(value: Any) -> str | None:
     return f"expected a date, got {describe(value)}"
 
 
+def _oversized(values: Iterable[Any], limit: int) -> bool:
+    """Whether a collection is over its limit: then it is left for the check to report, rather
+    than copied first."""
+    return isinstance(values, Sized) and len(values) > limit
+
+
 def _str_tuple(values: Iterable[str]) -> tuple[str, ...]:
-    return values if type(values) is tuple else tuple(values)
+    if type(values) is tuple or _oversized(values, MAX_CATEGORIES):
+        return values  # type: ignore[return-value]
+    return tuple(values)
 
 
 def _str_frozenset(values: Iterable[str]) -> frozenset[str]:
-    return values if type(values) is frozenset else frozenset(values)
+    if type(values) is frozenset or _oversized(values, MAX_IMAGE_ROLES):
+        return values  # type: ignore[return-value]
+    return frozenset(values)
 
 
 def _texts(limit: int, count: int | None = None) -> Any:
@@ -225,7 +235,9 @@ class SourceItem(Checked):
 
 
 def _source_tuple(values: Iterable[SourceItem]) -> tuple[SourceItem, ...]:
-    return values if type(values) is tuple else tuple(values)
+    if type(values) is tuple or _oversized(values, MAX_SOURCES):
+        return values  # type: ignore[return-value]
+    return tuple(values)
 
 
 def _all_sources(values: Any) -> str | None:
@@ -296,36 +308,30 @@ _TOO_MANY_ATTRIBUTES = max_items(MAX_ATTRIBUTES)
 _LIST_ITEMS = _texts(MAX_NAME_LENGTH)
 
 
-def _text_problem(value: str) -> str | None:
-    if len(value) > MAX_ATTRIBUTE_VALUE_LENGTH:
-        return f"must be at most {MAX_ATTRIBUTE_VALUE_LENGTH} characters long (got {len(value)})"
-    return None
+# The messages of an attribute value over a limit (each called once the value is known to be).
 
 
-def _integer_problem(value: int) -> str | None:
-    if -MAX_ATTRIBUTE_INTEGER <= value <= MAX_ATTRIBUTE_INTEGER:
-        return None
+def _text_problem(value: str) -> str:
+    return f"must be at most {MAX_ATTRIBUTE_VALUE_LENGTH} characters long (got {len(value)})"
+
+
+def _integer_problem(value: int) -> str:
     return f"an integer attribute has at most 38 digits, got {shown(value)}"
 
 
-def _list_problem(value: tuple[Any, ...] | list[Any]) -> str | None:
-    if len(value) > MAX_ATTRIBUTE_LIST_ITEMS:
-        return f"must have at most {MAX_ATTRIBUTE_LIST_ITEMS} items (got {len(value)})"
-    return None
+def _list_problem(value: tuple[Any, ...] | list[Any]) -> str:
+    return f"must have at most {MAX_ATTRIBUTE_LIST_ITEMS} items (got {len(value)})"
 
 
-def _code_problem(key: object) -> str | None:
+def _code_problem(key: object) -> str:
     if type(key) is not str or not key:
         return "attribute codes must be non-empty strings"
-    if len(key) > MAX_ID_LENGTH:
-        return f"attribute codes must be at most {MAX_ID_LENGTH} characters long, got {shown(key)}"
-    return None
+    return f"attribute codes must be at most {MAX_ID_LENGTH} characters long, got {shown(key)}"
 
 
 def _valid_attribute(value: Any) -> str | None:
+    """What is wrong with an attribute value that is not text, if anything."""
     kind = type(value)
-    if kind is str:
-        return None if len(value) <= MAX_ATTRIBUTE_VALUE_LENGTH else _text_problem(value)
     if value is None or kind is bool:
         return None
     if kind is int:
@@ -334,28 +340,26 @@ def _valid_attribute(value: Any) -> str | None:
     if kind is Decimal:
         return None if value.is_finite() else "money must be a finite number"
     if kind is tuple:
-        return _list_problem(value) or _LIST_ITEMS(value)
+        return _list_problem(value) if len(value) > MAX_ATTRIBUTE_LIST_ITEMS else _LIST_ITEMS(value)
     return f"{_ATTRIBUTE_TYPES}, got {describe(value)}"
 
 
 def _load_attribute(value: object) -> AttributeValue:
     if type(value) is str:
         if len(value) > MAX_ATTRIBUTE_VALUE_LENGTH:
-            fail(_text_problem(value) or "")
+            fail(_text_problem(value))
         return value
     if value is None or type(value) is bool:
         return value
     if type(value) is int:
-        problem = _integer_problem(value)
-        if problem is not None:
-            fail(problem)
+        if not -MAX_ATTRIBUTE_INTEGER <= value <= MAX_ATTRIBUTE_INTEGER:
+            fail(_integer_problem(value))
         return value
     if isinstance(value, float | Decimal):
         return load_money(value)
     if isinstance(value, list | tuple):
-        problem = _list_problem(value)
-        if problem is not None:
-            fail(problem)
+        if len(value) > MAX_ATTRIBUTE_LIST_ITEMS:
+            fail(_list_problem(value))
         problems: list[Problem] = []
         for index, item in enumerate(value):
             if type(item) is not str:
@@ -379,7 +383,7 @@ def _load_attributes(value: object, _: object = None) -> FrozenDict[str, Attribu
     for key, item in value.items():
         # The length of a code is the constructor's check: a long key costs nothing to load.
         if type(key) is not str or not key:
-            problems.append(("$", _code_problem(key) or ""))
+            problems.append(("$", _code_problem(key)))
             continue
         try:
             loaded[key] = _load_attribute(item)
@@ -412,6 +416,7 @@ def _check_attributes(values: Any) -> str | None:
     for key, value in values.items():
         if type(key) is not str or not key:
             return _code_problem(key)
+        problem: str | None
         if type(value) is str:  # most attributes: checked here, without a call
             if len(value) <= longest:
                 continue
@@ -427,7 +432,9 @@ def _check_attributes(values: Any) -> str | None:
 
 
 def _image_tuple(values: Iterable[Image]) -> tuple[Image, ...]:
-    return values if type(values) is tuple else tuple(values)
+    if type(values) is tuple or _oversized(values, MAX_IMAGES):
+        return values  # type: ignore[return-value]
+    return tuple(values)
 
 
 def _all_images(values: Any) -> str | None:
