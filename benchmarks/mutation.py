@@ -423,7 +423,8 @@ def score(module: str) -> Score:
         status = STATUS.get(code, "suspicious")
         if name in EQUIVALENT:
             if _changed_to(diff(name, functions), EQUIVALENT[name][0]):
-                if status == "survived":
+                # A timeout of a mutant that behaves the same is slowness, not a detection.
+                if status in ("survived", "timeout"):
                     status = "equivalent"
             else:
                 stale.append(name)
