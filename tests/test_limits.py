@@ -707,6 +707,12 @@ class TestEdges:
             "expected an ISO date-time (YYYY-MM-DDTHH:MM:SS), got 'noon' @ $"
         ]
 
+    def test_python_values(self) -> None:
+        """A date and a set given in Python load as themselves."""
+        day = date(2026, 11, 1)
+        assert structure(day, date) is day
+        assert structure({3, 1}, frozenset[int]) == frozenset({1, 3})
+
     def test_enumeration_members(self) -> None:
         """A member given in Python loads as itself."""
         simple = policy_engine.ProductType.SIMPLE
