@@ -1494,3 +1494,71 @@ class TestExactErrorDetails:
         error = tree_error_of({"field": "qty", "op": "==", "value": 1, key: 1})
         assert error.construct == "key " + repr(key)[:40] + "…"
         assert error.problems == ((f"$.{key}", "unknown key"),)
+
+
+class TestExactTreeErrors:
+    """Constructs, paths and messages of tree errors and the text forms, pinned exactly."""
+
+    @pytest.mark.parametrize(
+        ("tree", "construct", "problems"),
+        [
+            ({"not": 1}, "node", (("$.not", "expected a condition object, got an integer"),)),
+            ("x", "node", (("$", "expected a condition object, got a string"),)),
+            (
+                {"field": "qty", "op": "in", "value": 1},
+                "'in' without a list",
+                (("$.value", "'in' needs a list of values, got a number"),),
+            ),
+            (
+                {"field": "qty", "op": "in", "value": None},
+                "'in' without a list",
+                (("$.value", "'in' needs a list of values, got null"),),
+            ),
+            (
+                {"field": "sku", "op": "startswith", "value": None},
+                "'startswith' without a text",
+                (("$.value", "'startswith' needs a text, got null"),),
+            ),
+            (
+                {"field": "qty", "op": "==", "value": float("nan")},
+                "number out of range",
+                (("$.value", "expected a finite number, got nan"),),
+            ),
+            (
+                {"field": "qty", "op": "==", "value": 1, 3: 1},
+                "key 3",
+                (('$["3"]', "unknown key"),),
+            ),
+        ],
+    )
+    def test_tree_error(self, tree: Any, construct: str, problems: tuple[Any, ...]) -> None:
+        """Each broken tree names its construct and every problem with its path."""
+        error = tree_error_of(tree)
+        assert (error.construct, error.problems) == (construct, problems)
+
+    def test_error_built_with_a_path_lists_it_as_its_problem(self) -> None:
+        """A ConditionError given a path and no problems has that one problem."""
+        error = ConditionError("m", construct="c", path="$.x")
+        assert error.problems == (("$.x", "m"),)
+        assert str(error) == "m @ $.x"
+
+    def test_error_without_text_and_line_is_its_message(self) -> None:
+        """A ConditionError with a column but no text or line prints its message alone."""
+        assert str(ConditionError("m", construct="c", column=3)) == "m"
+        assert str(ConditionError("m", construct="c", line=1, column=3)) == "m"
+
+    def test_empty_any_is_written_false(self) -> None:
+        """The canonical text of an empty "any" is False."""
+        assert Condition.from_tree({"any": []}).to_text() == "False"
+
+    def test_tree_condition_dumps_as_a_tree(self) -> None:
+        """A condition built from a tree is dumped as the tree; one built from text as the text."""
+        tree = {"field": "qty", "op": ">", "value": 0}
+        assert dump_condition(Condition(tree)) == tree
+        assert dump_condition(Condition("qty > 0")) == "qty > 0"
+
+    @pytest.mark.parametrize("newline", ["\r\n", "\r"])
+    def test_line_endings_are_normalized_in_the_error_text(self, newline: str) -> None:
+        """A text's CR LF and CR line endings become LF in the error's text."""
+        error = error_of(f"qty > 0 and ({newline}  sku.x == 1)")
+        assert (error.text, error.line) == ("qty > 0 and (\n  sku.x == 1)", 2)
