@@ -606,6 +606,16 @@ class TestCodec:
         assert pickle.loads(dumps([BAG])) == [BAG]
         assert gc.isenabled()
 
+    def test_pauses_nest(self) -> None:
+        """Nested (or concurrent) pauses re-enable the collector only when the last one ends."""
+        from policy_engine._batch import gc_paused
+
+        with gc_paused():
+            with gc_paused():
+                assert not gc.isenabled()
+            assert not gc.isenabled()
+        assert gc.isenabled()
+
     @settings(max_examples=50)
     @given(products())
     def test_any_product(self, product: Product) -> None:

@@ -27,6 +27,7 @@ import multiprocessing
 import operator
 import pickle
 import sys
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -673,16 +674,31 @@ def run_chunk(setup: bytes, payload: bytes) -> bytes | None:
         return _dumps(evaluate_chunk(known[1], chunk, start))
 
 
+_GC_LOCK = threading.Lock()
+_GC_PAUSES = 0
+_GC_WAS_ENABLED = False
+
+
 @contextlib.contextmanager
 def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector (if it runs) for the block."""
-    enabled = gc.isenabled()
-    gc.disable()
+    """Pause the cyclic garbage collector (if it runs) for the block.
+
+    Safe from several threads at once: the first block to start pauses it, the last to end
+    restores it as it was.
+    """
+    global _GC_PAUSES, _GC_WAS_ENABLED  # noqa: PLW0603 - one pause count per process
+    with _GC_LOCK:
+        if _GC_PAUSES == 0:
+            _GC_WAS_ENABLED = gc.isenabled()
+            gc.disable()
+        _GC_PAUSES += 1
     try:
         yield
     finally:
-        if enabled:
-            gc.enable()
+        with _GC_LOCK:
+            _GC_PAUSES -= 1
+            if _GC_PAUSES == 0 and _GC_WAS_ENABLED:
+                gc.enable()
 
 
 # ------------------------------------------------------------------------------- the codec
