@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 import policy_engine
 from policy_engine import (
     BUILTIN_CHANNELS,
+    MAX_INTEGER,
     Account,
     ChannelDefinition,
     ChannelProfile,
@@ -280,7 +281,7 @@ def _sync_decisions(draw: st.DrawFn) -> SyncDecision:
 
 
 _WORDS = st.text(max_size=8)
-_SCALARS = st.none() | st.booleans() | st.integers() | st.text(max_size=6)
+_SCALARS = st.none() | st.booleans() | st.integers(-MAX_INTEGER, MAX_INTEGER) | st.text(max_size=6)
 
 #: A valid value of every model: the package's strategies, or what the rules compute from them.
 VALID: dict[type[Any], st.SearchStrategy[Any]] = {
