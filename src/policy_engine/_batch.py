@@ -56,6 +56,7 @@ from policy_engine._steps import Step, define_messages
 from policy_engine._validation import describe, fast_constructor
 
 __all__ = [
+    "chunked",
     "evaluate_chunk",
     "evaluate_many",
     "evaluate_partitions",
@@ -63,6 +64,7 @@ __all__ = [
     "in_order",
     "prepare",
     "stream_chunk",
+    "worker_setup",
 ]
 
 T = TypeVar("T")
@@ -465,22 +467,15 @@ def _partition(setup: _PartitionSetup, number: int, partition: Any) -> Any:
 def run_partition(setup: bytes, payload: bytes) -> bytes | None:
     """Evaluate one partition in a worker process: its number and description in, the result
     out (see :func:`run_chunk`)."""
-    global _WORKER_PARTITION_SETUP  # noqa: PLW0603 - one decoded setup per worker process
-    known = _WORKER_PARTITION_SETUP
-    if known is None or known[0] != setup:
-        known = (setup, pickle.loads(setup))  # noqa: S301 - bytes our own parent produced
-        _WORKER_PARTITION_SETUP = known
+    decoded: _PartitionSetup = worker_setup(setup)
     try:
         number, partition = pickle.loads(payload)  # noqa: S301 - bytes our own parent produced
     except Exception:  # noqa: BLE001 - e.g. a class this process cannot import
         return None
-    if known[1][4] is not None:
-        return _dumps(_partition(known[1], number, partition))
+    if decoded[4] is not None:
+        return _dumps(_partition(decoded, number, partition))
     with gc_paused():  # a list of outcomes: thousands of objects and no cycle (see run_chunk)
-        return _dumps(_partition(known[1], number, partition))
-
-
-_WORKER_PARTITION_SETUP: tuple[bytes, _PartitionSetup] | None = None
+        return _dumps(_partition(decoded, number, partition))
 
 
 def _check_pool_arguments(workers: int | None, executor: Executor | None) -> None:
@@ -629,16 +624,7 @@ def _pooled(
 
     def tasks() -> Iterator[_Task]:
         start = 0
-        while True:
-            chunk: list[object] = []
-            try:
-                chunk.extend(islice(items, chunk_size))
-            except Exception:
-                if chunk:  # the items read before the input failed are evaluated first
-                    yield _encode((start, chunk)), partial(evaluate_chunk, local, chunk, start)
-                raise
-            if not chunk:
-                return
+        for chunk in chunked(items, chunk_size):
             yield _encode((start, chunk)), partial(evaluate_chunk, local, chunk, start)
             start += len(chunk)
 
@@ -646,8 +632,39 @@ def _pooled(
         yield from results
 
 
-# What a worker process keeps between chunks: the setup it was last given, decoded.
-_WORKER_SETUP: tuple[bytes, Setup] | None = None
+def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Lists of up to ``size`` items, in order.
+
+    When reading the items fails, the items read before the failure still come, as a last
+    list, and then the error is raised: nothing read is lost.
+    """
+    iterator = iter(items)
+    while True:
+        chunk: list[T] = []
+        try:
+            chunk.extend(islice(iterator, size))
+        except Exception:
+            if chunk:
+                yield chunk
+            raise
+        if not chunk:
+            return
+        yield chunk
+
+
+# What a worker process keeps between tasks: the setup it was last given, and decoded.
+_WORKER_SETUP: tuple[bytes, Any] | None = None
+
+
+def worker_setup(setup: bytes) -> Any:
+    """The setup of a task in a worker process, decoded once and kept while the same bytes keep
+    coming (every task of a batch carries the same setup)."""
+    global _WORKER_SETUP  # noqa: PLW0603 - one decoded setup per worker process
+    known = _WORKER_SETUP
+    if known is None or known[0] != setup:
+        known = (setup, pickle.loads(setup))  # noqa: S301 - bytes our own parent produced
+        _WORKER_SETUP = known
+    return known[1]
 
 
 def run_chunk(setup: bytes, payload: bytes) -> bytes | None:
@@ -661,17 +678,13 @@ def run_chunk(setup: bytes, payload: bytes) -> bytes | None:
     live objects, with no cycle among them, that every collection would scan again (measured:
     a third of the time of a chunk). It runs again between chunks.
     """
-    global _WORKER_SETUP  # noqa: PLW0603 - one decoded setup per worker process
     with gc_paused():
-        known = _WORKER_SETUP
-        if known is None or known[0] != setup:
-            known = (setup, pickle.loads(setup))  # noqa: S301 - bytes our own parent produced
-            _WORKER_SETUP = known
+        decoded: Setup = worker_setup(setup)
         try:
             start, chunk = pickle.loads(payload)  # noqa: S301 - bytes our own parent produced
         except Exception:  # noqa: BLE001 - e.g. a product subclass this process cannot import
             return None
-        return _dumps(evaluate_chunk(known[1], chunk, start))
+        return _dumps(evaluate_chunk(decoded, chunk, start))
 
 
 _GC_LOCK = threading.Lock()

@@ -289,20 +289,12 @@ def _evaluate_on_workers(
         yield from results
 
 
-# What a worker process keeps between chunks: the setup it was last given, decoded.
-_WORKER_SETUP: tuple[bytes, _EvaluateSetup] | None = None
-
-
 def run_evaluate_chunk(setup: bytes, payload: bytes) -> bytes:
     """Evaluate a chunk in a worker process (see :func:`policy_engine._batch.run_chunk`)."""
-    global _WORKER_SETUP  # noqa: PLW0603 - one decoded setup per worker process
     with _batch.gc_paused():
-        known = _WORKER_SETUP
-        if known is None or known[0] != setup:
-            known = (setup, pickle.loads(setup))  # noqa: S301 - bytes our own parent produced
-            _WORKER_SETUP = known
+        decoded: _EvaluateSetup = _batch.worker_setup(setup)
         chunk = pickle.loads(payload)  # noqa: S301 - bytes our own parent produced
-        return _batch.dumps(_evaluate_chunk(known[1], chunk))
+        return _batch.dumps(_evaluate_chunk(decoded, chunk))
 
 
 def _no_products(name: str) -> CliError:

@@ -16,12 +16,12 @@ import re
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from itertools import islice
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
 import attrs
 
+from policy_engine._batch import chunked
 from policy_engine._config import Configuration, load_config
 from policy_engine._errors import PolicyConfigError
 from policy_engine._models import Product
@@ -267,16 +267,8 @@ class ProductReader:
                     (number, raw, self.count == 1)
                     for number, raw in self._numbered_lines(head, file)
                 )
-            while True:
-                chunk: list[Any] = []
-                try:
-                    chunk.extend(islice(items, size))
-                except CliError:
-                    if chunk:  # what was read before an array broke off is still evaluated
-                        yield not is_array, chunk
-                    raise
-                if not chunk:
-                    return
+            # What was read before an array broke off is still evaluated, then the error comes.
+            for chunk in chunked(items, size):
                 yield not is_array, chunk
 
     @contextmanager
