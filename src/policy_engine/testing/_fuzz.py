@@ -24,6 +24,7 @@ import attrs
 from hypothesis import strategies as st
 
 from policy_engine._serialization import unstructure
+from policy_engine.testing._conditions import FIELD_NAMES
 
 __all__ = [
     "condition_expressions",
@@ -379,18 +380,7 @@ def mutated_documents(
 
 #: Names a condition reads: product fields, stock values, attribute codes, function names.
 CONDITION_NAMES = (
-    "sku",
-    "name",
-    "type",
-    "enabled",
-    "visibility",
-    "price",
-    "special_price",
-    "categories",
-    "attribute_set",
-    "parent_sku",
-    "qty",
-    "in_stock",
+    *FIELD_NAMES,
     "color",
     "size",
     "msrp",
