@@ -514,6 +514,7 @@ class TestLint:
             ("unused_policy", "$.inventory_policies.odd"),
             ("unreachable_template", "$.templates[2]"),
             ("observed_without_update", "$.sync_policies.ali.observed_attributes"),
+            ("inventory_price_sync_off", "$.accounts[0].sync_policy"),
         ]
         assert (
             str(warnings[3])

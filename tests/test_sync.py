@@ -177,9 +177,9 @@ class TestRule1NotVisibleIndividually:
     HIDDEN = attrs.evolve(SHIRT, visibility=Visibility.NOT_VISIBLE_INDIVIDUALLY)
 
     @pytest.mark.parametrize("kind", ["created", "updated", "deleted"])
-    @pytest.mark.parametrize("listing", [None, LISTED])
+    @pytest.mark.parametrize("listing", [None, Listing(listed=False, template="t-red")])
     def test_skipped_by_default(self, kind: str, listing: Listing | None) -> None:
-        """Whatever happened to it, a hidden child is not synced: none, not_visible_individually."""
+        """A hidden child that is not on the channel is not synced: none, not_visible_individually."""
         decision = _decide(
             _policy(), kind=kind, changed=["qty"], listing=listing, product=self.HIDDEN
         )
@@ -188,6 +188,37 @@ class TestRule1NotVisibleIndividually:
         assert decision.template is None
         assert decision.assign_to is None
         assert decision.fields == frozenset()
+
+    @pytest.mark.parametrize("kind", ["created", "updated"])
+    def test_listed_product_that_became_hidden_is_delisted(self, kind: str) -> None:
+        """A listed product that is no longer visible individually leaves the channel."""
+        listing = Listing(template="t-red")
+        decision = _decide(
+            _policy(), kind=kind, changed=["visibility"], listing=listing, product=self.HIDDEN
+        )
+        assert decision.action is DELIST
+        assert _codes(decision) == ["delist_not_visible"]
+        assert decision.template == "t-red"
+        assert decision.fields == frozenset()
+
+    @pytest.mark.parametrize("changed", [[], ["qty"], ["name"]])
+    def test_listed_hidden_product_is_delisted_whatever_changed(self, changed: list[str]) -> None:
+        """Every later change of a listed hidden product still delists it, not none."""
+        decision = _decide(_policy(), changed=changed, listing=LISTED, product=self.HIDDEN)
+        assert decision.action is DELIST
+
+    def test_deletion_of_a_listed_hidden_product_reaches_the_channel(self) -> None:
+        """A deletion always reaches a listed product, hidden or not: delist."""
+        decision = _decide(_policy(), kind="deleted", listing=LISTED, product=self.HIDDEN)
+        assert decision.action is DELIST
+        assert _codes(decision) == ["delist"]
+
+    def test_listed_hidden_product_with_product_update_off(self) -> None:
+        """Without Product Update nothing is sent to a listed product, not even the delisting."""
+        policy = _policy(product_update=False, inventory_price_sync=False)
+        decision = _decide(policy, changed=["visibility"], listing=LISTED, product=self.HIDDEN)
+        assert decision.action is NONE
+        assert _codes(decision) == ["not_visible_individually", "update_disabled"]
 
     def test_synced_with_the_switch_on(self) -> None:
         """With sync_not_visible_individually the product is uploaded like any other."""
@@ -761,7 +792,7 @@ class TestInputsLoading:
         ("fields", "error"),
         [
             ({"last_quantity": "3"}, "expected an integer, got a string @ $.last_quantity"),
-            ({"last_price": "9.99"}, "expected money (a finite decimal number), got a string"),
+            ({"last_price": "9.9x"}, "expected money (a finite decimal number), got a string"),
             ({"template": 5}, "expected a string, got an integer @ $.template"),
         ],
     )
@@ -1012,10 +1043,17 @@ class TestInvariants:
     def test_hidden_products_are_never_synced(
         self, policy: SyncPolicy, change: ProductChange, templates: list[ListingTemplate]
     ) -> None:
-        """Rule 1: a not-visible-individually product under the switch off gives none."""
+        """Rule 1: a not-visible-individually product under the switch off is never uploaded or
+        updated: none while it is off the channel, and a listed one is only ever delisted."""
         decision = decide_sync(change, policy, templates=templates)
-        assert decision.action is NONE
-        assert [reason.code for reason in decision.reasons] == ["not_visible_individually"]
+        listing = change.listing
+        if listing is None or not listing.listed:
+            assert decision.action is NONE
+            assert [reason.code for reason in decision.reasons] == ["not_visible_individually"]
+        else:
+            assert decision.action in (NONE, DELIST)
+            assert decision.fields == frozenset()
+            assert (decision.action is DELIST) == policy.product_update
 
     @given(sync_policies(), product_changes(), TEMPLATE_LISTS)
     def test_fields_empty_exactly_for_none_and_delist(

@@ -13,11 +13,11 @@ from __future__ import annotations
 import weakref
 from collections.abc import Iterable
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from policy_engine._channels import ChannelProfile
+from policy_engine._channels import CHANGE_FIELDS, ChannelProfile, SyncField
 from policy_engine._config import (
     CHANNEL_GALLERY_LIMITS,
     Account,
@@ -32,14 +32,27 @@ from policy_engine._inventory import (
     QuantityRule,
     compute_quantity,
 )
-from policy_engine._models import Product
+from policy_engine._models import Product, Visibility
 from policy_engine._orders import OrderPolicy
 from policy_engine._pricing import PriceResult, PricingPolicy, compute_price
 from policy_engine._serialization import LOAD, load_json_value, unstructure
 from policy_engine._steps import Step, define_messages
-from policy_engine._sync import ProductChange, SyncDecision, SyncPolicy, decide_sync
+from policy_engine._sync import (
+    ChangeKind,
+    Listing,
+    ProductChange,
+    SyncAction,
+    SyncDecision,
+    SyncPolicy,
+    _none,
+    decide_sync,
+    decide_with_template,
+)
 from policy_engine._templates import ListingTemplate
 from policy_engine._validation import fast_constructor, key_path
+
+if TYPE_CHECKING:  # pragma: no cover
+    from policy_engine._stock_sync import ChannelListing
 
 __all__ = [
     "LintWarning",
@@ -51,16 +64,19 @@ __all__ = [
     "lint",
     "preview_change",
     "resolve",
+    "sent_fields",
     "sync_listing",
 ]
 
 define_messages(
     {
         "template_matched": "listing template {0!r} matches the product",
+        "listing_template": "the listing is assigned to template {0!r}",
     }
 )
 
-_DISABLED = QuantityResult(
+#: The quantity of a disabled product on every path: 0, rule ``product_disabled``.
+DISABLED = QuantityResult(
     quantity=0, rule=QuantityRule.PRODUCT_DISABLED, steps=(Step(("product_disabled",)),)
 )
 
@@ -175,6 +191,17 @@ def resolve(config: Configuration, product: Product, account_id: str) -> Resolut
 
 _NO_TEMPLATE = (Step(("no_matching_template",)),)
 
+
+def _aliases(pricing: PricingPolicy, images: ImagePolicy) -> tuple[tuple[str, str], ...]:
+    aliases: list[tuple[str, str]] = []
+    if pricing.price_attribute not in CHANGE_FIELDS:
+        aliases.append((pricing.price_attribute, "price"))
+    main = images.main_image_attribute
+    if main is not None and main not in CHANGE_FIELDS:
+        aliases.append((main, "images"))
+    return tuple(aliases)
+
+
 #: What a listing gets from its product and its account's templates: ``(template id, quantity,
 #: price, images, errors, reasons)``. Accounts served by the same templates share this part.
 ProductPart = tuple[
@@ -216,10 +243,21 @@ class Evaluator:
     product.
     """
 
-    __slots__ = ("__weakref__", "_config", "account_rules")
+    __slots__ = ("__weakref__", "_config", "account_rules", "aliases", "assigned")
 
     def __init__(self, config: Configuration) -> None:
         by_template = {template.id: _rule(config, template) for template in config.templates}
+        #: Template id -> its rule as a listing's stored template (``listing_template`` reason).
+        self.assigned: dict[str, Rule] = {
+            template_id: (*rule[:5], (Step(("listing_template", template_id)),))
+            for template_id, rule in by_template.items()
+        }
+        #: Template id -> the attribute codes its effective policies read, each with the change
+        #: code it stands for: the pricing policy's price attribute (``price``) and the image
+        #: policy's main image attribute (``images``).
+        self.aliases: dict[str, tuple[tuple[str, str], ...]] = {
+            template_id: _aliases(rule[3], rule[4]) for template_id, rule in by_template.items()
+        }
         by_scope: dict[tuple[str, ...], tuple[Rule, ...]] = {}
         account_rules: dict[str, tuple[Rule, ...]] = {}
         for account in config.accounts:
@@ -247,6 +285,19 @@ class Evaluator:
             config.account(account_id)  # raises, listing the known accounts
             raise AssertionError(account_id)  # pragma: no cover - account() raised
         return rules
+
+    def listing_rule(
+        self, product: Product, rules: tuple[Rule, ...], template_id: str | None
+    ) -> Rule | Step | None:
+        """The one rule that decides a listing's template (see :func:`evaluate_listing`).
+
+        The listing's stored template when it has one (the ``no_template`` step when the
+        configuration no longer has it), else the first template of the account that matches.
+        """
+        if template_id is None:
+            return self.match(product, rules)
+        rule = self.assigned.get(template_id)
+        return Step(("no_template", template_id)) if rule is None else rule
 
     @staticmethod
     def match(product: Product, rules: tuple[Rule, ...]) -> Rule | None:
@@ -278,7 +329,7 @@ class Evaluator:
         if rule is None:
             return _NOTHING_LISTED
         _, template_id, inventory, pricing, images, reasons = rule
-        quantity = compute_quantity(product.stock, inventory) if product.enabled else _DISABLED
+        quantity = compute_quantity(product.stock, inventory) if product.enabled else DISABLED
         try:
             price: PriceResult | None = compute_price(product, pricing, on=on)
         except PricingError as error:
@@ -326,9 +377,22 @@ def evaluator(config: Configuration) -> Evaluator:
 
 
 def evaluate_listing(
-    config: Configuration, product: Product, account_id: str, *, on: date | None = None
+    config: Configuration,
+    product: Product,
+    account_id: str,
+    *,
+    on: date | None = None,
+    listing: Listing | ChannelListing | None = None,
 ) -> ListingOutcome:
     """What the account's channel gets for a product: template, quantity, price and images.
+
+    The template is decided by one rule, the same in :func:`sync_listing` and
+    :func:`~policy_engine.plan_stock_sync`: the ``listing``'s stored template when it has one
+    (reason ``listing_template``), else the first of the account's templates whose condition
+    matches the product (``template_matched``). A stored template that the configuration no
+    longer has gives no template and nothing listed (reason ``no_template`` naming it): the
+    listing is not re-matched behind the connector's back. Without a template every part is
+    ``None``.
 
     A disabled product lists quantity 0 (rule ``product_disabled``). A price that cannot be
     computed is carried in ``errors`` (with ``price`` ``None``), never raised: one product's
@@ -337,26 +401,124 @@ def evaluate_listing(
     Raises:
         PolicyConfigError: for an unknown account id (a caller error, not a product problem).
     """
-    rules = evaluator(config).rules(account_id)
-    return _outcome(product.sku, account_id, *Evaluator.product_part(product, on, rules))
+    evaluation = evaluator(config)
+    rules = evaluation.rules(account_id)
+    template_id = None if listing is None else listing.template
+    if template_id is None:
+        return _outcome(product.sku, account_id, *Evaluator.product_part(product, on, rules))
+    rule = evaluation.listing_rule(product, rules, template_id)
+    if isinstance(rule, Step):
+        return _outcome(product.sku, account_id, None, None, None, None, (), (rule,))
+    return _outcome(product.sku, account_id, *Evaluator.compute(product, on, rule))
 
 
-def sync_listing(config: Configuration, change: ProductChange, account_id: str) -> SyncDecision:
+_NONE, _UPDATE, _PRICE_INVENTORY = (
+    SyncAction.NONE,
+    SyncAction.UPDATE,
+    SyncAction.UPDATE_PRICE_INVENTORY,
+)
+_QUANTITY, _PRICE = SyncField.QUANTITY, SyncField.PRICE
+
+
+def sync_listing(
+    config: Configuration,
+    change: ProductChange,
+    account_id: str,
+    *,
+    on: date | None = None,
+) -> SyncDecision:
     """What an account's channel gets for a product change (spec 7.4) under a configuration.
 
     :func:`~policy_engine.decide_sync` with the account's sync policy, the configuration's
-    templates in order, and the account channel's profile (built-in or custom).
+    templates in order, and the account channel's profile (built-in or custom), joined with the
+    configuration's policies so that every path agrees with :func:`evaluate_listing`:
+
+    - **One template rule.** The listing's stored template when set (a template the
+      configuration no longer has gives ``none``, reason ``no_template``, except that a listed
+      product is still delisted), else the first matching template. A listed product that no
+      template serves gets ``none`` (``no_matching_template``): there is no price or quantity
+      to send.
+    - **Effective policies.** A changed code that the template's policies read counts as the
+      field it feeds: the pricing policy's ``price_attribute`` (``msrp``) as ``price``, the
+      image policy's ``main_image_attribute`` (``marketplace_image``) as ``images``. So Only
+      Specific Attributes Syncing never leaves a price stale.
+    - **Unchanged values.** When the listing has ``last_quantity`` or ``last_price``, a
+      quantity or price that would be sent again unchanged (computed as
+      :func:`evaluate_listing` does, on the date ``on``) is dropped from ``fields`` with the
+      reason ``unchanged``; a decision left with no field is ``none``. Uploads always send
+      every field.
 
     Raises:
         PolicyConfigError: for an unknown account id.
     """
     account = config.account(account_id)
-    return decide_sync(
-        change,
-        config.sync_policies[account.sync_policy],
-        templates=config.templates_for(account.id),
-        channel_fields=config.channel_profile(account.channel),
+    policy = config.sync_policies[account.sync_policy]
+    channel = config.channel_profile(account.channel)
+    product = change.product
+    listing = change.listing
+    hidden = product.visibility is Visibility.NOT_VISIBLE_INDIVIDUALLY
+    if hidden and not policy.sync_not_visible_individually:
+        return decide_sync(change, policy)  # rule 1 needs no template
+    evaluation = evaluator(config)
+    rule = evaluation.listing_rule(
+        product, evaluation.rules(account_id), None if listing is None else listing.template
     )
+    if isinstance(rule, Step):
+        # The stored template is gone: nothing can be computed for this listing.
+        decision = decide_with_template(change, policy, None, channel)
+        if decision.action is SyncAction.DELIST:
+            return decision
+        return _none(policy, None, (rule,))
+    if rule is None:
+        decision = decide_with_template(change, policy, None, channel)
+        if decision.action is _UPDATE or decision.action is _PRICE_INVENTORY:
+            # Listed, but no template serves it: no price or quantity to send.
+            return _none(policy, None, _NO_TEMPLATE)
+        return decision
+    template_id = rule[1]
+    if change.kind is ChangeKind.UPDATED:
+        aliases = evaluation.aliases[template_id]
+        if aliases:
+            changed = change.changed
+            extra = {field for code, field in aliases if code in changed} - changed
+            if extra:
+                change = attrs.evolve(change, changed=changed | extra)
+    decision = decide_with_template(change, policy, template_id, channel)
+    if (
+        listing is not None
+        and (listing.last_quantity is not None or listing.last_price is not None)
+        and (decision.action is _UPDATE or decision.action is _PRICE_INVENTORY)
+    ):
+        return _without_unchanged(decision, product, listing, rule, on)
+    return decision
+
+
+def _without_unchanged(
+    decision: SyncDecision, product: Product, listing: Listing, rule: Rule, on: date | None
+) -> SyncDecision:
+    """The decision without the quantity and price the channel already shows."""
+    fields = decision.fields
+    unchanged: list[Step] = []
+    if _QUANTITY in fields and listing.last_quantity is not None:
+        quantity = compute_quantity(product.stock, rule[2]).quantity if product.enabled else 0
+        if quantity == listing.last_quantity:
+            unchanged.append(Step(("unchanged", f"quantity {quantity}")))
+            fields = fields - {_QUANTITY}
+    if _PRICE in fields and listing.last_price is not None:
+        try:
+            price = compute_price(product, rule[3], on=on)
+        except PricingError:
+            pass  # the price error is evaluate_listing's to report
+        else:
+            if price.amount == listing.last_price:
+                unchanged.append(Step(("unchanged", f"price {price.amount} {price.currency}")))
+                fields = fields - {_PRICE}
+    if not unchanged:
+        return decision
+    reasons = decision.reasons + tuple(unchanged)
+    if not fields:
+        return attrs.evolve(decision, action=_NONE, fields=fields, reasons=reasons, log_feed=False)
+    return attrs.evolve(decision, fields=fields, reasons=reasons)
 
 
 # ------------------------------------------------------------------------------------- preview
@@ -369,8 +531,8 @@ class ListingChange:
     Attributes:
         sku: The product's SKU.
         account: The account id.
-        what: ``template``, ``quantity``, ``price``, ``images`` or ``listing`` (an account added or
-            removed).
+        what: ``sync`` (the fields sent differ), ``template``, ``quantity``, ``price``,
+            ``images`` or ``listing`` (an account added or removed).
         before: The value before the edit (JSON-compatible; ``None`` when absent). Loaded from
             JSON, it must be JSON: finite numbers, text keys, within the limits of any value.
         after: The value after the edit.
@@ -405,6 +567,53 @@ def _summaries(outcome: ListingOutcome | None) -> dict[str, Any]:
     }
 
 
+#: The listing parts a preview compares, each with the sync field that carries it to the
+#: channel (``None``: the template, which matters when any field is sent).
+_PARTS: tuple[tuple[str, SyncField | None], ...] = (
+    ("template", None),
+    ("quantity", SyncField.QUANTITY),
+    ("price", SyncField.PRICE),
+    ("images", SyncField.IMAGES),
+)
+
+
+def sent_fields(
+    config: Configuration, account_id: str, *, listed: bool | None = None
+) -> frozenset[SyncField]:
+    """The fields an account's sync policy ever sends to its channel.
+
+    ``listed=False``: those of an upload (every enabled field), with Product Upload.
+    ``listed=True``: those that keep a listing in sync: the enabled fields other than quantity
+    and price with Product Update, and quantity and price with Inventory/Price Sync.
+    ``None`` (the default): either. A product that is not visible individually gets none of
+    them while the policy does not sync such products (rule 1 of spec 7.4).
+
+    Raises:
+        PolicyConfigError: for an unknown account id.
+    """
+    account = config.account(account_id)
+    policy = config.sync_policies[account.sync_policy]
+    enabled = policy.enabled_fields(config.channel_profile(account.channel))
+    fields: set[SyncField] = set()
+    if listed is not True and policy.product_upload:
+        fields |= enabled
+    if listed is not False and policy.product_update:
+        fields |= enabled - {_QUANTITY, _PRICE}
+        if policy.inventory_price_sync:
+            fields |= enabled
+    return frozenset(fields)
+
+
+def _sent_summary(config: Configuration, account_id: str) -> dict[str, list[str]]:
+    return {
+        when: sorted(field.value for field in sent_fields(config, account_id, listed=listed))
+        for when, listed in (("upload", False), ("update", True))
+    }
+
+
+_NOTHING_SENT: dict[str, list[str]] = {"upload": [], "update": []}
+
+
 def preview_change(
     old: Configuration,
     new: Configuration,
@@ -412,16 +621,27 @@ def preview_change(
     *,
     on: date | None = None,
 ) -> tuple[ListingChange, ...]:
-    """Every listing whose outcome differs between two configurations.
+    """Every listing whose outcome differs between two configurations, as the channel sees it.
 
-    Compares, per product and account (accounts of either configuration), the template, the
-    quantity (value and rule), the price (amount and currency, or the error code) and the image
-    list. An account only one configuration has appears as a ``listing`` change.
+    Per product and account (accounts of either configuration), in this order:
+
+    - ``sync``: the fields the account's sync policy would send for the product differ, on
+      upload or to keep a listing in sync (see :func:`sent_fields`): an edit of the sync
+      policy, such as Inventory/Price Sync turned off. Before and after are
+      ``{"upload": [...], "update": [...]}`` with sorted field names. A product that is not
+      visible individually is sent nothing while its policy does not sync such products.
+    - ``template``, ``quantity`` (value and rule), ``price`` (amount and currency, or the error
+      code), ``images`` (the list): reported only when the value differs *and* the new
+      configuration sends it (the template when it sends any field): a change the channel
+      would never get is not an impact. So raising a buffer reports no hidden child.
+    - ``listing``: an account only one configuration has.
     """
     old_accounts = [account.id for account in old.accounts]
     new_accounts = [account.id for account in new.accounts]
     in_old, in_new = set(old_accounts), set(new_accounts)
     accounts = old_accounts + [a for a in new_accounts if a not in in_old]
+    old_sent = {account: _sent_summary(old, account) for account in old_accounts}
+    new_sent = {account: _sent_summary(new, account) for account in new_accounts}
     changes: list[ListingChange] = []
     for product in products:
         for account in accounts:
@@ -438,6 +658,21 @@ def preview_change(
                     )
                 )
                 continue
+            sent_before = _sent_to(old, old_sent[account], product, account)
+            sent_after = _sent_to(new, new_sent[account], product, account)
+            if sent_before != sent_after:
+                changes.append(
+                    ListingChange(
+                        sku=product.sku,
+                        account=account,
+                        what="sync",
+                        before=sent_before,
+                        after=sent_after,
+                    )
+                )
+            if sent_after is _NOTHING_SENT:
+                continue
+            sent = set(sent_after["upload"]) | set(sent_after["update"])
             old_parts, new_parts = _summaries(before), _summaries(after)
             changes.extend(
                 ListingChange(
@@ -447,10 +682,23 @@ def preview_change(
                     before=old_parts[what],
                     after=new_parts[what],
                 )
-                for what in ("template", "quantity", "price", "images")
-                if old_parts[what] != new_parts[what]
+                for what, field in _PARTS
+                if (field is None or field in sent) and old_parts[what] != new_parts[what]
             )
     return tuple(changes)
+
+
+def _sent_to(
+    config: Configuration, fields: dict[str, list[str]], product: Product, account_id: str
+) -> dict[str, list[str]]:
+    """What the account's channel gets of this product: nothing for a hidden child (rule 1)."""
+    if product.visibility is Visibility.NOT_VISIBLE_INDIVIDUALLY:
+        policy = config.sync_policies[config.account(account_id).sync_policy]
+        if not policy.sync_not_visible_individually:
+            return _NOTHING_SENT
+    if not fields["upload"] and not fields["update"]:
+        return _NOTHING_SENT
+    return fields
 
 
 # ----------------------------------------------------------------------------------------- lint
@@ -474,8 +722,15 @@ class LintWarning:
         return f"{self.message} @ {self.path}"
 
 
-def lint(config: Configuration) -> tuple[LintWarning, ...]:
+def lint(
+    config: Configuration, *, products: Iterable[Product] | None = None
+) -> tuple[LintWarning, ...]:
     """Warnings for legal but suspicious settings of a configuration.
+
+    With ``products`` (a catalog), also ``category_matches_nothing``: a template condition's
+    category test (``under(categories, 'Gear')``, ``'Gear' in categories``) that no product's
+    categories satisfy, with a hint when the catalog's paths carry a root such as
+    ``Default Category/``.
 
     Codes: ``threshold_above_below_value`` (more stock would list less),
     ``threshold_below_above_value`` (less stock would list more), ``percentage_with_default``
@@ -483,7 +738,10 @@ def lint(config: Configuration) -> tuple[LintWarning, ...]:
     ``max_quantity_zero`` (nothing is ever listed), ``gallery_limit_above_channel`` (more images
     than a channel of an account accepts), ``unused_policy`` (nobody refers to it),
     ``unreachable_template`` (a template after one that matches every product),
-    ``observed_without_update`` (observed attributes on a policy that never updates).
+    ``observed_without_update`` (observed attributes on a policy that never updates),
+    ``sync_never_sends_quantity`` (an account's sync policy sends no quantity to its channel, so
+    its stock goes stale), ``inventory_price_sync_off`` (an account whose sync policy has
+    Inventory/Price Sync off: stock and price changes never reach the channel).
     """
     warnings: list[LintWarning] = []
     for policy_id, policy in config.inventory_policies.items():
@@ -542,17 +800,24 @@ def lint(config: Configuration) -> tuple[LintWarning, ...]:
                     path=f"$.sync_policies{key_path(policy_id)}.observed_attributes",
                 )
             )
+    warnings.extend(_lint_accounts(config))
+    if products is not None:
+        warnings.extend(_lint_categories(config, products))
     return tuple(warnings)
 
 
 def _lint_galleries(config: Configuration) -> list[LintWarning]:
     warnings: list[LintWarning] = []
-    channels = sorted({account.channel for account in config.accounts})
-    used = {template.image_policy for template in config.templates}
+    all_channels = {account.id: account.channel for account in config.accounts}
+    # The channels each image policy reaches: those of the accounts its templates serve.
+    reached: dict[str, set[str]] = {}
+    for template in config.templates:
+        served = template.accounts or tuple(all_channels)
+        reached.setdefault(template.image_policy, set()).update(
+            all_channels[account] for account in served if account in all_channels
+        )
     for policy_id, policy in config.image_policies.items():
-        if policy_id not in used:
-            continue
-        for channel in channels:
+        for channel in sorted(reached.get(policy_id, ())):
             limit = CHANNEL_GALLERY_LIMITS.get(channel)
             if limit is not None and policy.gallery_limit > limit:
                 warnings.append(
@@ -565,6 +830,84 @@ def _lint_galleries(config: Configuration) -> list[LintWarning]:
                         path=f"$.image_policies{key_path(policy_id)}.gallery_limit",
                     )
                 )
+    return warnings
+
+
+def _lint_accounts(config: Configuration) -> list[LintWarning]:
+    warnings: list[LintWarning] = []
+    for index, account in enumerate(config.accounts):
+        policy = config.sync_policies[account.sync_policy]
+        path = f"$.accounts[{index}].sync_policy"
+        if not policy.inventory_price_sync:
+            warnings.append(
+                LintWarning(
+                    code="inventory_price_sync_off",
+                    message=(
+                        f"Inventory/Price Sync is off in sync policy {account.sync_policy!r} of"
+                        f" account {account.id!r}: stock and price changes never reach the"
+                        " channel"
+                    ),
+                    path=path,
+                )
+            )
+        enabled = policy.enabled_fields(config.channel_profile(account.channel))
+        if _QUANTITY not in enabled:
+            warnings.append(
+                LintWarning(
+                    code="sync_never_sends_quantity",
+                    message=(
+                        f"sync policy {account.sync_policy!r} never sends the quantity to"
+                        f" account {account.id!r} ({account.channel}): its stock goes stale"
+                    ),
+                    path=path,
+                )
+            )
+    return warnings
+
+
+def _category_tests(tree: Any) -> Iterable[tuple[str, str]]:
+    """The ``(op, path)`` of every category test in a condition tree."""
+    if isinstance(tree, dict):
+        if tree.get("field") == "categories" and isinstance(tree.get("value"), str):
+            op = tree.get("op")
+            if op in {"under", "contains"}:
+                yield op, tree["value"]
+        for value in tree.values():
+            yield from _category_tests(value)
+    elif isinstance(tree, list):
+        for item in tree:
+            yield from _category_tests(item)
+
+
+def _lint_categories(config: Configuration, products: Iterable[Product]) -> list[LintWarning]:
+    categories: set[str] = set()
+    for product in products:
+        categories.update(product.categories)
+    warnings: list[LintWarning] = []
+    for index, template in enumerate(config.templates):
+        if template.condition is None:
+            continue
+        for op, path in dict.fromkeys(_category_tests(template.condition.to_tree())):
+            prefix = path + "/"
+            if op == "contains":
+                found = path in categories
+            else:
+                found = any(c == path or c.startswith(prefix) for c in categories)
+            if found:
+                continue
+            test = f"under(categories, {path!r})" if op == "under" else f"{path!r} in categories"
+            message = f"{test} in template {template.id!r} matches no product of the catalog"
+            rooted = sorted(c for c in categories if c.endswith("/" + path) or ("/" + prefix) in c)
+            if rooted:
+                root = rooted[0][: rooted[0].index("/" + path) + 1]
+                message += f" (its category paths start with {root!r}: {root + path!r})"
+            warnings.append(
+                LintWarning(
+                    code="category_matches_nothing",
+                    message=message,
+                    path=f"$.templates[{index}].condition",
+                )
+            )
     return warnings
 
 

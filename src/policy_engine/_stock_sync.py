@@ -25,6 +25,7 @@ import attrs
 from policy_engine._channels import BUILTIN_CHANNELS, SyncField
 from policy_engine._config import Account, Configuration
 from policy_engine._inventory import QuantityResult, QuantityRule, compute_quantity
+from policy_engine._listing import DISABLED
 from policy_engine._models import Product, Stock
 from policy_engine._serialization import LOAD, fail
 from policy_engine._steps import Step, define_messages
@@ -157,6 +158,9 @@ class StockEvent(Checked):
         stock: The product's stock record after the change.
         at: When the stock changed, with a time zone offset (``2024-05-01T09:30:00+00:00``). The
             caller gives it: the library reads no clock.
+        enabled: Whether the product is enabled in the store (Magento status). A disabled
+            product lists 0 on every listing, as :func:`~policy_engine.evaluate_listing` gives
+            it (rule ``product_disabled``), whatever its stock.
     """
 
     sku: str = attrs.field(metadata=check(is_str, non_empty))
@@ -166,6 +170,7 @@ class StockEvent(Checked):
     )
     stock: Stock = attrs.field(metadata=check(_is_stock))
     at: datetime = attrs.field(metadata={LOAD: load_aware_datetime, **check(is_aware_datetime)})
+    enabled: bool = attrs.field(default=True, metadata=check(is_bool))
 
 
 @attrs.frozen(kw_only=True)
@@ -299,12 +304,18 @@ def _account_rules(config: Configuration, account: Account) -> _AccountRules:
 
 
 def _template_quantity(
-    config: Configuration, template_id: str, stock: Stock
+    config: Configuration, template_id: str, stock: Stock, enabled: bool
 ) -> QuantityResult | Step:
-    """The quantity a template's inventory policy gives the stock, or the ``no_template`` step."""
+    """The quantity a template's inventory policy gives the stock, or the ``no_template`` step.
+
+    The template rule is :func:`~policy_engine.evaluate_listing`'s for a stored template; a
+    disabled product lists 0.
+    """
     template = config.template(template_id)
     if template is None:
         return Step(("no_template", template_id))
+    if not enabled:
+        return DISABLED
     return compute_quantity(stock, config.inventory_policies[template.inventory_policy])
 
 
@@ -321,8 +332,9 @@ def plan_stock_sync(
     3. no template, or a template id the configuration does not have → ``no_template``;
     4. the account's sync policy has Inventory/Price Sync off, or does not send ``quantity`` to
        the account's channel → ``inventory_price_sync_disabled``;
-    5. the quantity is ``compute_quantity(event.stock, <the template's inventory policy>)``;
-       equal to the listing's ``last_quantity`` → ``unchanged``;
+    5. the quantity is ``compute_quantity(event.stock, <the template's inventory policy>)``,
+       or 0 (rule ``product_disabled``) when ``event.enabled`` is false; equal to the
+       listing's ``last_quantity`` → ``unchanged``;
     6. the sync policy's ``quantity_revise_threshold`` is set and both the last and the new
        quantity are above it → ``above_revise_threshold``;
     7. otherwise an update with that quantity.
@@ -383,7 +395,9 @@ def plan_stock_sync(
             template_id = listing.template
             result = quantities.get(template_id)
             if result is None:
-                result = quantities[template_id] = _template_quantity(config, template_id, stock)
+                result = quantities[template_id] = _template_quantity(
+                    config, template_id, stock, event.enabled
+                )
             if isinstance(result, Step):
                 reason = result  # the template is not in the configuration
             else:

@@ -99,6 +99,7 @@ define_messages(
         "fields_not_synced": "the policy does not send {0} to this channel",
         "no_enabled_fields": "the policy sends no field this channel supports",
         "price_managed_externally": "a repricer manages the price of this listing: price not sent",
+        "disabled_not_uploaded": "the product is disabled in the store: it is not uploaded",
         # Reasons for acting.
         "upload": "lists the product on the channel with template {0!r}",
         "template_assigned": "assigns the product to template {0!r} (Product Assign)",
@@ -106,6 +107,10 @@ define_messages(
         "product_created": "the product was created in the store: every synced field is sent",
         "price_inventory_update": "sends the changed {0} (Inventory/Price Sync)",
         "delist": "the product was deleted in the store: removes the listing",
+        "delist_not_visible": (
+            "the product is no longer visible individually and the policy does not sync such"
+            " products: removes the listing"
+        ),
     }
 )
 
@@ -433,6 +438,8 @@ _NO_ENABLED_FIELDS = Step(("no_enabled_fields",))
 _PRICE_MANAGED = Step(("price_managed_externally",))
 _PRODUCT_CREATED = Step(("product_created",))
 _DELIST = Step(("delist",))
+_DELIST_NOT_VISIBLE = Step(("delist_not_visible",))
+_DISABLED_NOT_UPLOADED = Step(("disabled_not_uploaded",))
 _PRICE_INVENTORY = {
     fields: Step(("price_inventory_update", _names(fields)))
     for fields in (frozenset({_QUANTITY}), frozenset({_PRICE}), _QUANTITY_PRICE)
@@ -483,12 +490,15 @@ def decide_sync(
     The rules, in order:
 
     1. A product that is not visible individually, under a policy that does not sync such
-       products → ``none`` (``not_visible_individually``).
+       products → ``none`` (``not_visible_individually``) while it is not on the channel. On the
+       channel it leaves it: ``delist`` (``delist_not_visible``, or ``delist`` for a deletion),
+       or ``none`` (``update_disabled``) when Product Update is off.
     2. The template: the listing's template when it has one, else the first of ``templates``
        whose condition matches the product.
     3. Not on the channel (no listing, or not listed): a deletion → ``none`` (``not_listed``);
-       no template → ``none`` (``no_matching_template``); otherwise ``upload`` with every
-       enabled field, or ``none`` (``upload_disabled``) when Product Upload is off. With Product
+       no template → ``none`` (``no_matching_template``); a disabled product → ``none``
+       (``disabled_not_uploaded``); otherwise ``upload`` with every enabled field, or ``none``
+       (``upload_disabled``) when Product Upload is off. With Product
        Assign, a product whose listing has no template yet is assigned to the template found.
     4. On the channel: Product Update off → ``none`` (``update_disabled``); a deletion →
        ``delist``; nothing changed → ``none`` (``nothing_changed``); a change that triggers a full
@@ -516,13 +526,15 @@ def decide_sync(
     """
     policy = sync_policy
     product = change.product
+    listing = change.listing
 
     # Rule 1: products that are not visible individually.
     if product.visibility is _NOT_VISIBLE and not policy.sync_not_visible_individually:
-        return policy._not_visible
+        if listing is None or not listing.listed:
+            return policy._not_visible
+        return _not_visible_listed(policy, change.kind, listing.template)
 
     # Rule 2: the listing template.
-    listing = change.listing
     template: str | None = None
     if listing is not None and listing.template is not None:
         template = listing.template
@@ -532,18 +544,40 @@ def decide_sync(
             if condition is None or condition.matches(product):
                 template = candidate.id
                 break
+    return decide_with_template(change, policy, template, channel_fields)
 
+
+def _not_visible_listed(policy: SyncPolicy, kind: ChangeKind, template: str | None) -> SyncDecision:
+    """Rule 1 for a product on the channel: it leaves the channel (a deletion always does)."""
+    if not policy.product_update:
+        return _none(policy, template, (_NOT_VISIBLE_STEP, _UPDATE_DISABLED))
+    reason = _DELIST if kind is ChangeKind.DELETED else _DELIST_NOT_VISIBLE
+    return _act(policy, SyncAction.DELIST, template, _NO_FIELDS, (reason,))
+
+
+def decide_with_template(
+    change: ProductChange,
+    policy: SyncPolicy,
+    template: str | None,
+    channel_fields: ChannelProfile | Iterable[SyncField] | None = None,
+) -> SyncDecision:
+    """Rules 3 to 5 of :func:`decide_sync` for a change whose template is already known.
+
+    Rule 1 (products not visible individually) is the caller's: :func:`decide_sync` and
+    :func:`~policy_engine.sync_listing` apply it first.
+    """
     # Rules 3 to 5 depend on the policy, the channel and this key only, so their decision is
     # remembered per policy and channel: most changes repeat a few outcomes.
     enabled = policy._enabled if channel_fields is None else policy._enabled_for(channel_fields)
     kind = change.kind
+    listing = change.listing
     if listing is None or not listing.listed:
         key: _Key = (
             kind,
             template,
             False,
             listing is None or listing.template is None,
-            False,
+            not change.product.enabled,
             None,
         )
     else:
@@ -559,8 +593,9 @@ def decide_sync(
 
 
 #: What rules 3 to 5 decide from: the change's kind, the template, whether the product is on the
-#: channel, whether its listing has no template yet, whether a repricer owns the price, and the
-#: changed codes of an update of a listed product.
+#: channel, whether its listing has no template yet, whether a repricer owns the price (on the
+#: channel) or the product is disabled (not on the channel), and the changed codes of an update
+#: of a listed product.
 _Key = tuple[ChangeKind, "str | None", bool, bool, bool, "frozenset[str] | None"]
 
 #: At most this many decisions are remembered per policy and channel (memory stays bounded).
@@ -569,6 +604,7 @@ _REMEMBERED_DECISIONS = 2048
 
 def _decide(policy: SyncPolicy, enabled: _Enabled, key: _Key) -> SyncDecision:
     """Rules 3 to 5 of spec 7.4 for one key (see :func:`decide_sync`)."""
+    reasons: tuple[Step, ...]
     kind, template, on_channel, assignable, repriced, changed = key
 
     # Rule 3: not on the channel.
@@ -578,8 +614,13 @@ def _decide(policy: SyncPolicy, enabled: _Enabled, key: _Key) -> SyncDecision:
         if template is None:
             return _none(policy, None, (_NO_TEMPLATE,))
         assign_to = template if policy.product_assign and assignable else None
+        if repriced:  # in this key: the product is disabled
+            reasons = (_DISABLED_NOT_UPLOADED,)
+            if assign_to is not None:
+                reasons += (Step(("template_assigned", assign_to)),)
+            return _none(policy, template, reasons, assign_to)
         if not policy.product_upload:
-            reasons: tuple[Step, ...] = (_UPLOAD_DISABLED,)
+            reasons = (_UPLOAD_DISABLED,)
             if assign_to is not None:
                 reasons += (Step(("template_assigned", assign_to)),)
             return _none(policy, template, reasons, assign_to)
