@@ -24,12 +24,16 @@ from policy_engine._config import (
     PolicyInUseError,
     PolicyKind,
     Referrer,
+    TemplateInUseError,
     assign_policy,
     default_config,
     dump_config,
     load_config,
+    move_template,
     remove_policy,
+    remove_template,
     set_policy,
+    set_template,
 )
 from policy_engine._curve import CurvePoint, quantity_curve
 from policy_engine._errors import (
@@ -94,6 +98,7 @@ from policy_engine._listing import (
     lint,
     preview_change,
     resolve,
+    sent_fields,
     sync_listing,
 )
 from policy_engine._logs import (
@@ -291,6 +296,7 @@ __all__ = [
     "SyncField",
     "SyncHistoryRecord",
     "SyncPolicy",
+    "TemplateInUseError",
     "Threshold",
     "Visibility",
     "__version__",
@@ -317,6 +323,7 @@ __all__ = [
     "log_decision",
     "log_stock_sync",
     "message_templates",
+    "move_template",
     "plan_order",
     "plan_shipment",
     "plan_stock_sync",
@@ -324,9 +331,12 @@ __all__ = [
     "quantity_curve",
     "read_json_lines",
     "remove_policy",
+    "remove_template",
     "resolve",
     "select_images",
+    "sent_fields",
     "set_policy",
+    "set_template",
     "structure",
     "sync_history",
     "sync_history_json_lines",

@@ -22,7 +22,7 @@ import tomllib
 from array import array
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 import attrs
 
@@ -66,12 +66,16 @@ __all__ = [
     "PolicyInUseError",
     "PolicyKind",
     "Referrer",
+    "TemplateInUseError",
     "assign_policy",
     "default_config",
     "dump_config",
     "load_config",
+    "move_template",
     "remove_policy",
+    "remove_template",
     "set_policy",
+    "set_template",
 ]
 
 CONFIG_VERSION = 1
@@ -157,17 +161,56 @@ class PolicyInUseError(PolicyEngineError):
 
 @attrs.frozen(kw_only=True)
 class Referrer:
-    """A template or account that refers to a policy.
+    """A template or account that refers to a policy, or a listing that refers to a template.
 
     Attributes:
-        level: ``template`` or ``account``.
-        id: The template's or account's id.
-        field: The field holding the reference (``pricing_policy``…).
+        level: ``template``, ``account`` or ``listing``.
+        id: The template's or account's id; for a listing its SKU, its key in the mapping given
+            to :func:`remove_template`, or ``#<position>`` in the list given.
+        field: The field holding the reference (``pricing_policy``…; ``template`` for a listing).
+        account: For a listing that names its account (a
+            :class:`~policy_engine.ChannelListing`), that account's id; otherwise ``None``.
     """
 
     level: str
     id: str
     field: str
+    account: str | None = None
+
+
+def _named(referrer: Referrer) -> str:
+    """How a message names a listing: ``listing 'MJ01' on account 'ali-us'``, ``listing #3``."""
+    if referrer.id.startswith("#"):
+        return f"listing {referrer.id}"
+    name = f"listing {referrer.id!r}"
+    return name if referrer.account is None else f"{name} on account {referrer.account!r}"
+
+
+class TemplateInUseError(PolicyEngineError):
+    """A listing template cannot be removed because listings still refer to it.
+
+    The template counterpart of :class:`PolicyInUseError`: nothing in a configuration refers to
+    a template, but a connector's listings store the template they were assigned
+    (``Listing.template``, ``ChannelListing.template``).
+
+    Attributes:
+        template_id: The template's id.
+        referrers: Every listing that refers to it (``level="listing"``, ``field="template"``).
+    """
+
+    template_id: str
+    referrers: tuple[Referrer, ...]
+
+    def __init__(self, template_id: str, referrers: Iterable[Referrer]) -> None:
+        self.template_id = template_id
+        self.referrers = tuple(referrers)
+        names = ", ".join(_named(r) for r in self.referrers[:_KNOWN_SHOWN])
+        if len(self.referrers) > _KNOWN_SHOWN:
+            names += f" and {len(self.referrers) - _KNOWN_SHOWN} more"
+        super().__init__(f"template {template_id!r} is used by {names}; reassign them first")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.template_id, self.referrers))
 
 
 #: Ids (of policies, templates, accounts, channels) are at most ``MAX_ID_LENGTH`` characters long.
@@ -910,6 +953,167 @@ def assign_policy(
         for a in config.accounts
     )
     return attrs.evolve(config, templates=new_templates, accounts=new_accounts)
+
+
+class _Assigned(Protocol):
+    """A listing record that names its template: ``Listing``, ``ChannelListing`` or the like."""
+
+    @property
+    def template(self) -> str | None: ...  # pragma: no cover - a protocol's member
+
+
+#: What :func:`remove_template` takes as a connector's listing: a record with a ``template``
+#: attribute (:class:`~policy_engine.Listing`, :class:`~policy_engine.ChannelListing`, one of the
+#: connector's own), or the template id itself (``None`` for a listing without one).
+_ListingRecord: TypeAlias = _Assigned | str | None
+_NO_TEMPLATE = object()
+
+
+def _position_problem(index: object, last: int) -> str | None:
+    """Why ``index`` is not a position from 0 to ``last`` in the templates, or ``None``."""
+    if type(index) is not int:
+        return f"expected an integer position from 0 to {last}, got {describe(index)} @ $.templates"
+    if not 0 <= index <= last:
+        return f"expected a position from 0 to {last}, got {index} @ $.templates"
+    return None
+
+
+def _unknown_template(config: Configuration, template_id: str) -> str:
+    known = _known(t.id for t in config.templates)
+    return f"unknown template {_id(template_id)} (known: {known}) @ $.templates"
+
+
+def set_template(
+    config: Configuration, template: ListingTemplate, *, index: int | None = None
+) -> Configuration:
+    """A new configuration with a listing template added, or replaced when its id exists.
+
+    Templates are tried in order, so the position matters. A new template goes last, or at
+    ``index`` (0 is first, ``len(config.templates)`` last). A template whose id exists replaces
+    that one in its position, or at ``index`` when given (0 to ``len(config.templates) - 1``).
+    The result is validated as a whole, and its problems are reported with the paths
+    :func:`load_config` would give for the resulting document (an unknown policy id, an account
+    in ``accounts`` that does not exist…).
+
+    Raises:
+        PolicyConfigError: listing every problem at once.
+    """
+    given: object = template  # a caller without type checking may pass anything
+    problems: list[str] = []
+    position = None
+    if isinstance(given, ListingTemplate):
+        position = next((i for i, t in enumerate(config.templates) if t.id == given.id), None)
+    others = [t for i, t in enumerate(config.templates) if i != position]
+    where = len(others) if position is None else position
+    if index is not None:
+        problem = _position_problem(index, len(others))
+        if problem is None:
+            where = index
+        else:
+            problems.append(problem)
+    if not isinstance(given, ListingTemplate):
+        problems.append(f"expected a ListingTemplate, got {describe(given)} @ $.templates[{where}]")
+    if problems:
+        raise PolicyConfigError(problems)
+    others.insert(where, template)
+    return attrs.evolve(config, templates=tuple(others))
+
+
+def move_template(config: Configuration, template_id: str, index: int) -> Configuration:
+    """A new configuration with a template moved to ``index`` (0 is first), the others in order.
+
+    Templates are tried in order: a product uses the first that matches it, so moving one
+    changes which products it takes. The set of templates does not change.
+
+    Raises:
+        PolicyConfigError: for an unknown template (the message lists the known ones) or a
+            position outside 0 to ``len(config.templates) - 1``; both at once.
+    """
+    problems: list[str] = []
+    template = config.template(template_id)
+    if template is None:
+        problems.append(_unknown_template(config, template_id))
+    problem = _position_problem(index, len(config.templates) - 1)
+    if problem is not None:
+        problems.append(problem)
+    if problems or template is None:
+        raise PolicyConfigError(problems)
+    others = [t for t in config.templates if t.id != template_id]
+    others.insert(index, template)
+    return attrs.evolve(config, templates=tuple(others))
+
+
+def _listing_referrer(key: str | None, record: object, position: int) -> Referrer:
+    """A listing naming a template: by its key, else its SKU, else its position (``#3``)."""
+    sku = getattr(record, "sku", None)
+    account = getattr(record, "account", None)
+    if key is None:
+        key = sku if isinstance(sku, str) else f"#{position}"
+    return Referrer(
+        level="listing",
+        id=key,
+        field="template",
+        account=account if isinstance(account, str) else None,
+    )
+
+
+def remove_template(
+    config: Configuration,
+    template_id: str,
+    *,
+    listings: Iterable[_ListingRecord] | Mapping[str, _ListingRecord] = (),
+) -> Configuration:
+    """A new configuration without a listing template.
+
+    Nothing in a configuration refers to a template; a connector's listings do, since each
+    stores the template it was assigned. Pass them as ``listings``: a template any of them
+    names is in use and is not removed. ``listings`` is an iterable of
+    :class:`~policy_engine.Listing`, :class:`~policy_engine.ChannelListing` (or any record with a
+    ``template`` attribute) or template ids, or a mapping from the connector's name for each
+    listing (its SKU, its listing id) to one of those. Ended listings count too: one may be
+    relisted with the template it names.
+
+    Removing the last template that serves an account is legal, as :func:`load_config` accepts
+    an account without templates (an account being set up, or wound down): that account's
+    products then match no template.
+
+    Raises:
+        TemplateInUseError: naming every listing that still refers to the template; nothing
+            changes.
+        PolicyConfigError: for an unknown template (the message lists the known ones), or an
+            entry of ``listings`` that is neither a listing nor a template id.
+    """
+    if config.template(template_id) is None:
+        raise PolicyConfigError([_unknown_template(config, template_id)])
+    if isinstance(listings, Mapping):
+        named: Iterable[tuple[str | None, _ListingRecord]] = (
+            (str(key), value) for key, value in listings.items()
+        )
+    else:
+        named = ((None, value) for value in listings)
+    referrers: list[Referrer] = []
+    problems: list[str] = []
+    for position, (key, record) in enumerate(named):
+        if record is None or isinstance(record, str):
+            template: object = record
+        else:
+            template = getattr(record, "template", _NO_TEMPLATE)
+        if template is not None and not isinstance(template, str):
+            where = f"$.listings{key_path(key)}" if key is not None else f"$.listings[{position}]"
+            problems.append(
+                "expected a listing (with a template attribute) or a template id,"
+                f" got {describe(record)} @ {where}"
+            )
+            continue
+        if template != template_id:
+            continue
+        referrers.append(_listing_referrer(key, record, position))
+    if problems:
+        raise PolicyConfigError(problems)
+    if referrers:
+        raise TemplateInUseError(template_id, referrers)
+    templates = tuple(t for t in config.templates if t.id != template_id)
+    return attrs.evolve(config, templates=templates)
 
 
 # ----------------------------------------------------------------------------------- defaults
