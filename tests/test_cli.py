@@ -286,6 +286,22 @@ class TestCheck:
         ]
         assert call("check", "--strict", name)[0] == 1
 
+    def test_category_conditions_against_a_catalog(self, call: Any, tmp_path: Path) -> None:
+        """With --products, a category test no product matches is warned about; a product that
+        cannot be loaded is reported on stderr and exits 1."""
+        data = json.loads((EXAMPLES / "config.json").read_text("utf-8"))
+        data["templates"][0]["condition"] = "under(categories, 'Kids')"
+        name = write(tmp_path / "config.json", json.dumps(data))
+        catalog = write(tmp_path / "p.jsonl", jsonl(product("A", categories=["Gear/Bags"])))
+        status, out, err = call("check", name, "--products", catalog)
+        assert (status, err) == (0, "")
+        assert "[category_matches_nothing]" in out
+        assert "[category_matches_nothing]" not in call("check", name)[1]
+        broken = write(tmp_path / "broken.jsonl", jsonl(product("A")) + '{"sku": 5}\n')
+        status, _, err = call("check", name, "--products", broken)
+        assert status == 1
+        assert err.startswith(f"{broken}: ")
+
     def test_malformed_json(self, call: Any, tmp_path: Path) -> None:
         """A configuration that is not JSON: one line with the line and column, exit 1."""
         name = write(tmp_path / "config.json", '{\n  "version": 1,\n  "templates": [}\n')
@@ -866,6 +882,23 @@ class TestPreview:
         assert brief[("A", "ali-us", "images")] == ("a.jpg, b.jpg", "a.jpg")
         assert brief[("A", "ali-2", "listing")] == ("-", "listed")
         assert ("X", "ali-us", "price") not in brief  # the same error before and after
+
+    def test_sync_policy_change(self, call: Any, tmp_path: Path) -> None:
+        """A sync policy edit shows as a ``sync`` row: the fields sent on upload and update."""
+        data = json.loads((EXAMPLES / "config.json").read_text("utf-8"))
+        for policy in data["sync_policies"].values():
+            policy["inventory_price_sync"] = False
+        new = write(tmp_path / "new.json", json.dumps(data))
+        products_file = write(tmp_path / "p.jsonl", jsonl(product("A")))
+        status, out, _ = call("preview", CONFIG, new, products_file, "--on", ON, "-f", "csv")
+        assert status == 0
+        rows = [row for row in csv.DictReader(io.StringIO(out)) if row["what"] == "sync"]
+        assert rows
+        before, after = rows[0]["before"], rows[0]["after"]
+        assert before.startswith("upload: ")
+        assert "update: " in before
+        assert "quantity" in before.split("update: ")[1]
+        assert "quantity" not in after.split("update: ")[1]
 
     def test_template_change(self, call: Any, tmp_path: Path) -> None:
         """A product moving to another template shows a template row."""

@@ -172,20 +172,40 @@ def _policy_counts(config: Configuration) -> str:
 @cli.command()
 @click.argument("config", metavar="CONFIG")
 @click.option("--strict", is_flag=True, help="Exit with status 1 on warnings too.")
-def check(*, config: str, strict: bool) -> int:
+@click.option(
+    "--products",
+    metavar="PRODUCTS",
+    default=None,
+    help="A catalog (JSON Lines or a JSON list) to check category conditions against.",
+)
+def check(*, config: str, strict: bool, products: str | None) -> int:
     """Validate a configuration and warn about suspicious settings.
 
-    Prints every problem (exit 1), or a summary and the warnings of the linter.
+    Prints every problem (exit 1), or a summary and the warnings of the linter. With
+    --products, also warns about a template's category test that matches no product of that
+    catalog (a product that cannot be loaded is reported and exits 1).
     """
     loaded = load_configuration(config)
-    warnings = lint(loaded)
+    failed = 0
+    catalog: list[Product] | None = None
+    if products is not None:
+        reader = ProductReader(products)
+        reader.check()
+        catalog = []
+        for _, item in reader:
+            if isinstance(item, LoadProblem):
+                click.echo(f"{products}: {item.describe()}", err=True)
+                failed += 1
+            else:
+                catalog.append(item)
+    warnings = lint(loaded, products=catalog)
     click.echo(f"{config}: ok: {_policy_counts(loaded)}")
     for warning in warnings:
         click.echo(f"{config}: warning: {warning.message} @ {warning.path} [{warning.code}]")
     if warnings:
         noun = "warning" if len(warnings) == 1 else "warnings"
         click.echo(f"{config}: {len(warnings)} {noun}")
-    return FAILED if strict and warnings else 0
+    return FAILED if failed or (strict and warnings) else 0
 
 
 # -------------------------------------------------------------------------------------- evaluate
@@ -512,6 +532,10 @@ def _brief(what: str, value: Any) -> str | None:
         return f"{value['amount']} {value['currency']}"
     if what == "images":
         return ", ".join(value) if value else "no images"
+    if what == "sync":
+        return "; ".join(
+            f"{when}: {', '.join(fields) or 'nothing'}" for when, fields in value.items()
+        )
     return str(value)
 
 
