@@ -241,6 +241,14 @@ class TestEffectivePolicyAttributes:
         assert outcome.price is not None
         assert outcome.price.amount == Decimal("109.99")
 
+    def test_a_price_change_with_its_attribute(self) -> None:
+        """A change to both the price attribute and the price is one price change."""
+        listing = Listing(template="all")
+        change = _change(self.PRODUCT, changed=("msrp", "price"), listing=listing)
+        decision = sync_listing(self.CONFIG, change, "ae", on=ON)
+        assert decision.action is PRICE_INVENTORY
+        assert decision.fields == {SyncField.PRICE}
+
     def test_a_main_image_attribute_change_is_an_image_change(self) -> None:
         """A change to the image policy's main image attribute counts as ``images``: observed
         ``images`` sends the listing with its images."""
@@ -299,6 +307,14 @@ class TestDisabledProducts:
         assert decision.action is NONE
         assert _codes(decision) == ["disabled_not_uploaded", "template_assigned"]
         assert decision.assign_to == "premium"
+
+    def test_a_disabled_product_without_product_assign(self) -> None:
+        """Without Product Assign the disabled product is not assigned either."""
+        document = _document()
+        document["sync_policies"]["ali"]["product_assign"] = False
+        decision = sync_listing(load_config(document), _change(self.DISABLED, kind="created"), "ae")
+        assert _codes(decision) == ["disabled_not_uploaded"]
+        assert decision.assign_to is None
 
     def test_a_listed_disabled_product_gets_zero(self) -> None:
         """Disabling a listed product sends its quantity, which is 0."""
@@ -464,6 +480,15 @@ class TestPreview:
         changes = preview_change(old, new, [self.PARENT])
         assert [c.what for c in changes] == ["sync"]
 
+    def test_a_policy_that_sends_nothing(self) -> None:
+        """A sync policy that neither uploads nor updates reports the listings it stops, and
+        no value change after that."""
+        off = self._with(
+            buffer=40, product_upload=False, product_update=False, inventory_price_sync=False
+        )
+        changes = preview_change(self._with(buffer=5), off, [self.PARENT])
+        assert [(c.what, c.after) for c in changes] == [("sync", {"upload": [], "update": []})]
+
     def test_sent_fields(self) -> None:
         """sent_fields: upload fields, full-update fields, and quantity and price with
         Inventory/Price Sync."""
@@ -546,6 +571,7 @@ class TestLint:
         document = _document()
         document["templates"][0]["condition"] = (
             "under(categories, 'Gear') or 'Bags' in categories or under(categories, 'Men')"
+            " or categories == 'Kids'"
         )
         config = load_config(document)
         catalog = [
