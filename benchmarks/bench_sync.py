@@ -108,9 +108,10 @@ def make_changes(count: int, rng: random.Random) -> list[ProductChange]:
 def baseline_decide(change: ProductChange) -> str:
     """decide_sync's action for the benchmark's policy (all flags on, every field), no reasons."""
     product = change.product
-    if product.visibility == "not_visible_individually":
-        return "none"
     listing = change.listing
+    if product.visibility == "not_visible_individually":
+        # Hidden: nothing while off the channel; a listed one leaves it.
+        return "delist" if listing is not None and listing.listed else "none"
     template = listing.template if listing is not None else None
     if template is None:
         for candidate in TEMPLATES:

@@ -264,7 +264,9 @@ def evaluate_many(
     For each product, in input order, one :class:`~policy_engine.ListingOutcome` per account (in
     the order of ``accounts``), each equal to
     ``evaluate_listing(config, product, account, on=on)``. The input is read lazily and nothing
-    is kept once yielded, so memory stays flat however many products there are.
+    is kept once yielded, so memory stays flat however many products there are. Templates are
+    matched by their conditions, as for products not listed yet; for a listed product whose
+    stored template must decide, use ``evaluate_listing(..., listing=...)``.
 
     Never raises for a product: an item that is a JSON object is loaded as a ``Product`` first,
     and an item that cannot be loaded (``PolicyConfigError``) or is neither a product nor an

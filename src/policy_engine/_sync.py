@@ -361,6 +361,9 @@ class SyncPolicy(Checked):
     _enabled: _Enabled = attrs.field(init=False, eq=False, repr=False)
     _enabled_on: dict[frozenset[Any], _Enabled] = attrs.field(init=False, eq=False, repr=False)
     _not_visible: SyncDecision = attrs.field(init=False, eq=False, repr=False)
+    _delisted: dict[tuple[ChangeKind, str | None], SyncDecision] = attrs.field(
+        init=False, eq=False, repr=False
+    )
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
@@ -382,6 +385,7 @@ class SyncPolicy(Checked):
             log_feed=False,
         )
         setattr_(self, "_not_visible", not_visible)
+        setattr_(self, "_delisted", {})
 
     def _cross_checks(self) -> list[Problem]:
         problems: list[Problem] = []
