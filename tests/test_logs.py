@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import pickle
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable
@@ -17,6 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import policy_engine as pe
 from policy_engine import (
     ActivityRecord,
     ChannelListing,
@@ -29,6 +31,7 @@ from policy_engine import (
     Product,
     ProductChange,
     SqliteSink,
+    Step,
     Stock,
     StockEvent,
     SyncAction,
@@ -140,14 +143,14 @@ class TestRecords:
         assert feed_record(_decision(), account="otto", sku="MJ01", at=AT).payload == {}
 
     def test_record_checks(self) -> None:
-        """A naive time, a float in the payload and a non-Step reason are refused."""
+        """A naive time, an infinite number in the payload and a non-Step reason are refused."""
         with pytest.raises(PolicyConfigError) as caught:
             FeedRecord(
                 at=datetime(2024, 5, 1),  # noqa: DTZ001 - the point of the test
                 account="otto",
                 sku="",
                 fields=["quantity", "colour"],
-                payload={"price": 19.9},
+                payload={"price": float("inf")},
             )
         assert caught.value.errors == [
             "must include a time zone offset (e.g. 2024-05-01T09:30:00+00:00) @ $.at",
@@ -157,10 +160,7 @@ class TestRecords:
                 " 'images', 'identifiers', 'category', 'attributes', 'gpsr', 'shipping_policy',"
                 " 'return_policy', 'fitment', 'size_chart', 'weight', 'other') @ $.fields"
             ),
-            (
-                "payload 'price': expected a string, an integer, a boolean, a list of strings"
-                " or null, got a number @ $.payload"
-            ),
+            "payload 'price': expected a finite number, got inf @ $.payload",
         ]
         with pytest.raises(PolicyConfigError) as caught:
             ActivityRecord(at=AT, account="a", sku="S", action="sell", reasons=[("x",)])
@@ -173,10 +173,15 @@ class TestRecords:
         ]
 
     def test_record_checks_more(self) -> None:
-        """Odd payload keys, lists holding numbers and non-mapping payloads are refused."""
+        """Odd payload keys, values that are not JSON and non-mapping payloads are refused."""
         for payload, message in [
             ({"": 1}, "payload keys must be non-empty strings"),
-            ({"images": [1]}, "payload 'images': expected a list of strings, got an integer in it"),
+            ({"images": [b"x"]}, "payload 'images'[0]: expected a JSON value, got a bytes"),
+            (
+                {"n": {str(i): i for i in range(10_001)}},
+                "payload 'n': must have at most 10000 items (got 10001)",
+            ),
+            ({str(i): i for i in range(10_001)}, "must have at most 10000 items (got 10001)"),
             ([("a", 1)], "expected an object, got a list"),
         ]:
             with pytest.raises(PolicyConfigError) as caught:
@@ -196,22 +201,24 @@ class TestRecords:
             "account": "a",
             "sku": "S",
             "fields": [],
-            "payload": {"price": 19.9, "": 1, "tags": ["a", 2], "ok": ["a"]},
+            "payload": {"price": float("nan"), "": 1, "tags": ["a", 2**60], "ok": ["a", 1.5]},
         }
         with pytest.raises(PolicyConfigError) as caught:
             structure(data, FeedRecord)
         assert caught.value.errors == [
-            (
-                "expected a string, an integer, a boolean, a list of strings or null, got a number"
-                " @ $.payload.price"
-            ),
+            "expected a finite number, got nan @ $.payload.price",
             "payload keys must be non-empty strings @ $.payload",
-            "expected a list of strings, got an integer in it @ $.payload.tags",
+            (
+                "must be between -9007199254740991 and 9007199254740991 (got 1152921504606846976)"
+                " @ $.payload.tags[1]"
+            ),
         ]
         with pytest.raises(
             PolicyConfigError, match=r"expected an object, got a list @ \$\.payload"
         ):
             structure({**data, "payload": []}, FeedRecord)
+        with pytest.raises(PolicyConfigError, match=r"must have at most 10000 items"):
+            structure({**data, "payload": {str(i): i for i in range(10_001)}}, FeedRecord)
 
     @given(log_records())
     def test_round_trip(self, record: LogRecord) -> None:
@@ -359,12 +366,12 @@ class TestJsonLinesSink:
         ],
     )
     def test_reading_errors(self, text: str, error: str) -> None:
-        """A bad line is a PolicyConfigError naming the line."""
+        """With ``on_bad_lines="raise"``, a bad line is a PolicyConfigError naming the line."""
         stream = io.StringIO(
             json.dumps({"type": "history", **unstructure(_history())}) + "\n" + text
         )
         with pytest.raises(PolicyConfigError) as caught:
-            list(read_json_lines(stream))
+            list(read_json_lines(stream, on_bad_lines="raise"))
         assert caught.value.errors[0].startswith(error)
 
     def test_blank_lines_skipped(self) -> None:
@@ -520,7 +527,10 @@ class TestSqliteSink:
                 "INSERT INTO history (at, at_us, sku, source, origin_account, sent, skipped)"
                 " VALUES ('2024-05-01T09:30:00+00:00', 0, 'MJ01', 'sales_order', NULL, 'x', '{}')"
             )
-            with pytest.raises(PolicyConfigError, match=r"not JSON objects"):
+            with pytest.raises(
+                PolicyConfigError,
+                match=r"the stored sent/skipped columns are not JSON \(got 'x', '\{\}'\)",
+            ):
                 sync_history(sink.connection, "MJ01")
             sink.connection.execute("UPDATE history SET sent = '{}', source = 'pos'")
             with pytest.raises(PolicyConfigError, match=r"\(got 'pos'\) @ \$\.source"):
@@ -577,3 +587,248 @@ class TestTwoWayChainLogged:
             log_stock_sync(sink, second, config)
         assert sync_history(path, "MJ01") == [second.history, first.history]
         assert [record.sent for record in sync_history(path, "MJ01")] == [{"otto": 6}, {"otto": 7}]
+
+
+class TestGivenMessages:
+    """A reason's message given by the connector is kept on every path (build, write, read)."""
+
+    def _record(self) -> ActivityRecord:
+        own = pe.step_with_message(("price_rejected", "19.90"), "Otto refused the price 19.90 EUR")
+        upload = pe.step_with_message(_decision().reasons[0], "uploaded by the nightly job")
+        return ActivityRecord(
+            at=AT, account="otto", sku="MJ01", action="upload", reasons=[upload, own]
+        )
+
+    def test_built_in_python(self) -> None:
+        """A step with a given message keeps its code and args and reads back the given text."""
+        record = self._record()
+        assert [(step.code, step.args, step.message) for step in record.reasons] == [
+            ("upload", ("all",), "uploaded by the nightly job"),
+            ("price_rejected", ("19.90",), "Otto refused the price 19.90 EUR"),
+        ]
+        assert isinstance(record.reasons[0], Step)
+        assert record.reasons[0] != _decision().reasons[0]  # the text is part of the reason
+        assert record.reasons[1] == ("price_rejected", "19.90")  # a plain tuple has no text
+        assert (
+            pe.step_with_message(_decision().reasons[0], _decision().reasons[0].message)
+            == (_decision().reasons[0])
+        )
+        assert repr(record.reasons[1]) == (
+            "Step(code='price_rejected', args=('19.90',), message='Otto refused the price 19.90 EUR')"
+        )
+        assert pickle.loads(pickle.dumps(record)) == record
+
+    def test_decision_reasons_keep_their_message(self) -> None:
+        """``activity_record`` and ``log_decision`` keep a message set on a decision's reason."""
+        decision = attrs.evolve(
+            _decision(),
+            reasons=(pe.step_with_message(("manual_push",), "pushed by the shop owner"),),
+        )
+        sink = _ListSink()
+        log_decision(sink, decision, account="otto", sku="MJ01", at=AT)
+        assert sink.batches[0][0].reasons[0].message == "pushed by the shop owner"  # type: ignore[union-attr]
+
+    def test_loaded_from_json(self) -> None:
+        """A message in the JSON form is kept when it differs from the code's template text."""
+        data = unstructure(self._record())
+        assert [reason["message"] for reason in data["reasons"]] == [
+            "uploaded by the nightly job",
+            "Otto refused the price 19.90 EUR",
+        ]
+        loaded = structure(data, ActivityRecord)
+        assert loaded == self._record()
+        assert [step.message for step in loaded.reasons] == [
+            "uploaded by the nightly job",
+            "Otto refused the price 19.90 EUR",
+        ]
+        plain = structure(unstructure(_history_activity()), ActivityRecord)
+        assert type(plain.reasons[0]) is Step  # the template's own text: a plain step
+
+    def test_loading_problems_keep_their_paths(self) -> None:
+        """A bad reason in JSON is reported under its index."""
+        data = unstructure(self._record())
+        data["reasons"] = [{"code": "x", "message": 3}, {"args": []}, "x"]
+        with pytest.raises(PolicyConfigError) as caught:
+            structure(data, ActivityRecord)
+        assert caught.value.errors == [
+            "expected a string, got an integer @ $.reasons[0].message",
+            "required field missing @ $.reasons[1].code",
+            "expected an object, got a string @ $.reasons[2]",
+        ]
+        with pytest.raises(PolicyConfigError, match=r"expected a list, got a string @ \$\.reasons"):
+            structure({**data, "reasons": "x"}, ActivityRecord)
+        with pytest.raises(PolicyConfigError, match=r"must have at most 10000 items"):
+            structure({**data, "reasons": [{"code": "x"}] * 10_001}, ActivityRecord)
+
+    def test_step_with_message_checks(self) -> None:
+        """The message must be text; the step a tuple starting with its code."""
+        with pytest.raises(
+            PolicyConfigError, match=r"expected a string, got an integer @ \$\.message"
+        ):
+            pe.step_with_message(("x",), 3)  # type: ignore[arg-type]
+        with pytest.raises(
+            PolicyConfigError, match=r"expected a step \(code, \*args\), got a list"
+        ):
+            pe.step_with_message([], "x")  # type: ignore[arg-type]
+        with pytest.raises(PolicyConfigError, match=r"at most 65536 characters"):
+            pe.step_with_message(("x",), "m" * 65_537)
+
+    def test_json_lines_round_trip(self) -> None:
+        """Written to a JSON Lines log and read back, the given messages are there."""
+        stream = io.StringIO()
+        JsonLinesSink(stream).write([self._record()])
+        stream.seek(0)
+        (read,) = read_json_lines(stream)
+        assert [step.message for step in read.reasons] == [  # type: ignore[union-attr]
+            "uploaded by the nightly job",
+            "Otto refused the price 19.90 EUR",
+        ]
+
+    def test_sqlite_round_trip(self, tmp_path: Path) -> None:
+        """Stored in SQLite, the row holds the given messages and ``activity_history`` reads them."""
+        with SqliteSink(tmp_path / "log.db") as sink:
+            sink.write([self._record(), _history_activity()])
+            (row,) = sink.connection.execute("SELECT reasons FROM activity LIMIT 1").fetchone()
+        assert [reason["message"] for reason in json.loads(row)] == [
+            "uploaded by the nightly job",
+            "Otto refused the price 19.90 EUR",
+        ]
+        found = pe.activity_history(tmp_path / "log.db", "MJ01")
+        assert found == [_history_activity(), self._record()]
+        assert found[1].reasons[1].message == "Otto refused the price 19.90 EUR"
+
+
+def _history_activity() -> ActivityRecord:
+    return activity_record(_decision(), account="ae", sku="MJ01", at=AT)
+
+
+#: Any JSON value a marketplace request may hold (finite numbers, text keys), a few levels deep.
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53) + 1, 2**53 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+def _frozen(value: Any) -> bool:
+    if isinstance(value, dict):
+        return type(value).__name__ == "FrozenDict" and all(map(_frozen, value.values()))
+    if isinstance(value, list):
+        return False
+    if isinstance(value, tuple):
+        return all(map(_frozen, value))
+    return True
+
+
+REQUEST = {
+    "offers": [
+        {"sku": "MJ01-XS", "price": {"amount": Decimal("19.90"), "currency": "EUR"}, "qty": 7},
+        {"sku": "MJ01-S", "price": {"amount": "21.90", "currency": "EUR"}, "weight": 0.25},
+    ],
+    "dry_run": False,
+    "tags": ["summer", None],
+}
+
+
+class TestNestedPayload:
+    """A feed payload holds any JSON value: a real marketplace request."""
+
+    def test_nested_request(self) -> None:
+        """Objects in lists in objects are stored frozen; Decimals become their strings."""
+        record = FeedRecord(at=AT, account="otto", sku="MJ01", fields=["price"], payload=REQUEST)
+        offers = record.payload["offers"]
+        assert isinstance(offers, tuple)
+        assert offers[0] == {
+            "sku": "MJ01-XS",
+            "price": {"amount": "19.90", "currency": "EUR"},
+            "qty": 7,
+        }
+        assert _frozen(record.payload)
+        with pytest.raises(TypeError):
+            offers[0]["qty"] = 8
+        hash(record)
+        assert unstructure(record)["payload"]["offers"][0]["price"] == {
+            "amount": "19.90",
+            "currency": "EUR",
+        }
+
+    def test_both_sinks_and_readers(self, tmp_path: Path) -> None:
+        """The nested payload comes back equal from JSON Lines and from SQLite."""
+        record = FeedRecord(at=AT, account="otto", sku="MJ01", fields=["price"], payload=REQUEST)
+        with JsonLinesSink(tmp_path / "log.jsonl") as lines, SqliteSink(tmp_path / "log.db") as db:
+            lines.write([record])
+            db.write([record])
+        assert list(read_json_lines(tmp_path / "log.jsonl")) == [record]
+        assert pe.feed_history(tmp_path / "log.db", "MJ01") == [record]
+        assert pe.feed_history(tmp_path / "log.db", "MJ01", limit=0) == []
+
+    def test_constructor_problems(self) -> None:
+        """A value that is not JSON is refused, naming where it is inside the payload."""
+        for payload, message in [
+            (
+                {"offers": [{"qty": float("nan")}]},
+                "payload 'offers'[0].qty: expected a finite number, got nan",
+            ),
+            ({"a": {"b": 1j}}, "payload 'a'.b: expected a JSON value, got a complex"),
+            ({"a": {3: "x"}}, "payload 'a': object keys must be strings, got an integer"),
+            ({"a": Decimal("NaN")}, "payload 'a': expected a finite number, got NaN"),
+            (
+                {"a": 2**53},
+                "payload 'a': must be between -9007199254740991 and 9007199254740991 (got 9007199254740992)",
+            ),
+        ]:
+            with pytest.raises(PolicyConfigError) as caught:
+                FeedRecord(at=AT, account="a", sku="S", fields=[], payload=payload)
+            assert caught.value.errors == [f"{message} @ $.payload"]
+
+    def test_too_deep(self) -> None:
+        """A payload nested deeper than MAX_JSON_DEPTH is refused, not a RecursionError."""
+        deep: Any = "x"
+        for _ in range(5_000):
+            deep = [deep]
+        with pytest.raises(PolicyConfigError, match=r"must be nested at most 256 levels deep"):
+            FeedRecord(at=AT, account="a", sku="S", fields=[], payload={"a": deep})
+        data = unstructure(FeedRecord(at=AT, account="a", sku="S", fields=[]))
+        shallow: Any = "x"
+        for _ in range(300):
+            shallow = [shallow]
+        with pytest.raises(
+            PolicyConfigError, match=r"must be nested at most 256 levels deep @ \$\.payload\.a"
+        ):
+            structure({**data, "payload": {"a": shallow}}, FeedRecord)
+
+    def test_loading_problems(self) -> None:
+        """Loaded from JSON, each bad value is reported at its own path."""
+        data = {
+            "at": "2024-05-01T09:30:00+00:00",
+            "account": "a",
+            "sku": "S",
+            "fields": [],
+            "payload": {"offers": [{"qty": float("inf")}, {"sku": "x" * 65_537}], "": 1},
+        }
+        with pytest.raises(PolicyConfigError) as caught:
+            structure(data, FeedRecord)
+        assert caught.value.errors == [
+            "expected a finite number, got inf @ $.payload.offers[0].qty",
+            "must be at most 65536 characters long (got 65537) @ $.payload.offers[1].sku",
+            "payload keys must be non-empty strings @ $.payload",
+        ]
+
+    @settings(max_examples=60)
+    @given(st.dictionaries(st.text(min_size=1, max_size=6), JSON_VALUES, max_size=4))
+    def test_round_trip(self, payload: dict[str, Any]) -> None:
+        """Any JSON payload round-trips through ``structure``/``unstructure`` and JSON Lines."""
+        record = FeedRecord(at=AT, account="a", sku="S", fields=[], payload=payload)
+        assert _frozen(record.payload)
+        assert structure(unstructure(record), FeedRecord) == record
+        assert structure(json.loads(json.dumps(unstructure(record))), FeedRecord) == record
+        stream = io.StringIO()
+        JsonLinesSink(stream).write([record])
+        stream.seek(0)
+        assert list(read_json_lines(stream)) == [record]

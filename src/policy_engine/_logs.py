@@ -14,21 +14,33 @@ Records carry the time the caller gives them: nothing here reads a clock.
 from __future__ import annotations
 
 import json
+import math
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+import time
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Protocol, Self, TypeAlias, runtime_checkable
+from typing import IO, Any, Literal, NamedTuple, Protocol, Self, TypeAlias, runtime_checkable
 
 import attrs
 
 from policy_engine._channels import SyncField, _check_sync_fields, _sync_field_set
 from policy_engine._config import Configuration
-from policy_engine._errors import PolicyConfigError
-from policy_engine._serialization import DUMP, LOAD, Invalid, fail, structure, unstructure
+from policy_engine._errors import PolicyConfigError, PolicyEngineError
+from policy_engine._limits import MAX_INTEGER, MAX_ITEMS, MAX_JSON_DEPTH, MAX_STRING_LENGTH
+from policy_engine._serialization import (
+    DUMP,
+    LOAD,
+    Invalid,
+    fail,
+    load_json_value,
+    structure,
+    unstructure,
+)
 from policy_engine._steps import Step
 from policy_engine._stock_sync import (
     StockSyncPlan,
@@ -46,30 +58,42 @@ from policy_engine._validation import (
     is_str,
     is_str_or_none,
     key_path,
+    max_items,
     non_empty,
     raise_problems,
+    shown,
 )
 
 __all__ = [
     "ActivityRecord",
+    "BadLogLine",
+    "BadLogLineWarning",
     "FeedRecord",
     "JsonLinesSink",
     "LogRecord",
     "LogSink",
+    "LogWriteError",
     "PayloadValue",
     "SqliteSink",
+    "activity_history",
     "activity_record",
+    "feed_history",
     "feed_record",
     "log_decision",
     "log_stock_sync",
     "read_json_lines",
+    "step_with_message",
     "sync_history",
     "sync_history_json_lines",
 ]
 
-#: A value of a feed record's payload summary: JSON scalars and lists of strings. Money goes in as
-#: its decimal string (a ``Decimal`` is converted), never as a float.
-PayloadValue: TypeAlias = str | int | bool | tuple[str, ...] | None
+#: A value of a feed record's payload: any JSON value (text, an integer, a finite number, a
+#: boolean, null, and lists and objects of those, nested), kept immutable: a list is a tuple, an
+#: object a read-only ``FrozenDict``. Money goes in as its decimal string (a ``Decimal`` is
+#: converted), never as a float.
+PayloadValue: TypeAlias = (
+    str | int | float | bool | tuple["PayloadValue", ...] | FrozenDict[str, "PayloadValue"] | None
+)
 
 
 # ------------------------------------------------------------------------------ field checks
@@ -104,69 +128,203 @@ def _all_steps(values: Any) -> str | None:
     return None
 
 
-def _payload_value(value: Any) -> Any:
-    """Normalise one payload value: a Decimal becomes its string, a list of strings a tuple."""
-    if isinstance(value, list):
-        return tuple(value)
-    if isinstance(value, Decimal):
-        return str(value)  # money is carried as its decimal string, never as a float
+_TOO_MANY_KEYS = max_items(MAX_ITEMS)
+
+
+def _freeze(value: Any, depth: int = 0) -> Any:
+    """A JSON value made immutable: a list becomes a tuple, an object a ``FrozenDict``.
+
+    A finite ``Decimal`` becomes its text.
+
+    What cannot be converted (a value over the nesting or size limits, a value that is not JSON)
+    is left as it is, for the check to report with its path.
+    """
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or kind is float or value is None:
+        return value
+    if kind is Decimal:
+        return str(value) if value.is_finite() else value  # money as its text, never a float
+    if depth >= MAX_JSON_DEPTH:
+        return value
+    if kind is list or kind is tuple:
+        if len(value) > MAX_ITEMS:
+            return value
+        return tuple([_freeze(item, depth + 1) for item in value])
+    if isinstance(value, Mapping) and len(value) <= MAX_ITEMS:
+        return FrozenDict({key: _freeze(item, depth + 1) for key, item in value.items()})
     return value
 
 
 def _to_payload(values: Any) -> Any:
-    if not isinstance(values, Mapping):
+    if type(values) is FrozenDict or not isinstance(values, Mapping):
+        return values  # already converted, or for the check to report
+    if len(values) > MAX_ITEMS:
         return values
-    return FrozenDict({key: _payload_value(value) for key, value in values.items()})
+    return FrozenDict({key: _freeze(value) for key, value in values.items()})
 
 
-def _payload_problem(value: Any) -> str | None:
-    if value is None or type(value) in (str, int, bool):
-        return None
-    if type(value) is tuple:
-        for item in value:
-            if type(item) is not str:
-                return f"expected a list of strings, got {describe(item)} in it"
-        return None
-    return (
-        "expected a string, an integer, a boolean, a list of strings or null,"
-        f" got {describe(value)}"
-    )
+_SCALARS = (str, int, bool, float)
+
+
+def _payload_problems(values: Any) -> Iterator[tuple[str, Problem]]:
+    """Each problem of a payload: ``(key, (path inside the key's value, message))``."""
+    for key, value in values.items():
+        if type(key) is not str or not key:
+            yield "", ("$", "payload keys must be non-empty strings")
+            continue
+        kind = type(value)
+        if value is None or kind is bool or (kind is str and len(value) <= MAX_STRING_LENGTH):
+            continue  # the most common values, checked here without a call
+        if kind is int and -MAX_INTEGER <= value <= MAX_INTEGER:
+            continue
+        try:
+            load_json_value(value)
+        except Invalid as error:
+            yield from ((key, problem) for problem in error.problems)
 
 
 def _check_payload(values: Any) -> str | None:
     if not isinstance(values, Mapping):
         return f"expected an object, got {describe(values)}"
-    for key, value in values.items():
-        if type(key) is not str or not key:
-            return "payload keys must be non-empty strings"
-        problem = _payload_problem(value)
-        if problem is not None:
-            return f"payload {key!r}: {problem}"
+    if len(values) > MAX_ITEMS:
+        return _TOO_MANY_KEYS(values)
+    for key, (path, message) in _payload_problems(values):
+        if not key:
+            return message
+        return f"payload {shown(key)}{path[1:]}: {message}"
     return None
 
 
 def _load_payload(value: object, _: object = None) -> FrozenDict[str, PayloadValue]:
     if not isinstance(value, Mapping):
         fail(f"expected an object, got {describe(value)}")
-    loaded: dict[str, PayloadValue] = {}
-    problems: list[Problem] = []
-    for key, item in value.items():
-        if type(key) is not str or not key:
-            problems.append(("$", "payload keys must be non-empty strings"))
-            continue
-        loaded_item = tuple(item) if isinstance(item, list) else item
-        problem = _payload_problem(loaded_item)
-        if problem is not None:
-            problems.append((f"${key_path(key)}", problem))
-        else:
-            loaded[key] = loaded_item
+    if len(value) > MAX_ITEMS:
+        fail(_TOO_MANY_KEYS(value) or "")
+    problems = [
+        (f"${key_path(key)}{path[1:]}" if key else path, message)
+        for key, (path, message) in _payload_problems(value)
+    ]
     if problems:
         raise Invalid(problems)
-    return FrozenDict(loaded)
+    return _to_payload(value)  # type: ignore[no-any-return]
+
+
+def _thaw(value: Any) -> Any:
+    """The JSON form of a payload value: tuples become lists, ``FrozenDict``s plain dicts."""
+    if type(value) is tuple:
+        return [_thaw(item) for item in value]
+    if isinstance(value, Mapping):
+        return {key: _thaw(item) for key, item in value.items()}
+    return value
 
 
 def _dump_payload(values: Mapping[str, PayloadValue]) -> dict[str, Any]:
-    return {key: list(value) if type(value) is tuple else value for key, value in values.items()}
+    return {
+        key: value if type(value) in _SCALARS or value is None else _thaw(value)
+        for key, value in values.items()
+    }
+
+
+# ------------------------------------------------------------------------- given messages
+
+
+class _GivenStep(Step):
+    """A step whose message is the one it was given, not its code's template text.
+
+    A tuple subclass cannot have slots, so the message lives in the instance's ``__dict__``. Two
+    steps are equal when their codes, arguments and messages are.
+    """
+
+    _message: str
+
+    def __new__(cls, items: tuple[Any, ...], message: str) -> _GivenStep:
+        step = tuple.__new__(cls, items)
+        step._message = message
+        return step
+
+    @property
+    def message(self) -> str:
+        """The message given for this step."""
+        return self._message
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Step):
+            return tuple.__eq__(self, other) and other.message == self._message
+        return tuple.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = tuple.__hash__
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_GivenStep, (tuple(self), self._message))
+
+    def __repr__(self) -> str:
+        return f"Step(code={self[0]!r}, args={tuple(self[1:])!r}, message={self._message!r})"
+
+
+def _with_message(step: Step, message: object) -> Step:
+    """The step with ``message`` kept, unless it is the code's own text (then a plain step)."""
+    if message is None or message == step.message:
+        return step
+    return _GivenStep(tuple(step), message)  # type: ignore[arg-type]
+
+
+def step_with_message(step: tuple[Any, ...], message: str) -> Step:
+    """A reason with a connector's own message, kept by every record, sink and reader.
+
+    ``step`` is a :class:`~policy_engine.Step` (a decision's reason, say) or a tuple ``(code,
+    *args)``; its code and arguments stay as they are and :attr:`Step.message` reads
+    ``message`` instead of the code's template text. A message equal to that text gives a plain
+    step.
+
+    >>> from policy_engine import step_with_message
+    >>> step = step_with_message(("price_rejected", "19.90"), "Otto refused the price 19.90 EUR")
+    >>> step.code, step.args, step.message
+    ('price_rejected', ('19.90',), 'Otto refused the price 19.90 EUR')
+
+    Raises:
+        PolicyConfigError: ``step`` is not a tuple starting with a text code, or ``message`` is
+            not text of at most ``MAX_STRING_LENGTH`` characters.
+    """
+    problems: list[Problem] = []
+    if type(step) is not Step and (
+        not isinstance(step, tuple) or not step or type(step[0]) is not str
+    ):
+        problems.append(("$.step", f"expected a step (code, *args), got {describe(step)}"))
+    message_problem = is_str(message)
+    if message_problem is not None:
+        problems.append(("$.message", message_problem))
+    raise_problems(problems)
+    return _with_message(step if type(step) is Step else Step(tuple(step)), message)
+
+
+_TOO_MANY_REASONS = max_items(MAX_ITEMS)
+
+
+def _load_reasons(value: object, _: object = None) -> tuple[Step, ...]:
+    """Load a record's reasons, keeping a message that differs from the code's template text."""
+    if not isinstance(value, list | tuple):
+        fail(f"expected a list, got {describe(value)}")
+    if len(value) > MAX_ITEMS:
+        fail(_TOO_MANY_REASONS(value) or "")
+    steps: list[Step] = []
+    problems: list[Problem] = []
+    for index, item in enumerate(value):
+        try:
+            step = structure(item, Step)
+        except PolicyConfigError as error:
+            problems.extend((f"$[{index}]{path[1:]}", message) for path, message in error.problems)
+            continue
+        steps.append(_with_message(step, item.get("message")))
+    if problems:
+        raise Invalid(problems)
+    return tuple(steps)
+
+
+def _dump_reasons(reasons: tuple[Step, ...]) -> list[dict[str, Any]]:
+    return [{"code": step[0], "args": list(step[1:]), "message": step.message} for step in reasons]
 
 
 _AT = {LOAD: load_aware_datetime, **check(is_aware_datetime)}
@@ -184,7 +342,9 @@ class ActivityRecord(Checked):
         account: The account's id.
         sku: The store SKU.
         action: The decision's action (``none``, ``upload``, ``update``…).
-        reasons: The decision's reasons, in order.
+        reasons: The decision's reasons, in order. A reason's message given by the connector
+            (:func:`step_with_message`, or a ``message`` in the JSON form that differs from the
+            code's template text) is kept.
         template: The decision's listing template, or ``None``.
     """
 
@@ -192,7 +352,10 @@ class ActivityRecord(Checked):
     account: str = attrs.field(metadata=check(is_str, non_empty))
     sku: str = attrs.field(metadata=check(is_str, non_empty))
     action: SyncAction = attrs.field(converter=_to_action, metadata=check(_is_action))
-    reasons: tuple[Step, ...] = attrs.field(converter=_step_tuple, metadata=check(_all_steps))
+    reasons: tuple[Step, ...] = attrs.field(
+        converter=_step_tuple,
+        metadata={LOAD: _load_reasons, DUMP: _dump_reasons, **check(_all_steps)},
+    )
     template: str | None = attrs.field(default=None, metadata=check(is_str_or_none))
 
 
@@ -205,9 +368,9 @@ class FeedRecord(Checked):
         account: The account's id.
         sku: The store SKU.
         fields: The listing fields sent.
-        payload: A summary of the data sent, by name (``{"quantity": 7, "price": "19.90"}``):
-            strings, integers, booleans, lists of strings or null. A ``Decimal`` is stored as its
-            string, so money never becomes a float.
+        payload: The data sent, by name (``{"quantity": 7, "price": "19.90"}``, or a whole
+            marketplace request): any JSON value (:data:`PayloadValue`), kept immutable. A
+            ``Decimal`` is stored as its string, so money never becomes a float.
     """
 
     at: datetime = attrs.field(metadata=_AT)
@@ -453,30 +616,149 @@ class JsonLinesSink(_ClosingSink):
             self._stream.close()
 
 
-def _lines(source: str | os.PathLike[str] | IO[str]) -> Iterator[str]:
+class BadLogLine(NamedTuple):
+    """A line of a JSON Lines log that holds no record: skipped by the reader and reported.
+
+    A writer killed part-way through a line leaves such a line (cut short, or cut short and then
+    followed by the next writer's record); a line that is JSON but not a valid record is one too.
+
+    Attributes:
+        number: The line's number in the log, from 1.
+        text: The line as read, without its line break (bytes that are not UTF-8 shown as
+            U+FFFD).
+        errors: Why it holds no record, each ``"line <n>: <message> @ <path>"`` (the messages
+            ``on_bad_lines="raise"`` raises).
+    """
+
+    number: int
+    text: str
+    errors: tuple[str, ...]
+
+
+class BadLogLineWarning(UserWarning):
+    """The warning :func:`read_json_lines` gives for each line it skips (``on_bad_lines="warn"``).
+
+    Attributes:
+        line: The skipped line (:class:`BadLogLine`).
+    """
+
+    def __init__(self, message: str, line: BadLogLine) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+#: What the JSON Lines readers do with a bad line: warn and skip it (the default), skip it
+#: silently, raise :class:`~policy_engine.PolicyConfigError`, or call a function with it.
+OnBadLines: TypeAlias = Literal["warn", "skip", "raise"] | Callable[[BadLogLine], object]
+
+_CHOICES = ("warn", "skip", "raise")
+#: Where a record written right after a torn fragment, on the same line, may start.
+_RECORD_START = '{"type":'
+_RECORD_START_BYTES = _RECORD_START.encode()
+#: The places of a bad line tried as the start of a glued record, at most.
+_MOST_STARTS = 100
+
+
+def _check_on_bad_lines(on_bad_lines: object) -> None:
+    if not callable(on_bad_lines) and (
+        type(on_bad_lines) is not str or on_bad_lines not in _CHOICES
+    ):
+        message = f"must be 'warn', 'skip', 'raise' or a callable (got {shown(on_bad_lines)})"
+        raise PolicyConfigError([f"{message} @ $.on_bad_lines"])
+
+
+def _raw_lines(source: str | os.PathLike[str] | IO[str]) -> Iterator[str | bytes]:
     if isinstance(source, str | os.PathLike):
-        with open(source, encoding="utf-8") as stream:
+        with open(source, "rb") as stream:  # decoded line by line: a torn character spoils one
             yield from stream
     else:
         yield from source
 
 
-def read_json_lines(source: str | os.PathLike[str] | IO[str]) -> Iterator[LogRecord]:
+def read_json_lines(
+    source: str | os.PathLike[str] | IO[str], *, on_bad_lines: OnBadLines = "warn"
+) -> Iterator[LogRecord]:
     """Read the records of a JSON Lines log back, in file order (blank lines are skipped).
 
+    A line that holds no record — cut short by a writer killed mid-line, not UTF-8, not JSON,
+    or JSON that is not a valid record — is a bad line: it is skipped, reported as
+    ``on_bad_lines`` says, and reading goes on with the next line. A record that the next writer
+    appended right after a torn fragment, on the same line, is still read. ``on_bad_lines`` is:
+
+    - ``"warn"`` (the default): a :class:`BadLogLineWarning` per bad line;
+    - ``"skip"``: nothing;
+    - ``"raise"``: a :class:`~policy_engine.PolicyConfigError` at the first bad line, naming it
+      (``line 3: unknown record type 'x' (known: …) @ $.type``);
+    - a callable: called with each :class:`BadLogLine` (``on_bad_lines=bad.append``).
+
+    Given a path, the file is read as bytes and each line decoded on its own; a stream must be
+    a text stream (decoding errors there are the stream's).
+
     Raises:
-        PolicyConfigError: a line is not JSON or not a record; the messages name the line
-            (``line 3: unknown record type 'x' @ $.type``).
+        PolicyConfigError: ``on_bad_lines`` is none of these (at the call), or a bad line with
+            ``on_bad_lines="raise"``.
     """
-    for number, line in enumerate(_lines(source), start=1):
-        if not line.strip():
+    _check_on_bad_lines(on_bad_lines)
+    name = os.fspath(source) if isinstance(source, str | os.PathLike) else None
+    return _read_records(source, on_bad_lines, name)
+
+
+def _read_records(
+    source: str | os.PathLike[str] | IO[str], on_bad_lines: OnBadLines, name: str | None
+) -> Iterator[LogRecord]:
+    for number, raw in enumerate(_raw_lines(source), start=1):
+        if not raw.strip():
             continue
-        yield _read_line(line, number)
+        try:
+            yield _read_line(raw, number)
+        except PolicyConfigError as error:
+            if on_bad_lines == "raise":
+                raise
+            text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+            line = BadLogLine(number=number, text=text.rstrip("\r\n"), errors=tuple(error.errors))
+            _report(line, on_bad_lines, name)
+            glued = _glued_record(raw)
+            if glued is not None:
+                yield glued
 
 
-def _read_line(line: str, number: int) -> LogRecord:
+def _report(line: BadLogLine, on_bad_lines: OnBadLines, name: str | None) -> None:
+    if on_bad_lines == "warn":
+        where = "" if name is None else f"{name}: "
+        message = f"{where}{'; '.join(line.errors)}; the line is skipped"
+        warnings.warn(BadLogLineWarning(message, line), stacklevel=3)
+    elif callable(on_bad_lines):
+        on_bad_lines(line)
+
+
+def _glued_record(raw: str | bytes) -> LogRecord | None:
+    """The record a writer appended after a torn fragment on the same line, if there is one."""
+    start = _RECORD_START_BYTES if isinstance(raw, bytes) else _RECORD_START
+    index = 0
+    for _ in range(_MOST_STARTS):
+        index = raw.find(start, index + 1)  # type: ignore[arg-type]
+        if index < 0:
+            return None
+        try:
+            return _read_line(raw[index:], 0)
+        except PolicyConfigError:
+            continue
+    return None
+
+
+def _read_line(raw: str | bytes, number: int) -> LogRecord:
+    if isinstance(raw, bytes):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise PolicyConfigError([f"line {number}: not UTF-8 text ({error}) @ $"]) from None
+    else:
+        line = raw
     try:
         data = json.loads(line)
+    except RecursionError:
+        message = f"nested deeper than Python can parse (over {MAX_JSON_DEPTH} levels)"
+        raise PolicyConfigError([f"line {number}: not JSON ({message}) @ $"]) from None
     except ValueError as error:
         raise PolicyConfigError([f"line {number}: not JSON ({error}) @ $"]) from None
     if not isinstance(data, dict):
@@ -488,7 +770,7 @@ def _read_line(line: str, number: int) -> LogRecord:
         message = (
             "required field missing"
             if name is None
-            else f"unknown record type {name!r} (known: {known})"
+            else f"unknown record type {shown(name)} (known: {known})"
         )
         raise PolicyConfigError([f"line {number}: {message} @ $.type"])
     try:
@@ -501,16 +783,21 @@ def _read_line(line: str, number: int) -> LogRecord:
 
 
 def sync_history_json_lines(
-    source: str | os.PathLike[str] | IO[str], sku: str, *, limit: int | None = None
+    source: str | os.PathLike[str] | IO[str],
+    sku: str,
+    *,
+    limit: int | None = None,
+    on_bad_lines: OnBadLines = "warn",
 ) -> list[SyncHistoryRecord]:
     """A product's sync history from a JSON Lines log, newest first (at most ``limit``).
 
     Records with the same time come latest-written first, as :func:`sync_history` gives them.
+    Bad lines are skipped and reported as ``on_bad_lines`` says (see :func:`read_json_lines`).
     """
     limit = _check_limit(limit)
     found = [
         (record.at, number, record)
-        for number, record in enumerate(read_json_lines(source))
+        for number, record in enumerate(read_json_lines(source, on_bad_lines=on_bad_lines))
         if type(record) is SyncHistoryRecord and record.sku == sku
     ]
     found.sort(key=lambda item: (item[0], item[1]), reverse=True)
@@ -564,6 +851,47 @@ CREATE TABLE IF NOT EXISTS history (
 CREATE INDEX IF NOT EXISTS history_sku_at ON history (sku, at_us);
 """
 
+_SCHEMA_STATEMENTS = tuple(part.strip() for part in _SCHEMA.split(";") if part.strip())
+
+#: The default busy timeout of :class:`SqliteSink`, in seconds.
+DEFAULT_TIMEOUT = 30.0
+#: The default number of retries of a write refused for a lock.
+DEFAULT_RETRIES = 5
+#: The first pause between two attempts, in seconds (doubled after each).
+_BACKOFF = 0.05
+_LOCK_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+
+
+def _is_locked(error: sqlite3.OperationalError) -> bool:
+    """Whether an error is SQLite's "database is locked" / "busy" (worth another attempt)."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if type(code) is int:
+        return code & 0xFF in _LOCK_CODES
+    text = str(error)  # pragma: no cover - Python < 3.11 gives no error code
+    return "locked" in text or "busy" in text  # pragma: no cover
+
+
+class LogWriteError(PolicyEngineError):
+    """An SQLite log database stayed locked by other connections through every retry.
+
+    Attributes:
+        path: The database file.
+        attempts: How many attempts were made.
+    """
+
+    def __init__(self, path: str, attempts: int, error: BaseException | str) -> None:
+        self.path = path
+        self.attempts = attempts
+        self._reason = str(error)
+        super().__init__(
+            f"the log database {path} stayed locked ({error}); gave up after {attempts}"
+            " attempts: raise SqliteSink's timeout or retries, or give each writer its own file"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.path, self.attempts, self._reason))
+
+
 _INSERT_ACTIVITY = (
     "INSERT INTO activity (at, at_us, account, sku, action, template, reasons)"
     " VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -587,9 +915,7 @@ def _micros(at: datetime) -> int:
 
 
 def _reasons_json(reasons: tuple[Step, ...]) -> str:
-    return _dumps(
-        [{"code": step[0], "args": list(step[1:]), "message": step.message} for step in reasons]
-    )
+    return _dumps(_dump_reasons(reasons))
 
 
 class SqliteSink(_ClosingSink):
@@ -601,13 +927,88 @@ class SqliteSink(_ClosingSink):
     is one transaction: a batch is stored whole or not at all.
 
     A sink holds one connection: use it from one thread (open one sink per thread or process).
+    Several processes may share one database: a connection waits up to ``timeout`` seconds for
+    another's lock (SQLite's busy timeout), and opening the database or a write still refused
+    for a lock is retried up to ``retries`` times, after a short pause that doubles each time
+    (0.05 s, 0.1 s, …); when they run out, :class:`LogWriteError` names the file. A batch is
+    stored once: a failed attempt is rolled back before the next one.
+
+    Raises:
+        PolicyConfigError: ``timeout`` is not a number >= 0 or ``retries`` not an integer >= 0
+            (before the database is opened).
+        LogWriteError: the database stayed locked while the schema was created.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self._connection = sqlite3.connect(path, isolation_level=None)
-        self._connection.execute("PRAGMA journal_mode=WAL")
-        self._connection.executescript(_SCHEMA)
-        self._connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        retries: int = DEFAULT_RETRIES,
+    ) -> None:
+        problems: list[Problem] = []
+        if not (type(timeout) in (int, float) and math.isfinite(timeout) and timeout >= 0):
+            problems.append(("$.timeout", f"must be a number >= 0 (got {shown(timeout)})"))
+        if type(retries) is not int or retries < 0:
+            problems.append(("$.retries", f"must be an integer >= 0 (got {shown(retries)})"))
+        raise_problems(problems)
+        self._path = os.fspath(path)
+        self._timeout = float(timeout)
+        self._retries = retries
+        self._connection = sqlite3.connect(path, timeout=timeout, isolation_level=None)
+        try:
+            self._retrying(self._prepare)
+        except BaseException:
+            self._connection.close()
+            raise
+
+    def _prepare(self) -> None:
+        """WAL mode and the schema; an up-to-date database is only read, never locked."""
+        connection = self._connection
+        if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            connection.execute("PRAGMA journal_mode=WAL")
+        if connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+            return
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _SCHEMA_STATEMENTS:
+                connection.execute(statement)
+            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
+    def _retrying(self, action: Callable[[], None]) -> None:
+        """Run ``action``, again after a pause while the database is locked (busy)."""
+        for attempt in range(self._retries + 1):
+            try:
+                action()
+            except sqlite3.OperationalError as error:
+                if self._connection.in_transaction:
+                    self._connection.execute("ROLLBACK")
+                if not _is_locked(error):
+                    raise
+                if attempt == self._retries:
+                    raise LogWriteError(self._path, attempt + 1, error) from error
+                time.sleep(_BACKOFF * 2**attempt)
+            else:
+                return
+
+    @property
+    def path(self) -> str:
+        """The database file (as given; ``:memory:`` for an in-memory database)."""
+        return self._path
+
+    @property
+    def timeout(self) -> float:
+        """Seconds a statement waits for another connection's lock (SQLite's busy timeout)."""
+        return self._timeout
+
+    @property
+    def retries(self) -> int:
+        """How many times a write (or the schema's creation) refused for a lock is retried."""
+        return self._retries
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -619,6 +1020,7 @@ class SqliteSink(_ClosingSink):
 
         Raises:
             PolicyConfigError: a value is not a record (nothing is stored).
+            LogWriteError: the database stayed locked through every retry (nothing is stored).
         """
         activity: list[tuple[Any, ...]] = []
         feed: list[tuple[Any, ...]] = []
@@ -664,18 +1066,25 @@ class SqliteSink(_ClosingSink):
         if not listed:
             return 0
         connection = self._connection
-        connection.execute("BEGIN")
-        try:
-            if activity:
-                connection.executemany(_INSERT_ACTIVITY, activity)
-            if feed:
-                connection.executemany(_INSERT_FEED, feed)
-            if history:
-                connection.executemany(_INSERT_HISTORY, history)
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
+
+        def store() -> None:
+            # IMMEDIATE takes the write lock first (waiting for it): a deferred transaction
+            # could find its snapshot stale when it starts writing, and fail without waiting.
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                if activity:
+                    connection.executemany(_INSERT_ACTIVITY, activity)
+                if feed:
+                    connection.executemany(_INSERT_FEED, feed)
+                if history:
+                    connection.executemany(_INSERT_HISTORY, history)
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+
+        self._retrying(store)
         return len(listed)
 
     def close(self) -> None:
@@ -687,13 +1096,72 @@ _SELECT_HISTORY = (
     "SELECT sku, source, at, origin_account, sent, skipped FROM history"
     " WHERE sku = ? ORDER BY at_us DESC, id DESC LIMIT ?"
 )
+_SELECT_ACTIVITY = (
+    "SELECT at, account, sku, action, template, reasons FROM activity"
+    " WHERE sku = ? ORDER BY at_us DESC, id DESC LIMIT ?"
+)
+_SELECT_FEED = (
+    "SELECT at, account, sku, fields, payload FROM feed"
+    " WHERE sku = ? ORDER BY at_us DESC, id DESC LIMIT ?"
+)
+
+_Source: TypeAlias = sqlite3.Connection | str | os.PathLike[str]
+
+
+def _query(
+    connection_or_path: _Source,
+    *,
+    table: str,
+    select: str,
+    build: Callable[[tuple[Any, ...]], Any],
+    sku: str,
+    limit: int | None,
+) -> list[Any]:
+    """The rows of a product in one table, newest first, each built into its record."""
+    limit = _check_limit(limit)
+    if isinstance(connection_or_path, sqlite3.Connection):
+        return _rows(
+            connection_or_path, table=table, select=select, build=build, sku=sku, limit=limit
+        )
+    path = Path(connection_or_path)
+    if not path.is_file():
+        raise FileNotFoundError(2, "no such log database", str(path))
+    connection = sqlite3.connect(path)
+    try:
+        return _rows(connection, table=table, select=select, build=build, sku=sku, limit=limit)
+    finally:
+        connection.close()
+
+
+def _rows(
+    connection: sqlite3.Connection,
+    *,
+    table: str,
+    select: str,
+    build: Callable[[tuple[Any, ...]], Any],
+    sku: str,
+    limit: int | None,
+) -> list[Any]:
+    found = connection.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+    ).fetchone()
+    if found is None:
+        return []
+    rows = connection.execute(select, (sku, -1 if limit is None else limit)).fetchall()
+    return [build(row) for row in rows]
+
+
+def _json_columns(names: str, *columns: Any) -> list[Any]:
+    try:
+        return [json.loads(column) for column in columns]
+    except (TypeError, ValueError, RecursionError):
+        shown_columns = ", ".join(shown(column) for column in columns)
+        message = f"the stored {names} are not JSON (got {shown_columns})"
+        raise PolicyConfigError([f"{message} @ $"]) from None
 
 
 def sync_history(
-    connection_or_path: sqlite3.Connection | str | os.PathLike[str],
-    sku: str,
-    *,
-    limit: int | None = None,
+    connection_or_path: _Source, sku: str, *, limit: int | None = None
 ) -> list[SyncHistoryRecord]:
     """A product's sync history from an SQLite log, newest first (at most ``limit`` records).
 
@@ -706,39 +1174,63 @@ def sync_history(
         PolicyConfigError: ``limit`` is not an integer >= 0, or a stored row is not a valid
             record.
     """
-    limit = _check_limit(limit)
-    if isinstance(connection_or_path, sqlite3.Connection):
-        return _history_rows(connection_or_path, sku, limit)
-    path = Path(connection_or_path)
-    if not path.is_file():
-        raise FileNotFoundError(2, "no such log database", str(path))
-    connection = sqlite3.connect(path)
-    try:
-        return _history_rows(connection, sku, limit)
-    finally:
-        connection.close()
+    return _query(
+        connection_or_path,
+        table="history",
+        select=_SELECT_HISTORY,
+        build=_history_record,
+        sku=sku,
+        limit=limit,
+    )
 
 
-def _history_rows(
-    connection: sqlite3.Connection, sku: str, limit: int | None
-) -> list[SyncHistoryRecord]:
-    table = connection.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'history'"
-    ).fetchone()
-    if table is None:
-        return []
-    rows = connection.execute(_SELECT_HISTORY, (sku, -1 if limit is None else limit)).fetchall()
-    return [_history_record(row) for row in rows]
+def activity_history(
+    connection_or_path: _Source, sku: str, *, limit: int | None = None
+) -> list[ActivityRecord]:
+    """A product's activity records from an SQLite log, newest first (at most ``limit``).
+
+    As :func:`sync_history`, over the ``activity`` table. Each reason's stored message is kept
+    where it differs from its code's template text (a connector's own message).
+
+    Raises:
+        FileNotFoundError: the path does not exist.
+        PolicyConfigError: ``limit`` is not an integer >= 0, or a stored row is not a valid
+            record.
+    """
+    return _query(
+        connection_or_path,
+        table="activity",
+        select=_SELECT_ACTIVITY,
+        build=_activity_record,
+        sku=sku,
+        limit=limit,
+    )
+
+
+def feed_history(
+    connection_or_path: _Source, sku: str, *, limit: int | None = None
+) -> list[FeedRecord]:
+    """A product's feed records from an SQLite log, newest first (at most ``limit``).
+
+    As :func:`sync_history`, over the ``feed`` table; payloads come back as they were written.
+
+    Raises:
+        FileNotFoundError: the path does not exist.
+        PolicyConfigError: ``limit`` is not an integer >= 0, or a stored row is not a valid
+            record.
+    """
+    return _query(
+        connection_or_path,
+        table="feed",
+        select=_SELECT_FEED,
+        build=_feed_record,
+        sku=sku,
+        limit=limit,
+    )
 
 
 def _history_record(row: tuple[Any, ...]) -> SyncHistoryRecord:
-    try:
-        sent, skipped = json.loads(row[4]), json.loads(row[5])
-    except (TypeError, ValueError):
-        message = (
-            f"the stored sent/skipped columns are not JSON objects (got {row[4]!r}, {row[5]!r})"
-        )
-        raise PolicyConfigError([f"{message} @ $"]) from None
+    sent, skipped = _json_columns("sent/skipped columns", row[4], row[5])
     data = {
         "sku": row[0],
         "source": row[1],
@@ -748,3 +1240,22 @@ def _history_record(row: tuple[Any, ...]) -> SyncHistoryRecord:
         "skipped": skipped,
     }
     return structure(data, SyncHistoryRecord)
+
+
+def _activity_record(row: tuple[Any, ...]) -> ActivityRecord:
+    (reasons,) = _json_columns("reasons column", row[5])
+    data = {
+        "at": row[0],
+        "account": row[1],
+        "sku": row[2],
+        "action": row[3],
+        "template": row[4],
+        "reasons": reasons,
+    }
+    return structure(data, ActivityRecord)
+
+
+def _feed_record(row: tuple[Any, ...]) -> FeedRecord:
+    fields, payload = _json_columns("fields/payload columns", row[3], row[4])
+    data = {"at": row[0], "account": row[1], "sku": row[2], "fields": fields, "payload": payload}
+    return structure(data, FeedRecord)
