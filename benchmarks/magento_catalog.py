@@ -68,7 +68,7 @@ def convert(
 ) -> list[Product]:
     """Every payload as a product, with its parent SKU and its MSI source items."""
     parents = parent_skus(payloads, children_key=SAMPLE_OPTIONS["children_key"])
-    groups = group_source_items(msi["source_items"]) if msi else {}
+    groups = group_source_items(msi["source_items"], sources=msi["sources"]) if msi else {}
     return [
         product_from_rest(
             payload,

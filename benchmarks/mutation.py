@@ -196,10 +196,6 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         "if type(None) is tuple:",
         "a tuple then falls through the list test and is returned unchanged all the same",
     ),
-    "policy_engine._pricing.x__to_money_or_none__mutmut_1": (
-        "(value is None) and False",
-        "_to_money(None) returns None too",
-    ),
     "policy_engine._pricing.x_compute_price__mutmut_15": (
         "if type(None) is Decimal and",
         "the common-case shortcut: _base_price gives the same price and step",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import attrs
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
@@ -36,7 +37,9 @@ def _base(stock: Stock, policy: InventoryPolicy) -> int:
         return stock.qty
     wanted = set(policy.msi.sources)
     total = sum(
-        item.qty for item in stock.sources if item.in_stock and (not wanted or item.code in wanted)
+        item.qty
+        for item in stock.sources
+        if item.enabled and item.in_stock and (not wanted or item.code in wanted)
     )
     if policy.msi.salable:
         return total + stock.reserved - stock.out_of_stock_threshold
@@ -191,6 +194,60 @@ class TestMsi:
         assert (result.quantity, result.rule) == (0, QuantityRule.OUT_OF_STOCK)
         assert result.steps[1].message == "0 in stock across the MSI sources (none)"
 
+    def test_disabled_source_counts_nothing_for_every_source(self) -> None:
+        """A source disabled in the store contributes 0 to "every source", and is named."""
+        stock = attrs.evolve(
+            self.STOCK,
+            sources=(
+                *self.STOCK.sources,
+                SourceItem(code="de_warehouse", qty=55, enabled=False),
+            ),
+        )
+        result = compute_quantity(stock, InventoryPolicy(title="M", msi=MsiSettings()))
+        assert result.quantity == 47
+        assert result.steps[1].message == (
+            "MSI source 'de_warehouse' is disabled in the store: its 55 count 0"
+        )
+        assert result.steps[1] == ("msi_source_disabled", "de_warehouse", 55)
+
+    def test_disabled_listed_source_counts_nothing(self) -> None:
+        """A listed source that is disabled counts 0 too, even when it is in stock."""
+        stock = Stock(
+            sources=(
+                SourceItem(code="us_store", qty=7),
+                SourceItem(code="de_store", qty=30, enabled=False, in_stock=False),
+            )
+        )
+        policy = InventoryPolicy(title="M", msi=MsiSettings(sources=("de_store", "us_store")))
+        result = compute_quantity(stock, policy)
+        assert result.quantity == 7
+        assert [step.code for step in result.steps] == [
+            "msi_source_disabled",
+            "msi_sources",
+            "stock",
+        ]
+        only_disabled = InventoryPolicy(title="M", msi=MsiSettings(sources=("de_store",)))
+        result = compute_quantity(stock, only_disabled)
+        assert (result.quantity, result.rule) == (0, QuantityRule.OUT_OF_STOCK)
+
+    def test_disabled_source_salable(self) -> None:
+        """Salable quantity: the disabled source is left out of the total before reservations."""
+        stock = attrs.evolve(
+            self.STOCK, sources=(*self.STOCK.sources, SourceItem(code="x", qty=500, enabled=False))
+        )
+        policy = InventoryPolicy(title="M", msi=MsiSettings(salable=True))
+        assert compute_quantity(stock, policy).quantity == 42
+
+    def test_enabled_flag_loads_and_dumps(self) -> None:
+        """``enabled`` is a JSON field of a source item, true by default."""
+        item = structure({"code": "de_store", "qty": 3, "enabled": False}, SourceItem)
+        assert item == SourceItem(code="de_store", qty=3, enabled=False)
+        assert unstructure(item)["enabled"] is False
+        assert structure({"code": "us_store"}, SourceItem).enabled is True
+        with pytest.raises(PolicyConfigError) as caught:
+            structure({"code": "us_store", "enabled": "no"}, SourceItem)
+        assert caught.value.errors == ["expected a boolean, got a string @ $.enabled"]
+
 
 class TestInvariants:
     """The invariants of section 3, for any stock and policy."""
@@ -233,6 +290,30 @@ class TestInvariants:
         smaller = compute_quantity(Stock(qty=low), policy).quantity
         larger = compute_quantity(Stock(qty=low + extra), policy).quantity
         assert smaller <= larger
+
+    @given(
+        stocks(managed=True, msi=True),
+        inventory_policies(threshold=False, msi=True, default_when_out_of_stock=False),
+        st.data(),
+    )
+    def test_disabling_a_source_never_raises_the_quantity(
+        self, stock: Stock, policy: InventoryPolicy, data: st.DataObject
+    ) -> None:
+        """Disabling a source never raises the listed quantity (without a threshold rule and
+        without ``default_when_out_of_stock``, which may list more for less stock by design)."""
+        index = data.draw(st.integers(min_value=0, max_value=len(stock.sources) - 1))
+        sources = list(stock.sources)
+        sources[index] = attrs.evolve(sources[index], enabled=False)
+        disabled = attrs.evolve(stock, sources=tuple(sources))
+        before = compute_quantity(stock, policy)
+        after = compute_quantity(disabled, policy)
+        assert after.quantity <= before.quantity
+        assert (
+            after.quantity
+            == compute_quantity(
+                attrs.evolve(stock, sources=tuple(s for s in sources if s.enabled)), policy
+            ).quantity
+        )
 
     @given(stocks(managed=True, in_stock=True), inventory_policies(caps=True))
     def test_cap_at_stock_never_lists_more_than_sellable(

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 import policy_engine
 from policy_engine import (
     ChangeKind,
+    Condition,
     Image,
     ImagePolicy,
     InventoryPolicy,
@@ -55,6 +56,16 @@ SAMPLE_CATALOG = (
     / "magento-sample-catalog.json"
 )
 SAMPLE_MSI = SAMPLE_CATALOG.with_name("magento-sample-msi.json")
+
+#: ``GET /V1/inventory/sources`` in the sample MSI data's shape: two sources enabled, one not.
+SOURCES_BODY: dict[str, Any] = {
+    "items": [
+        {"source_code": "default", "name": "Default Source", "enabled": True},
+        {"source_code": "eu_warehouse", "name": "EU Warehouse", "enabled": False},
+        {"source_code": "us_store", "name": "NYC Store", "enabled": "1"},
+    ],
+    "total_count": 3,
+}
 
 CATEGORY_PATHS = {
     4: "Gear/Bags",
@@ -413,6 +424,212 @@ class TestMsi:
         stock = product_from_rest(payload).stock
         assert stock is not None
         assert (len(stock.sources), stock.reserved) == (1, -1)
+
+
+class TestMsiSourcesEnabled:
+    """A source disabled in Magento (``GET /V1/inventory/sources``, ``enabled``) counts nothing."""
+
+    def test_product_from_rest_reads_the_sources(self) -> None:
+        """Items of a disabled source come out disabled; every-source MSI leaves them out."""
+        groups = group_source_items(fixture("msi_source_items"))
+        product = product_from_rest(
+            fixture("msi_product"),
+            source_items=groups["PE-DUFFLE"],
+            reservations=-3,
+            sources=SOURCES_BODY,
+        )
+        assert product.stock is not None
+        assert product.stock.sources == (
+            SourceItem(code="default", qty=60),
+            SourceItem(code="eu_warehouse", qty=25, enabled=False),
+            SourceItem(code="us_store", qty=12, in_stock=False),
+        )
+        policy = InventoryPolicy(title="MSI", msi=MsiSettings(salable=True))
+        result = compute_quantity(product.stock, policy)
+        assert result.quantity == 52  # 60 (eu_warehouse disabled, us_store out) - 3 - 5
+        assert ("msi_source_disabled", "eu_warehouse", 25) in result.steps
+        listed = InventoryPolicy(title="EU", msi=MsiSettings(sources=("eu_warehouse",)))
+        assert compute_quantity(product.stock, listed).quantity == 0
+
+    def test_a_list_of_sources_and_stock_from_rest(self) -> None:
+        """The sources list works as well as the search-result body, in stock_from_rest too."""
+        items = fixture("msi_source_items")["items"][:3]
+        stock = stock_from_rest(None, items, sources=SOURCES_BODY["items"])
+        assert [item.enabled for item in stock.sources] == [True, False, True]
+        assert all(item.enabled for item in stock_from_rest(None, items).sources)
+
+    def test_group_source_items_marks_disabled_sources(self) -> None:
+        """group_source_items with the sources marks the items of a disabled source."""
+        groups = group_source_items(fixture("msi_source_items"), sources=SOURCES_BODY)
+        assert [item.get("enabled", True) for item in groups["PE-DUFFLE"]] == [True, False, True]
+        product = product_from_rest(fixture("msi_product"), source_items=groups["PE-DUFFLE"])
+        assert product.stock is not None
+        assert [item.enabled for item in product.stock.sources] == [True, False, True]
+        assert "enabled" not in fixture("msi_source_items")["items"][1]  # the input is not changed
+
+    def test_product_change_from_rest_reads_the_sources(self) -> None:
+        """A change's snapshots read their MSI data with the sources too."""
+        items = fixture("msi_source_items")["items"][:3]
+        payload = copy.deepcopy(fixture("msi_product"))
+        payload["extension_attributes"]["source_items"] = items
+        change = product_change_from_rest(None, payload, sources=SOURCES_BODY)
+        assert change.product.stock is not None
+        assert [item.enabled for item in change.product.stock.sources] == [True, False, True]
+
+    def test_sample_msi_sources(self) -> None:
+        """The sample MSI data: the US sources are enabled, every other source is disabled."""
+        if not SAMPLE_MSI.exists():
+            pytest.skip("the shared sample MSI data is not present")
+        msi = json.loads(SAMPLE_MSI.read_text(encoding="utf-8"))
+        items = [
+            {"sku": "24-MB01", "source_code": code, "quantity": 10, "status": 1}
+            for code in ("us_store", "de_warehouse", "apac_store")
+        ]
+        stock = stock_from_rest(None, items, sources=msi["sources"])
+        assert [item.enabled for item in stock.sources] == [True, False, False]
+        every = InventoryPolicy(title="All", msi=MsiSettings())
+        assert compute_quantity(stock, every).quantity == 10
+
+    def test_enabled_on_a_source_item_and_round_trip(self) -> None:
+        """product_to_rest writes ``enabled: false`` on an item of a disabled source; it reads back."""
+        stock = Stock(sources=(SourceItem(code="a", qty=1), SourceItem(code="b", enabled=False)))
+        product = Product(sku="S", stock=stock)
+        payload = product_to_rest(product)
+        items = payload["extension_attributes"]["source_items"]
+        assert "enabled" not in items[0]
+        assert items[1]["enabled"] is False
+        assert product_from_rest(payload) == product
+
+    def test_source_errors(self) -> None:
+        """A malformed sources list is reported with its path, every problem at once."""
+        items = fixture("msi_source_items")["items"][:1]
+        with pytest.raises(PolicyConfigError) as caught:
+            stock_from_rest(
+                None,
+                items,
+                sources=[
+                    {"source_code": "a", "enabled": "yes"},
+                    {"enabled": True},
+                    {"source_code": "b"},
+                    7,  # type: ignore[list-item]
+                ],
+            )
+        assert caught.value.errors == [
+            "expected a boolean (true/false or 0/1), got 'yes' @ sources[0].enabled",
+            "required field missing @ sources[1].source_code",
+            "required field missing @ sources[2].enabled",
+            "expected a source object, got 7 @ sources[3]",
+        ]
+        with pytest.raises(PolicyConfigError, match=r"got null @ sources\.items$"):
+            product_from_rest(fixture("msi_product"), sources={"total_count": 0})
+        with pytest.raises(PolicyConfigError, match=r"got 'x' @ sources$"):
+            group_source_items(fixture("msi_source_items"), sources="x")  # type: ignore[arg-type]
+        payload = {
+            "sku": "S",
+            "extension_attributes": {
+                "source_items": [{"source_code": "a", "quantity": 1, "status": 1, "enabled": 2}]
+            },
+        }
+        assert errors_of(payload) == [
+            (
+                "expected a boolean (true/false or 0/1), got 2"
+                " @ $.extension_attributes.source_items[0].enabled"
+            )
+        ]
+
+
+class TestCategoryRoot:
+    """Magento's category paths start at the store's root category ("Default Category"), which
+    the adapter drops by default so that ``under(categories, 'Gear')`` matches."""
+
+    @pytest.fixture
+    def payload(self) -> dict[str, Any]:
+        """A product of the sample catalog's shape (MH01 with the bare root among its paths)."""
+        return {
+            "sku": "MH01",
+            "type_id": "configurable",
+            "custom_attributes": [
+                {
+                    "attribute_code": "category_paths",
+                    "value": [
+                        "Default Category/Men/Tops/Hoodies & Sweatshirts",
+                        "Default Category/Collections/Eco Friendly",
+                        "Default Category",
+                    ],
+                },
+            ],
+        }
+
+    def test_root_dropped_by_default(self, payload: dict[str, Any]) -> None:
+        """Each path loses its first segment; the bare root itself is dropped."""
+        product = product_from_rest(payload, **SAMPLE_OPTIONS)
+        assert product.categories == ("Men/Tops/Hoodies & Sweatshirts", "Collections/Eco Friendly")
+        assert Condition("under(categories, 'Men/Tops')").select([product]) == [product]
+
+    def test_keep_root_category(self, payload: dict[str, Any]) -> None:
+        """``keep_root_category=True`` keeps the paths as Magento gives them."""
+        product = product_from_rest(payload, keep_root_category=True, **SAMPLE_OPTIONS)
+        assert product.categories == (
+            "Default Category/Men/Tops/Hoodies & Sweatshirts",
+            "Default Category/Collections/Eco Friendly",
+            "Default Category",
+        )
+        assert Condition("under(categories, 'Men/Tops')").select([product]) == []
+
+    def test_product_change_from_rest(self, payload: dict[str, Any]) -> None:
+        """A change's snapshots drop the root too (or keep it with the option)."""
+        moved = copy.deepcopy(payload)
+        moved["custom_attributes"][0]["value"] = ["Default Category/Men/Tops/Jackets"]
+        change = product_change_from_rest(payload, moved, **SAMPLE_OPTIONS)
+        assert change.product.categories == ("Men/Tops/Jackets",)
+        assert change.changed == frozenset({"categories"})
+        kept = product_change_from_rest(None, moved, keep_root_category=True, **SAMPLE_OPTIONS)
+        assert kept.product.categories == ("Default Category/Men/Tops/Jackets",)
+
+    def test_paths_that_meet_once_rooted_apart_are_kept_once(self) -> None:
+        """Two roots with the same path below them give that path once; a bare value that is no
+        path's root, and ids without a mapping, are kept."""
+        payload = {
+            "sku": "S",
+            "extension_attributes": {"category_links": [{"category_id": "11"}]},
+            "custom_attributes": [
+                {"attribute_code": "category_ids", "value": ["A/Gear", "B/Gear", "Sale", "B"]}
+            ],
+        }
+        assert product_from_rest(payload).categories == ("11", "Gear", "Sale")
+
+    def test_mapped_paths_are_used_as_given(self) -> None:
+        """Paths from a caller's ``category_paths`` mapping are the caller's: kept as given."""
+        payload = {
+            "sku": "S",
+            "custom_attributes": [{"attribute_code": "category_ids", "value": "4,21"}],
+        }
+        assert product_from_rest(payload, category_paths=CATEGORY_PATHS).categories == (
+            "Gear/Bags",
+            "Men/Tops",
+        )
+
+    def test_product_to_rest_writes_the_root(self) -> None:
+        """product_to_rest writes each path under ``root_category`` (or as held with None)."""
+        product = Product(sku="S", categories=("Gear/Bags", "Sale", ""))
+        payload = product_to_rest(product, **SAMPLE_OPTIONS)
+        assert payload["custom_attributes"] == [
+            {
+                "attribute_code": "category_paths",
+                "value": [
+                    "Default Category/Gear/Bags",
+                    "Default Category/Sale",
+                    "Default Category/",
+                ],
+            }
+        ]
+        assert product_from_rest(payload, **SAMPLE_OPTIONS) == product
+        product = Product(sku="S", categories=("Gear/Bags", "Sale"))
+        held = product_to_rest(product, root_category=None)
+        assert held["custom_attributes"][0]["value"] == ["Gear/Bags", "Sale"]
+        assert product_from_rest(held, keep_root_category=True) == product
+        store = product_to_rest(product, root_category="Main Website Root")
+        assert store["custom_attributes"][0]["value"][0] == "Main Website Root/Gear/Bags"
 
 
 class TestDisabledProduct:
@@ -832,7 +1049,7 @@ class TestRoundTrip:
             "custom_attributes": [
                 {"attribute_code": "special_price", "value": "9.99"},
                 {"attribute_code": "special_from_date", "value": "2026-11-20 00:00:00"},
-                {"attribute_code": "category_ids", "value": ["Men/Tops"]},
+                {"attribute_code": "category_ids", "value": ["Default Category/Men/Tops"]},
                 {"attribute_code": "color", "value": "Red"},
             ],
         }
@@ -960,6 +1177,16 @@ class TestSampleCatalog:
         assert all(product.categories for product in sample_catalog)
         children = [p.attributes.get(CHILDREN_ATTRIBUTE) for p in sample_catalog]
         assert sum(len(skus) for skus in children if isinstance(skus, tuple)) == 1847
+
+    def test_categories_without_the_root(self, sample_catalog: list[Product]) -> None:
+        """No path keeps "Default Category"; the documented ``under(categories, 'Gear')`` finds
+        the 46 gear products, 24-MB01 among them."""
+        assert not any(
+            path.startswith("Default Category") for p in sample_catalog for path in p.categories
+        )
+        bag = next(product for product in sample_catalog if product.sku == "24-MB01")
+        assert bag.categories == ("Gear", "Gear/Bags")
+        assert len(Condition("under(categories, 'Gear')").select(sample_catalog)) == 46
 
     def test_round_trip(self, sample_catalog: list[Product]) -> None:
         """Every sample product survives product_to_rest and back."""

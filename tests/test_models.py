@@ -16,6 +16,7 @@ from hypothesis import given
 from policy_engine import (
     FrozenDict,
     Image,
+    Listing,
     PolicyConfigError,
     PolicyEngineError,
     Product,
@@ -257,7 +258,7 @@ class TestConstruction:
                 "must be one of 'simple', 'configurable', 'bundle', 'grouped', 'virtual', 'downloadable' (got 'kit') @ $.type",
             ),
             (
-                {"sku": "A", "price": "1"},
+                {"sku": "A", "price": "one"},
                 "expected money (a finite decimal number), got a string @ $.price",
             ),
             (
@@ -331,6 +332,57 @@ class TestConstruction:
         for mutate in mutations:
             with pytest.raises(TypeError, match="read-only"):
                 mutate()
+
+
+class TestMoneyStrings:
+    """Money given as a decimal string is accepted in Python as it is in JSON (spec section 1)."""
+
+    def test_constructors_accept_decimal_strings(self) -> None:
+        """Product prices and a listing's last price take "12.50" as Decimal("12.50")."""
+        product = Product(sku="A", price="12.50", special_price=" 9.990 ")
+        assert product.price == Decimal("12.50")
+        assert str(product.price) == "12.50"
+        assert str(product.special_price) == "9.990"
+        assert Listing(last_price="87.99").last_price == Decimal("87.99")
+
+    def test_evolve_accepts_decimal_strings(self) -> None:
+        """attrs.evolve runs the same converter: a string becomes the same Decimal."""
+        product = attrs.evolve(Product(sku="A", price=Decimal(1)), price="109.99")
+        assert product == Product(sku="A", price=Decimal("109.99"))
+        assert attrs.evolve(product, special_price="1e2").special_price == Decimal(100)
+        listing = attrs.evolve(Listing(), last_price="0.50")
+        assert listing.last_price == Decimal("0.50")
+
+    @pytest.mark.parametrize(
+        ("value", "kind"),
+        [
+            ("abc", "a string"),
+            ("NaN", "a string"),
+            ("Infinity", "a string"),
+            ("-inf", "a string"),
+            ("", "a string"),
+            ("1e13", "a string"),
+            (True, "a boolean"),
+            (Decimal("NaN"), "a number"),
+        ],
+    )
+    def test_strings_that_are_not_money_are_refused(self, value: object, kind: str) -> None:
+        """Not a number, not finite, too large, or a boolean: the check names the field."""
+        error = f"expected money (a finite decimal number), got {kind}"
+        with pytest.raises(PolicyConfigError) as caught:
+            Product(sku="A", price=value)
+        assert caught.value.errors == [f"{error} @ $.price"]
+        with pytest.raises(PolicyConfigError) as caught:
+            attrs.evolve(Product(sku="A"), special_price=value)
+        assert caught.value.errors == [f"{error} @ $.special_price"]
+        with pytest.raises(PolicyConfigError) as caught:
+            Listing(last_price=value)
+        assert caught.value.errors == [f"{error} @ $.last_price"]
+
+    def test_attribute_strings_stay_strings(self) -> None:
+        """Only money fields convert: a custom attribute such as msrp "119.00" is kept as text."""
+        product = Product(sku="A", attributes={"msrp": "119.00"})
+        assert product.attributes["msrp"] == "119.00"
 
 
 class TestSteps:

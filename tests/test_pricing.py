@@ -760,7 +760,7 @@ class TestValidation:
             ({"use_special_price": None}, "expected a boolean, got null @ $.use_special_price"),
             ({"vat_percent": -1}, "must be >= 0 (got -1) @ $.vat_percent"),
             (
-                {"vat_percent": "20"},
+                {"vat_percent": "twenty"},
                 "expected money (a finite decimal number), got a string @ $.vat_percent",
             ),
             (
@@ -814,6 +814,64 @@ class TestValidation:
         assert str(policy.min_price) == "2.5"
         assert policy.rounding is Rounding.HALF_EVEN
 
+    def test_decimal_strings_are_money(self) -> None:
+        """Every money field takes a decimal string, in a constructor and in attrs.evolve."""
+        policy = _policy(
+            adjustments=[Adjustment(kind="fixed_increment", amount="2.50")],
+            vat_percent="19",
+            conversion_rate=" 0.92 ",
+            ending=Ending(value="0.99"),
+            min_price="5.00",
+            max_price="500",
+        )
+        assert policy == _policy(
+            adjustments=[Adjustment(kind="fixed_increment", amount=D("2.50"))],
+            vat_percent=D(19),
+            conversion_rate=D("0.92"),
+            ending=Ending(value=D("0.99")),
+            min_price=D("5.00"),
+            max_price=D(500),
+        )
+        assert str(policy.min_price) == "5.00"
+        evolved = attrs.evolve(
+            policy, vat_percent="7.7", conversion_rate="1.1", min_price="1", max_price="99.5"
+        )
+        assert (evolved.vat_percent, evolved.conversion_rate) == (D("7.7"), D("1.1"))
+        assert (evolved.min_price, evolved.max_price) == (D(1), D("99.5"))
+        assert evolved._conversion == D("1.1")  # the derived constants follow the new values
+        adjustment = attrs.evolve(policy.adjustments[0], amount="3")
+        assert adjustment.amount == D(3)
+        assert attrs.evolve(Ending(value=D("0.5")), value="0.95").value == D("0.95")
+        product = Product(sku="A", price=D(100))
+        assert (
+            compute_price(product, evolved).amount
+            == compute_price(
+                product,
+                _policy(vat_percent=D("7.7"), conversion_rate=D("1.1"), max_price=D("99.5")),
+            ).amount
+        )
+
+    @pytest.mark.parametrize("value", ["abc", "NaN", "-Infinity", "1e12", "", True])
+    @pytest.mark.parametrize("field", ["vat_percent", "conversion_rate", "min_price", "max_price"])
+    def test_strings_that_are_not_money_are_refused(self, field: str, value: object) -> None:
+        """Not a number, not finite, too large or a boolean: the error names the field."""
+        with pytest.raises(PolicyConfigError) as caught:
+            _policy(**{field: value})
+        kind = "a boolean" if value is True else "a string"
+        assert caught.value.errors == [
+            f"expected money (a finite decimal number), got {kind} @ $.{field}"
+        ]
+        with pytest.raises(PolicyConfigError) as caught:
+            Adjustment(kind="fixed_increment", amount=value)
+        assert caught.value.errors == [
+            f"expected money (a finite decimal number), got {kind} @ $.amount"
+        ]
+        with pytest.raises(PolicyConfigError) as caught:
+            attrs.evolve(Ending(value=D("0.5")), value=value)
+        assert caught.value.errors == [
+            f"expected money (a finite decimal number), got {kind} @ $.value"
+        ]
+
     @pytest.mark.parametrize(
         ("kwargs", "errors"),
         [
@@ -823,7 +881,7 @@ class TestValidation:
             ),
             ({"kind": "fixed_decrement", "amount": -1}, ["must be >= 0 (got -1) @ $.amount"]),
             (
-                {"kind": "up", "amount": "1"},
+                {"kind": "up", "amount": "a lot"},
                 [
                     (
                         "must be one of 'fixed_increment', 'fixed_decrement',"
@@ -850,7 +908,7 @@ class TestValidation:
         [
             (D(1), "must be < 1 (got 1) @ $.value"),
             (D("-0.01"), "must be >= 0 (got -0.01) @ $.value"),
-            ("0.99", "expected money (a finite decimal number), got a string @ $.value"),
+            ("0.99.", "expected money (a finite decimal number), got a string @ $.value"),
         ],
     )
     def test_ending_value_range(self, value: Any, error: str) -> None:

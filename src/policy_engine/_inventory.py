@@ -60,6 +60,7 @@ define_messages(
         "msi_sources": "{0} in stock across the MSI sources {1}",
         "msi_source_missing": "MSI source {0!r} is not in the product's stock: counts 0",
         "msi_source_out_of_stock": "MSI source {0!r} is out of stock: its {1} count 0",
+        "msi_source_disabled": "MSI source {0!r} is disabled in the store: its {1} count 0",
         "msi_salable": (
             "salable quantity {3} = {0} in the sources {1:+d} reserved - {2} out-of-stock threshold"
         ),
@@ -229,7 +230,9 @@ def _msi_base(stock: Stock, msi: MsiSettings, steps: list[Step]) -> int:
         chosen = list(stock.sources)
     total = 0
     for item in chosen:
-        if item.in_stock:
+        if not item.enabled:
+            steps.append(Step(("msi_source_disabled", item.code, item.qty)))
+        elif item.in_stock:
             total += item.qty
         else:
             steps.append(Step(("msi_source_out_of_stock", item.code, item.qty)))

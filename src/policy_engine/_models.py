@@ -118,7 +118,16 @@ def floor_quantity(value: int | float | Decimal) -> int:
 
 
 def _to_money(value: Any) -> Any:
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    """Convert money given in Python (an ``int``, a ``float`` or a decimal string such as
+    ``"12.50"``) to ``Decimal``, as loading does; leave anything else for the check to report.
+
+    A ``Decimal`` and ``None`` come back as they are. A value :func:`load_money` refuses (a
+    string that is not a number, NaN, an infinity, more than 12 integer digits, a boolean) is left
+    unchanged too, so the field's check reports it with the field's name.
+    """
+    if type(value) is Decimal or value is None:
+        return value
+    if isinstance(value, int | float | str) and not isinstance(value, bool):
         try:
             return load_money(value)
         except Invalid:
@@ -225,6 +234,8 @@ class SourceItem(Checked):
         code: The source code, e.g. ``us_warehouse``.
         qty: The quantity at this source (decimals are floored).
         in_stock: The source item's stock status; an out-of-stock source contributes nothing.
+        enabled: Whether the source itself is enabled in the store (Magento's source ``enabled``);
+            the items of a disabled source contribute nothing.
     """
 
     code: str = attrs.field(metadata=check(text(MAX_ID_LENGTH, required=True)))
@@ -232,6 +243,7 @@ class SourceItem(Checked):
         default=0, converter=floor_quantity, metadata={LOAD: load_quantity, **check(_is_quantity)}
     )
     in_stock: bool = attrs.field(default=True, metadata=check(is_bool))
+    enabled: bool = attrs.field(default=True, metadata=check(is_bool))
 
 
 def _source_tuple(values: Iterable[SourceItem]) -> tuple[SourceItem, ...]:

@@ -33,8 +33,7 @@ from typing import Any, NoReturn
 import attrs
 
 from policy_engine._errors import PricingError
-from policy_engine._models import Product
-from policy_engine._serialization import Invalid, load_money
+from policy_engine._models import Product, _to_money
 from policy_engine._steps import Step, define_messages
 from policy_engine._validation import (
     Checked,
@@ -165,20 +164,6 @@ def decimal_places(amount: Decimal) -> int:
 
 
 # ---------------------------------------------------------------------------------- field rules
-
-
-def _to_money(value: Any) -> Any:
-    """Convert an ``int`` or ``float`` given in Python to ``Decimal``; leave the rest to checks."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        try:
-            return load_money(value)
-        except Invalid:
-            return value
-    return value
-
-
-def _to_money_or_none(value: Any) -> Any:
-    return None if value is None else _to_money(value)
 
 
 def _is_money(value: Any) -> str | None:
@@ -341,10 +326,10 @@ class PricingPolicy(Checked):
     )
     ending: Ending | None = attrs.field(default=None, metadata=check(_is_ending_or_none))
     min_price: Decimal | None = attrs.field(
-        default=None, converter=_to_money_or_none, metadata=check(_is_money_or_none, at_least(0))
+        default=None, converter=_to_money, metadata=check(_is_money_or_none, at_least(0))
     )
     max_price: Decimal | None = attrs.field(
-        default=None, converter=_to_money_or_none, metadata=check(_is_money_or_none, at_least(0))
+        default=None, converter=_to_money, metadata=check(_is_money_or_none, at_least(0))
     )
 
     # Derived from the fields above once the policy is valid (see ``__attrs_post_init__``); not

@@ -1,9 +1,10 @@
 """Magento 2 REST payloads as policy_engine inputs: products, stock items and MSI source items.
 
-A connector fetches ``GET /V1/products/{sku}`` (and, with MSI, ``GET /V1/inventory/source-items``)
-and hands the JSON to :func:`product_from_rest`, which returns a :class:`~policy_engine.Product`
-with its :class:`~policy_engine.Stock` in one call. :func:`product_to_rest` is the inverse, and
-:func:`product_change_from_rest` turns two snapshots into a :class:`~policy_engine.ProductChange`.
+A connector fetches ``GET /V1/products/{sku}`` (and, with MSI, ``GET /V1/inventory/source-items``
+and ``GET /V1/inventory/sources``) and hands the JSON to :func:`product_from_rest`, which returns
+a :class:`~policy_engine.Product` with its :class:`~policy_engine.Stock` in one call.
+:func:`product_to_rest` is the inverse, and :func:`product_change_from_rest` turns two snapshots
+into a :class:`~policy_engine.ProductChange`.
 
 The mapping is documented field by field in ``docs/magento.md``. The rules in short:
 
@@ -232,6 +233,27 @@ def _lookup(mapping: IdMapping, key: str | int) -> Any:
     return found
 
 
+def _without_root(categories: list[str]) -> tuple[str, ...]:
+    """The category paths below the store's root category: each path's first segment dropped.
+
+    ``"Default Category/Gear/Bags"`` becomes ``"Gear/Bags"``. A value without ``/`` that is the
+    first segment of one of the paths is the root listed on its own (Magento assigns products to
+    it) and is dropped; any other value without ``/`` (an id kept as a string) is kept. A path met
+    twice once its root is dropped is kept once, where it first appears.
+    """
+    roots = {path.partition("/")[0] for path in categories if "/" in path}
+    if not roots:
+        return tuple(categories)
+    kept: dict[str, None] = {}
+    for path in categories:
+        _, slash, below = path.partition("/")
+        if slash:
+            kept[below] = None
+        elif path not in roots:
+            kept[path] = None
+    return tuple(kept)
+
+
 # ----------------------------------------------------------------------------------- reader
 
 
@@ -245,6 +267,8 @@ class _Options:
     children_key: str = "configurable_product_links"
     product_skus: IdMapping | None = None
     config_manage_stock: bool | None = True
+    keep_root_category: bool = False
+    disabled_sources: frozenset[str] = frozenset()
 
 
 class _Reader:
@@ -340,6 +364,11 @@ class _Reader:
                     fields[name] = self.load(loader, entry[key], f"{item_path}.{key}")
                 else:
                     self.add(f"{item_path}.{key}", "required field missing")
+            enabled = entry.get("enabled")
+            if enabled is not None:
+                fields["enabled"] = self.load(_load_flag, enabled, f"{item_path}.enabled")
+            if fields.get("code") in self.options.disabled_sources:
+                fields["enabled"] = False
             if len(self.problems) == before:
                 loaded.append(SourceItem(**fields))
         return tuple(loaded)
@@ -427,7 +456,11 @@ class _Reader:
             parent_sku=parent_sku,
         )
         self.custom_attributes(payload.get("custom_attributes"), fields, attributes, categories)
-        fields["categories"] = tuple(categories)
+        options = self.options
+        if options.keep_root_category or options.category_paths is not None:
+            fields["categories"] = tuple(categories)
+        else:
+            fields["categories"] = _without_root(categories)
         fields["attributes"] = attributes
         fields["images"] = self.images(payload.get("media_gallery_entries"))
         if self.problems:
@@ -576,6 +609,47 @@ class _Reader:
                 attributes[code] = self.load(_load_attribute, value, value_path)
 
 
+def _read_sources(reader: _Reader, sources: Any, path: str = "sources") -> frozenset[str]:
+    """The codes of the disabled sources in a ``GET /V1/inventory/sources`` body or list.
+
+    Each source needs its ``source_code`` and ``enabled``; problems are recorded under ``path``
+    (``sources[2].enabled``, or ``sources.items[2].enabled`` in a search-result body).
+    """
+    if sources is None:
+        return frozenset()
+    if isinstance(sources, Mapping):
+        sources, path = sources.get("items"), f"{path}.items"
+    sources = _listed(sources)
+    if not isinstance(sources, list | tuple):
+        reader.add(path, f"expected a list of sources, got {_shown(sources)}")
+        return frozenset()
+    disabled: set[str] = set()
+    for index, entry in enumerate(sources):
+        entry_path = f"{path}[{index}]"
+        if not isinstance(entry, Mapping):
+            reader.add(entry_path, f"expected a source object, got {_shown(entry)}")
+            continue
+        loaded: list[Any] = []
+        for key, loader in (("source_code", _load_name), ("enabled", _load_flag)):
+            if key in entry:
+                loaded.append(reader.load(loader, entry[key], f"{entry_path}.{key}"))
+            else:
+                reader.add(f"{entry_path}.{key}", "required field missing")
+                loaded.append(_BAD)
+        code, enabled = loaded
+        if code is not _BAD and enabled is False:
+            disabled.add(code)
+    return frozenset(disabled)
+
+
+def _with_sources(reader: _Reader, sources: Any) -> _Reader:
+    """The reader, its options knowing the disabled sources of ``sources`` (read first)."""
+    disabled = _read_sources(reader, sources)
+    if disabled:
+        reader.options = attrs.evolve(reader.options, disabled_sources=disabled)
+    return reader
+
+
 _SOURCE_ITEM_FIELDS: tuple[tuple[str, str, Callable[[Any], Any]], ...] = (
     ("source_code", "code", _load_name),
     ("quantity", "qty", load_quantity),
@@ -616,6 +690,7 @@ def stock_from_rest(
     reservations: int | float | str | Decimal = 0,
     *,
     config_manage_stock: bool | None = True,
+    sources: Payload | Iterable[Payload] | None = None,
 ) -> Stock:
     """A :class:`~policy_engine.Stock` from a Magento stock item, MSI source items and reservations.
 
@@ -629,10 +704,15 @@ def stock_from_rest(
         reservations: The sum of the product's MSI reservations (negative while orders are open).
         config_manage_stock: The store's "Manage Stock" setting, used when the stock item says
             ``use_config_manage_stock``; ``None`` trusts the item's ``manage_stock`` as reported.
+        sources: The store's MSI sources, the body of ``GET /V1/inventory/sources`` (an object
+            with ``items``) or the list of sources: ``source_code`` and ``enabled`` are read, and
+            the items of a disabled source come out with ``enabled`` false (they count nothing).
+            ``None`` (the default) leaves every item enabled unless it says ``enabled: false``.
 
     Raises:
         PolicyConfigError: a malformed value, with its path: ``$.qty`` in the stock item,
-            ``source_items[2].quantity`` in the source items, ``reservations``.
+            ``source_items[2].quantity`` in the source items, ``reservations``,
+            ``sources[1].enabled`` in the sources.
 
     >>> from policy_engine.adapters.magento import stock_from_rest
     >>> stock = stock_from_rest(
@@ -643,7 +723,7 @@ def stock_from_rest(
     >>> (stock.qty, stock.out_of_stock_threshold, stock.reserved, stock.sources[0].qty)
     (12, 2, -3, 37)
     """
-    reader = _Reader(_Options(config_manage_stock=config_manage_stock))
+    reader = _with_sources(_Reader(_Options(config_manage_stock=config_manage_stock)), sources)
     stock = reader.stock(
         {} if stock_item is None else stock_item,
         item_path="$",
@@ -677,6 +757,8 @@ def product_from_rest(
     product_skus: IdMapping | None = None,
     parent_sku: str | None = None,
     config_manage_stock: bool | None = True,
+    keep_root_category: bool = False,
+    sources: Payload | Iterable[Payload] | None = None,
 ) -> Product:
     """A :class:`~policy_engine.Product` (with its stock) from a ``GET /V1/products/{sku}`` payload.
 
@@ -701,11 +783,18 @@ def product_from_rest(
             :func:`parent_skus`).
         config_manage_stock: The store's "Manage Stock" setting, used when the stock item says
             ``use_config_manage_stock``; ``None`` trusts the item's ``manage_stock`` as reported.
+        keep_root_category: Keep the store's root category at the start of the category paths
+            the payload holds. By default it is dropped: ``"Default Category/Gear/Bags"`` becomes
+            ``"Gear/Bags"`` and the bare root ``"Default Category"`` is left out, so a condition
+            ``under(categories, 'Gear')`` matches. Paths from a ``category_paths`` mapping are the
+            caller's and are always kept as given; ids kept as strings are never changed.
+        sources: The store's MSI sources (``GET /V1/inventory/sources``, see
+            :func:`stock_from_rest`): the source items of a disabled source come out disabled.
 
     Raises:
         PolicyConfigError: every malformed part at once, each with its JSON path
-            (``$.custom_attributes[3].value``); problems in ``source_items`` and ``reservations``
-            are reported with those names as paths.
+            (``$.custom_attributes[3].value``); problems in ``source_items``, ``reservations``
+            and ``sources`` are reported with those names as paths.
 
     >>> from policy_engine.adapters.magento import product_from_rest
     >>> product = product_from_rest(
@@ -727,8 +816,9 @@ def product_from_rest(
         children_key=children_key,
         product_skus=product_skus,
         config_manage_stock=config_manage_stock,
+        keep_root_category=keep_root_category,
     )
-    reader = _Reader(options)
+    reader = _with_sources(_Reader(options), sources)
     product = reader.product(
         payload,
         source_items=_listed(source_items),
@@ -756,6 +846,7 @@ def product_to_rest(
     *,
     category_attribute: str = "category_ids",
     children_key: str = "configurable_product_links",
+    root_category: str | None = "Default Category",
 ) -> dict[str, Any]:
     """The Magento REST payload of a product: the inverse of :func:`product_from_rest`.
 
@@ -764,7 +855,10 @@ def product_to_rest(
     has no place for travel in documented non-REST keys of ``extension_attributes``:
     ``parent_sku``, ``source_items`` (``/V1/inventory/source-items`` shape) and ``reservations``.
     The attribute set is written as ``attribute_set_name`` and the categories as the values of
-    ``category_attribute``, as the product holds them.
+    ``category_attribute``, each under ``root_category`` (``"Default Category/Gear/Bags"`` for
+    ``"Gear/Bags"``), the root :func:`product_from_rest` drops; ``root_category=None`` writes
+    them as the product holds them, for ``product_from_rest(..., keep_root_category=True)``. An
+    item of a disabled MSI source is written with ``"enabled": false``.
 
     Raises:
         PolicyConfigError: the product has an attribute whose code the payload uses for a
@@ -826,6 +920,7 @@ def product_to_rest(
                     "source_code": item.code,
                     "quantity": item.qty,
                     "status": 1 if item.in_stock else 0,
+                    **({} if item.enabled else {"enabled": False}),
                 }
                 for item in stock.sources
             ]
@@ -859,7 +954,10 @@ def product_to_rest(
         if day is not None:
             custom.append({"attribute_code": code, "value": day.isoformat() + _DATE_TIME_SUFFIX})
     if product.categories:
-        custom.append({"attribute_code": category_attribute, "value": list(product.categories)})
+        paths = list(product.categories)
+        if root_category is not None:
+            paths = [f"{root_category}/{path}" for path in paths]
+        custom.append({"attribute_code": category_attribute, "value": paths})
     custom.extend(
         {"attribute_code": code, "value": _dump_attribute(value)}
         for code, value in product.attributes.items()
@@ -922,15 +1020,20 @@ def parent_skus(
     return parents
 
 
-def group_source_items(items: Any) -> dict[str, list[Payload]]:
+def group_source_items(
+    items: Any, *, sources: Payload | Iterable[Payload] | None = None
+) -> dict[str, list[Payload]]:
     """MSI source items grouped by SKU, for ``product_from_rest(..., source_items=groups[sku])``.
 
     ``items`` is the body of ``GET /V1/inventory/source-items`` (an object with ``items``) or
     the list of source items itself. Only each item's ``sku`` is checked here; the rest is checked
-    when a product reads its items.
+    when a product reads its items. With ``sources`` (the body or list of
+    ``GET /V1/inventory/sources``), each item of a disabled source is given as a copy with
+    ``"enabled": false``, so the products read it as disabled; the input is never changed.
 
     Raises:
-        PolicyConfigError: a malformed list or an item without a SKU (``$.items[3].sku``).
+        PolicyConfigError: a malformed list or an item without a SKU (``$.items[3].sku``), or a
+            malformed ``sources`` (``sources[1].enabled``).
 
     >>> from policy_engine.adapters.magento import group_source_items
     >>> groups = group_source_items({"items": [
@@ -941,6 +1044,7 @@ def group_source_items(items: Any) -> dict[str, list[Payload]]:
     ['us_store', 'us_warehouse']
     """
     reader = _Reader(_Options())
+    disabled = _read_sources(reader, sources)
     path = "$"
     if isinstance(items, Mapping):
         items, path = items.get("items"), "$.items"
@@ -954,8 +1058,11 @@ def group_source_items(items: Any) -> dict[str, list[Payload]]:
             reader.add(item_path, f"expected a source item object, got {_shown(item)}")
             continue
         sku = reader.load(_load_name, item.get("sku"), f"{item_path}.sku")
-        if sku is not _BAD:
-            groups.setdefault(sku, []).append(item)
+        if sku is _BAD:
+            continue
+        code = item.get("source_code")
+        marked = {**item, "enabled": False} if type(code) is str and code in disabled else item
+        groups.setdefault(sku, []).append(marked)
     reader.raise_if_any()
     return groups
 
@@ -972,6 +1079,8 @@ def product_change_from_rest(
     product_skus: IdMapping | None = None,
     parent_sku: str | None = None,
     config_manage_stock: bool | None = True,
+    keep_root_category: bool = False,
+    sources: Payload | Iterable[Payload] | None = None,
 ) -> ProductChange:
     """A :class:`~policy_engine.ProductChange` from two snapshots of a product.
 
@@ -984,7 +1093,7 @@ def product_change_from_rest(
 
     Raises:
         PolicyConfigError: a malformed snapshot, with paths under ``$.before`` and ``$.after``;
-            or both snapshots missing (``$``).
+            a malformed ``sources`` (``sources[0].enabled``); or both snapshots missing (``$``).
 
     >>> from policy_engine.adapters.magento import product_change_from_rest
     >>> change = product_change_from_rest(
@@ -1001,8 +1110,11 @@ def product_change_from_rest(
         children_key=children_key,
         product_skus=product_skus,
         config_manage_stock=config_manage_stock,
+        keep_root_category=keep_root_category,
     )
-    problems: list[Problem] = []
+    sources_reader = _with_sources(_Reader(options), sources)
+    options = sources_reader.options
+    problems: list[Problem] = list(sources_reader.problems)
     if before is None and after is None:
         problems.append(("$", "a change needs a product before it, after it, or both"))
     snapshots: list[Product | None] = []

@@ -56,12 +56,13 @@ def money(
 def source_items(
     *, codes: tuple[str, ...] = SOURCE_CODES, max_qty: int = 1000
 ) -> st.SearchStrategy[SourceItem]:
-    """MSI source items with codes drawn from ``codes``."""
+    """MSI source items with codes drawn from ``codes`` (one in three of a disabled source)."""
     return st.builds(
         SourceItem,
         code=st.sampled_from(codes),
         qty=st.integers(min_value=-5, max_value=max_qty),
         in_stock=st.booleans(),
+        enabled=st.sampled_from((True, True, False)),
     )
 
 
