@@ -4,7 +4,8 @@
 skip rule in the spec's order (order creation off, already imported, status not eligible, missing
 products, unavailable products, no customer email) and reports *all* the reasons that apply, or
 plans the store order (its id, lines, customer, status, stock changes and placeholder products).
-:func:`plan_shipment` turns a store shipment into what the channel is told (the channel's carrier).
+:func:`plan_shipment` turns a store shipment into what the channel is told (the channel's carrier
+and, given the order's plan, the channel's SKUs of the shipped items).
 
 SKU resolution goes through a :class:`SkuResolver`, which indexes the catalog by the alternate SKU
 attribute once; a connector planning many orders builds it once and passes it to every call.
@@ -21,8 +22,7 @@ from typing import Any
 import attrs
 
 from policy_engine._errors import PolicyConfigError, PolicyEngineError
-from policy_engine._models import Product, Visibility
-from policy_engine._serialization import Invalid, load_money
+from policy_engine._models import Product, Visibility, _to_money
 from policy_engine._steps import Step, define_messages
 from policy_engine._validation import (
     Checked,
@@ -104,6 +104,8 @@ define_messages(
             "ordered although disabled or out of stock (the policy allows it): {0}"
         ),
         "status_unmapped": "the channel status {0!r} has no store status mapped: pending",
+        "quantity_exceeds_stock": "{0}: {1} ordered, but only {2} in stock",
+        "shipment_sku_mapped": "the store SKU {0!r} is sent as {1!r}",
         "carrier_mapped": "the store carrier {0!r} is sent as {1!r}",
         "carrier_mapped_ignoring_case": (
             "the store carrier {0!r} matches the mapped carrier {1!r} ignoring case: sent as {2!r}"
@@ -119,16 +121,6 @@ def _is_money(value: Any) -> str | None:
     if isinstance(value, Decimal) and value.is_finite():
         return None
     return f"expected money (a finite decimal number), got {describe(value)}"
-
-
-def _to_money(value: Any) -> Any:
-    """Convert an int or float given in Python to Decimal; leave anything else to the check."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        try:
-            return load_money(value)
-        except Invalid:
-            return value
-    return value
 
 
 def _is_currency(value: Any) -> str | None:
@@ -265,7 +257,8 @@ class OrderPlan:
 
     A skipped plan (``create`` false) carries every reason that applies, no store order id, no
     lines, no customer, no status, no stock changes and no placeholder products: there is nothing
-    to act on. A created plan's reasons start with ``order_created``.
+    to act on. A created plan's reasons start with ``order_created``. Created and skipped plans
+    alike carry the order's currency, shipping and tax amounts, as the channel gave them.
 
     Attributes:
         create: Create the order in the store.
@@ -281,6 +274,10 @@ class OrderPlan:
             product's stock, summed over its lines (placeholder products are not listed).
         placeholder_products: Products to create before the order (``missing_product`` is
             ``create_product``): one per missing SKU, disabled and not visible individually.
+        currency: The order currency (``ChannelOrder.currency``).
+        shipping_amount: The shipping the channel charged (``ChannelOrder.shipping_amount``).
+        tax_amount: The tax the channel charged (``ChannelOrder.tax_amount``), also when
+            ``apply_store_taxes`` has the store compute its own.
     """
 
     create: bool
@@ -294,6 +291,10 @@ class OrderPlan:
     apply_store_taxes: bool
     stock_changes: FrozenDict[str, int]
     placeholder_products: tuple[Product, ...]
+    # Defaults so that a plan stored as JSON before these fields existed still loads.
+    currency: str = "USD"
+    shipping_amount: Decimal = Decimal(0)
+    tax_amount: Decimal = Decimal(0)
 
 
 _line = fast_constructor(PlannedLine)
@@ -592,10 +593,25 @@ def _resolver_for(catalog: Mapping[str, Product] | SkuResolver, policy: OrderPol
     return SkuResolver(catalog, attribute)
 
 
-def _skipped(reasons: tuple[Step, ...]) -> OrderPlan:
-    """A skipped plan: the reasons, and nothing to act on."""
+def _skipped(reasons: tuple[Step, ...], order: ChannelOrder) -> OrderPlan:
+    """A skipped plan: the reasons, the order's amounts, and nothing to act on."""
     no = False
-    return _plan(no, reasons, None, (), None, None, no, no, no, _NO_CHANGES, ())
+    return _plan(
+        no,
+        reasons,
+        None,
+        (),
+        None,
+        None,
+        no,
+        no,
+        no,
+        _NO_CHANGES,
+        (),
+        order.currency,
+        order.shipping_amount,
+        order.tax_amount,
+    )
 
 
 def _placeholder(sku: str, price: Decimal) -> Product:
@@ -634,7 +650,10 @@ def plan_order(
 
     A created plan has the store order id ``order_id_prefix`` + ``sequence`` zero-padded to
     ``order_id_digits`` (never cut), the store status from ``status_mapping`` (``pending`` when
-    unmapped) and ``stock_changes``: minus the ordered quantity per existing store SKU.
+    unmapped) and ``stock_changes``: minus the ordered quantity per existing store SKU. Each
+    store SKU ordered beyond its stock (the summed quantity of its lines above the ``qty`` of a
+    managed stock) gets a ``quantity_exceeds_stock`` reason; it never skips the order. Every plan
+    carries the order's ``currency``, ``shipping_amount`` and ``tax_amount``.
 
     Args:
         order: The channel order.
@@ -682,6 +701,8 @@ def plan_order(
     changes: dict[str, int] = {}
     missing: dict[str, Decimal] | None = None
     unavailable: dict[str, None] | None = None
+    # Store SKU -> the qty of its managed stock, once the SKU's ordered total exceeds it.
+    exceeded: dict[str, int] | None = None
     for line in order.lines:
         sku = line.sku
         product = lookup(sku)
@@ -694,12 +715,22 @@ def plan_order(
             continue
         store_sku = product.sku
         stock = product.stock
-        if not product.enabled or (stock is not None and stock.manage_stock and not stock.in_stock):
+        change = changes.get(store_sku, 0) - line.qty
+        changes[store_sku] = change
+        if stock is None or not stock.manage_stock:
+            available = product.enabled
+        else:
+            available = stock.in_stock and product.enabled
+            if change < -stock.qty:  # the SKU's lines so far order more than its stock holds
+                if exceeded is None:
+                    exceeded = {store_sku: stock.qty}
+                else:
+                    exceeded[store_sku] = stock.qty
+        if not available:
             if unavailable is None:
                 unavailable = {store_sku: None}
             else:
                 unavailable[store_sku] = None
-        changes[store_sku] = changes.get(store_sku, 0) - line.qty
         lines.append(_line(sku, store_sku, line.qty, line.price, _EXISTING))
 
     create_missing = policy._create_missing
@@ -727,7 +758,7 @@ def plan_order(
             customer = _customer(mode, email)
 
     if skips:
-        return _skipped(tuple(skips))
+        return _skipped(tuple(skips), order)
 
     store_order_id = policy.order_id_prefix + str(sequence).zfill(policy.order_id_digits)
     reasons = [Step(("order_created", store_order_id))]
@@ -737,6 +768,11 @@ def plan_order(
         placeholders = tuple(_placeholder(sku, price) for sku, price in missing.items())
     if unavailable is not None:
         reasons.append(Step(("product_unavailable_allowed", ", ".join(unavailable))))
+    if exceeded is not None:
+        for store_sku, change in changes.items():  # in the order of each SKU's first line
+            in_stock = exceeded.get(store_sku)
+            if in_stock is not None:
+                reasons.append(Step(("quantity_exceeds_stock", store_sku, -change, in_stock)))
     store_status = policy.status_mapping.get(status)
     if store_status is None:
         store_status = DEFAULT_STORE_STATUS
@@ -754,6 +790,9 @@ def plan_order(
         policy.use_store_taxes,
         FrozenDict(changes) if changes else _NO_CHANGES,
         placeholders,
+        order.currency,
+        order.shipping_amount,
+        order.tax_amount,
     )
 
 
@@ -824,8 +863,9 @@ class ShipmentPlan:
         order_id: The channel order id.
         channel_carrier: The channel's carrier, from the policy's ``carrier_mapping``.
         tracking_number: The tracking number.
-        lines: The items shipped; empty means the whole order.
-        steps: How the carrier was mapped.
+        lines: The items shipped, under the channel's SKUs when the order plan was given (the
+            shipment's own SKUs otherwise); empty means the whole order.
+        steps: How the carrier was mapped, then each store SKU sent under another channel SKU.
     """
 
     order_id: str
@@ -836,16 +876,71 @@ class ShipmentPlan:
 
 
 _shipment_plan = fast_constructor(ShipmentPlan)
+_SKIPPED_PLAN = "the order plan is skipped: it created no store order to ship @ $.plan"
 
 
-def plan_shipment(shipment: Shipment, order_policy: OrderPolicy) -> ShipmentPlan | None:
+def _channel_lines(
+    lines: tuple[ShipmentLine, ...], plan: OrderPlan, steps: list[Step]
+) -> tuple[ShipmentLine, ...]:
+    """The shipped items under the channel's SKUs of the order plan's lines.
+
+    A store SKU sold under several channel SKUs (lines of one product resolved once through the
+    alternate SKU attribute, once by its store SKU) fills those lines in the plan's order, each
+    up to its ordered quantity; the last one takes whatever is shipped beyond.
+    """
+    if not plan.create:
+        raise PolicyConfigError([_SKIPPED_PLAN])
+    if not lines:
+        return lines
+    unshipped: dict[str, list[list[Any]]] = {}  # store SKU -> [[channel SKU, quantity left]]
+    for planned in plan.lines:
+        unshipped.setdefault(planned.store_sku, []).append([planned.channel_sku, planned.qty])
+    sent: list[ShipmentLine] = []
+    for index, line in enumerate(lines):
+        store_sku = line.sku
+        entries = unshipped.get(store_sku)
+        if entries is None:
+            listed = ", ".join(repr(sku) for sku in unshipped)
+            message = (
+                f"the store SKU {store_sku!r} is not in the order plan (its store SKUs: {listed})"
+            )
+            raise PolicyConfigError([f"{message} @ $.lines[{index}].sku"])
+        qty = line.qty
+        while qty:
+            entry = entries[0]
+            channel_sku: str = entry[0]
+            if len(entries) > 1 and entry[1] <= qty:
+                taken: int = entry[1]
+                del entries[0]
+            else:
+                taken = qty
+                entry[1] -= qty
+            qty -= taken
+            if channel_sku == store_sku and taken == line.qty:
+                sent.append(line)
+                continue
+            sent.append(ShipmentLine(sku=channel_sku, qty=taken))
+            if channel_sku != store_sku:
+                steps.append(Step(("shipment_sku_mapped", store_sku, channel_sku)))
+    return tuple(sent)
+
+
+def plan_shipment(
+    shipment: Shipment, order_policy: OrderPolicy, *, plan: OrderPlan | None = None
+) -> ShipmentPlan | None:
     """Map a store shipment to the channel's carrier, or ``None`` when shipments are not synced.
 
     The store carrier is looked up in ``carrier_mapping`` exactly first, then ignoring case and
     surrounding spaces (``UPS`` finds a mapping for ``ups``).
 
+    With ``plan``, the created :class:`OrderPlan` of the order shipped, each shipped store SKU
+    goes back under the channel SKU of the plan's line for it (a ``shipment_sku_mapped`` step
+    says so when they differ): a product the channel sold under its alternate SKU is shipped
+    under that SKU. Without it, the shipment's SKUs are sent as they are.
+
     Raises:
         ShipmentError: The carrier is not mapped; the error lists the mapped carriers.
+        PolicyConfigError: ``plan`` is a skipped plan, or a shipped SKU is no store SKU of it.
 
     >>> from policy_engine import OrderPolicy, Shipment, plan_shipment
     >>> policy = OrderPolicy(title="T", create_orders=False, sync_shipments=True,
@@ -874,6 +969,10 @@ def plan_shipment(shipment: Shipment, order_policy: OrderPolicy) -> ShipmentPlan
             raise ShipmentError(message, carrier=carrier, mapped=mapped)
         channel_carrier = mapping[mapped_as]
         step = Step(("carrier_mapped_ignoring_case", carrier, mapped_as, channel_carrier))
+    lines = shipment.lines
+    steps = [step]
+    if plan is not None:
+        lines = _channel_lines(lines, plan, steps)
     return _shipment_plan(
-        shipment.order_id, channel_carrier, shipment.tracking_number, shipment.lines, (step,)
+        shipment.order_id, channel_carrier, shipment.tracking_number, lines, tuple(steps)
     )

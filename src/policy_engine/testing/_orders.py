@@ -243,8 +243,14 @@ def shipment_lines(
     )
 
 
-def shipments(*, carriers: tuple[str, ...] = CARRIERS) -> st.SearchStrategy[Shipment]:
-    """Store shipments with carriers drawn from ``carriers`` (sometimes in another case)."""
+def shipments(
+    *, carriers: tuple[str, ...] = CARRIERS, skus: st.SearchStrategy[str] | None = None
+) -> st.SearchStrategy[Shipment]:
+    """Store shipments with carriers drawn from ``carriers`` (sometimes in another case).
+
+    Pass ``skus`` to draw the shipped store SKUs from an order plan's lines (for
+    ``plan_shipment(..., plan=...)``).
+    """
     carrier = st.sampled_from(carriers).flatmap(
         lambda name: st.sampled_from((name, name.upper(), f" {name}"))
     )
@@ -253,5 +259,5 @@ def shipments(*, carriers: tuple[str, ...] = CARRIERS) -> st.SearchStrategy[Ship
         order_id=_order_ids,
         carrier=carrier,
         tracking_number=st.text(alphabet=_TRACKING_ALPHABET, min_size=8, max_size=20),
-        lines=st.lists(shipment_lines(), max_size=3).map(tuple),
+        lines=st.lists(shipment_lines(skus=skus), max_size=3).map(tuple),
     )
