@@ -545,9 +545,7 @@ class ListingChange:
     after: Any = attrs.field(eq=True, hash=False, metadata={LOAD: load_json_value})
 
 
-def _summaries(outcome: ListingOutcome | None) -> dict[str, Any]:
-    if outcome is None:
-        return {"listing": None}
+def _summaries(outcome: ListingOutcome) -> dict[str, Any]:
     price: Any
     if outcome.price is not None:
         price = {"amount": str(outcome.price.amount), "currency": outcome.price.currency}
