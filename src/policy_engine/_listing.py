@@ -46,7 +46,6 @@ from policy_engine._sync import (
     SyncPolicy,
     _none,
     decide_sync,
-    decide_with_template,
 )
 from policy_engine._templates import ListingTemplate
 from policy_engine._validation import fast_constructor, key_path
@@ -243,7 +242,7 @@ class Evaluator:
     product.
     """
 
-    __slots__ = ("__weakref__", "_config", "account_rules", "aliases", "assigned")
+    __slots__ = ("__weakref__", "_config", "account_rules", "aliases", "assigned", "decided")
 
     def __init__(self, config: Configuration) -> None:
         by_template = {template.id: _rule(config, template) for template in config.templates}
@@ -251,6 +250,11 @@ class Evaluator:
         self.assigned: dict[str, Rule] = {
             template_id: (*rule[:5], (Step(("listing_template", template_id)),))
             for template_id, rule in by_template.items()
+        }
+        #: Template id -> the template without its condition, as the ``templates`` of
+        #: :func:`decide_sync` once the template is decided (nothing is matched twice).
+        self.decided: dict[str, tuple[ListingTemplate]] = {
+            template.id: (attrs.evolve(template, condition=None),) for template in config.templates
         }
         #: Template id -> the attribute codes its effective policies read, each with the change
         #: code it stands for: the pricing policy's price attribute (``price``) and the image
@@ -465,12 +469,12 @@ def sync_listing(
     )
     if isinstance(rule, Step):
         # The stored template is gone: nothing can be computed for this listing.
-        decision = decide_with_template(change, policy, None, channel)
+        decision = decide_sync(change, policy, channel_fields=channel)
         if decision.action is SyncAction.DELIST:
             return decision
         return _none(policy, None, (rule,))
     if rule is None:
-        decision = decide_with_template(change, policy, None, channel)
+        decision = decide_sync(change, policy, channel_fields=channel)
         if decision.action is _UPDATE or decision.action is _PRICE_INVENTORY:
             # Listed, but no template serves it: no price or quantity to send.
             return _none(policy, None, _NO_TEMPLATE)
@@ -483,7 +487,9 @@ def sync_listing(
             extra = {field for code, field in aliases if code in changed} - changed
             if extra:
                 change = attrs.evolve(change, changed=changed | extra)
-    decision = decide_with_template(change, policy, template_id, channel)
+    decision = decide_sync(
+        change, policy, templates=evaluation.decided[template_id], channel_fields=channel
+    )
     if (
         listing is not None
         and (listing.last_quantity is not None or listing.last_price is not None)

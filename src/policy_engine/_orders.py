@@ -715,23 +715,25 @@ def plan_order(
             continue
         store_sku = product.sku
         stock = product.stock
-        change = changes.get(store_sku, 0) - line.qty
+        qty = line.qty
+        change = changes.get(store_sku, 0) - qty
         changes[store_sku] = change
-        if stock is None or not stock.manage_stock:
-            available = product.enabled
-        else:
-            available = stock.in_stock and product.enabled
-            if change < -stock.qty:  # the SKU's lines so far order more than its stock holds
+        if stock is not None and stock.manage_stock:
+            in_stock = stock.qty
+            if change + in_stock < 0:  # the SKU's lines so far order more than its stock holds
                 if exceeded is None:
-                    exceeded = {store_sku: stock.qty}
+                    exceeded = {store_sku: in_stock}
                 else:
-                    exceeded[store_sku] = stock.qty
+                    exceeded[store_sku] = in_stock
+            available = stock.in_stock and product.enabled
+        else:
+            available = product.enabled
         if not available:
             if unavailable is None:
                 unavailable = {store_sku: None}
             else:
                 unavailable[store_sku] = None
-        lines.append(_line(sku, store_sku, line.qty, line.price, _EXISTING))
+        lines.append(_line(sku, store_sku, qty, line.price, _EXISTING))
 
     create_missing = policy._create_missing
     if missing is not None and not create_missing:

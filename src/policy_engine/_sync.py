@@ -548,40 +548,18 @@ def decide_sync(
             if condition is None or condition.matches(product):
                 template = candidate.id
                 break
-    return decide_with_template(change, policy, template, channel_fields)
 
-
-def _not_visible_listed(policy: SyncPolicy, kind: ChangeKind, template: str | None) -> SyncDecision:
-    """Rule 1 for a product on the channel: it leaves the channel (a deletion always does)."""
-    if not policy.product_update:
-        return _none(policy, template, (_NOT_VISIBLE_STEP, _UPDATE_DISABLED))
-    reason = _DELIST if kind is ChangeKind.DELETED else _DELIST_NOT_VISIBLE
-    return _act(policy, SyncAction.DELIST, template, _NO_FIELDS, (reason,))
-
-
-def decide_with_template(
-    change: ProductChange,
-    policy: SyncPolicy,
-    template: str | None,
-    channel_fields: ChannelProfile | Iterable[SyncField] | None = None,
-) -> SyncDecision:
-    """Rules 3 to 5 of :func:`decide_sync` for a change whose template is already known.
-
-    Rule 1 (products not visible individually) is the caller's: :func:`decide_sync` and
-    :func:`~policy_engine.sync_listing` apply it first.
-    """
     # Rules 3 to 5 depend on the policy, the channel and this key only, so their decision is
     # remembered per policy and channel: most changes repeat a few outcomes.
     enabled = policy._enabled if channel_fields is None else policy._enabled_for(channel_fields)
     kind = change.kind
-    listing = change.listing
     if listing is None or not listing.listed:
         key: _Key = (
             kind,
             template,
             False,
             listing is None or listing.template is None,
-            not change.product.enabled,
+            not product.enabled,
             None,
         )
     else:
@@ -593,6 +571,22 @@ def decide_with_template(
         decision = _decide(policy, enabled, key)
         if len(decisions) < _REMEMBERED_DECISIONS:
             decisions[key] = decision
+    return decision
+
+
+def _not_visible_listed(policy: SyncPolicy, kind: ChangeKind, template: str | None) -> SyncDecision:
+    """Rule 1 for a product on the channel: it leaves the channel (a deletion always does)."""
+    decisions = policy._delisted
+    decision = decisions.get((kind, template))
+    if decision is not None:
+        return decision
+    if not policy.product_update:
+        decision = _none(policy, template, (_NOT_VISIBLE_STEP, _UPDATE_DISABLED))
+    else:
+        reason = _DELIST if kind is ChangeKind.DELETED else _DELIST_NOT_VISIBLE
+        decision = _act(policy, SyncAction.DELIST, template, _NO_FIELDS, (reason,))
+    if len(decisions) < _REMEMBERED_DECISIONS:
+        decisions[kind, template] = decision
     return decision
 
 
