@@ -719,12 +719,12 @@ def plan_order(
         change = changes.get(store_sku, 0) - qty
         changes[store_sku] = change
         if stock is not None and stock.manage_stock:
-            in_stock = stock.qty
-            if change + in_stock < 0:  # the SKU's lines so far order more than its stock holds
+            on_hand = stock.qty
+            if change + on_hand < 0:  # the SKU's lines so far order more than its stock holds
                 if exceeded is None:
-                    exceeded = {store_sku: in_stock}
+                    exceeded = {store_sku: on_hand}
                 else:
-                    exceeded[store_sku] = in_stock
+                    exceeded[store_sku] = on_hand
             available = stock.in_stock and product.enabled
         else:
             available = product.enabled
