@@ -22,6 +22,7 @@ from policy_engine import (
     PolicyConfigError,
     PolicyEngineError,
     PriceResult,
+    PriceVariationMode,
     PricingError,
     PricingPolicy,
     Product,
@@ -1239,3 +1240,35 @@ class TestExactBehaviour:
         with pytest.raises(PolicyConfigError) as caught:
             build()
         assert caught.value.errors == [error]
+
+
+class TestPriceVariationMode:
+    """``price_variation_mode``: which price a product family's variants carry."""
+
+    def test_default_is_children(self) -> None:
+        """By default each variant carries its own price."""
+        assert PricingPolicy(title="T").price_variation_mode is PriceVariationMode.CHILDREN
+
+    def test_loads_and_dumps_as_text(self) -> None:
+        """The mode loads from its text, converts from text in Python, and dumps as text."""
+        loaded = structure({"title": "T", "price_variation_mode": "parent"}, PricingPolicy)
+        assert loaded.price_variation_mode is PriceVariationMode.PARENT
+        assert PricingPolicy(title="T", price_variation_mode="parent") == loaded
+        assert unstructure(loaded)["price_variation_mode"] == "parent"
+
+    @pytest.mark.parametrize("value", ["PARENT", "each", 1, None])
+    def test_unknown_mode(self, value: Any) -> None:
+        """Anything but ``children`` or ``parent`` is an error at the field."""
+        with pytest.raises(PolicyConfigError) as caught:
+            structure({"title": "T", "price_variation_mode": value}, PricingPolicy)
+        assert len(caught.value.errors) == 1
+        assert caught.value.errors[0].endswith(" @ $.price_variation_mode")
+        with pytest.raises(PolicyConfigError):
+            PricingPolicy(title="T", price_variation_mode=value)
+
+    def test_a_single_product_ignores_it(self) -> None:
+        """compute_price of one product is the same in either mode."""
+        product = Product(sku="A", price=Decimal("12.5"))
+        children = PricingPolicy(title="T")
+        parent = PricingPolicy(title="T", price_variation_mode="parent")
+        assert compute_price(product, children).amount == compute_price(product, parent).amount

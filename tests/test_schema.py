@@ -54,6 +54,7 @@ from policy_engine import (
     PolicyConfigError,
     PricingPolicy,
     Product,
+    ProductFamily,
     Rounding,
     Stock,
     SyncPolicy,
@@ -71,6 +72,7 @@ from policy_engine.testing import (
     condition_texts,
     condition_trees,
     configurations,
+    families,
     image_policies,
     inventory_policies,
     listing_templates,
@@ -93,6 +95,7 @@ KIND_CLASSES: dict[str, type[Any]] = {
     "product": Product,
     "stock": Stock,
     "channel_order": ChannelOrder,
+    "product_family": ProductFamily,
 }
 
 
@@ -186,6 +189,10 @@ def channel_order(**fields: Any) -> dict[str, Any]:
     }
 
 
+def family(**fields: Any) -> dict[str, Any]:
+    return {"parent": {"sku": "P", "type": "bundle"}, **fields}
+
+
 def account(**fields: Any) -> dict[str, Any]:
     return {"id": "ali-us", "channel": "aliexpress", "sync_policy": "ali", **fields}
 
@@ -271,6 +278,22 @@ for _ in range(60):
 
 #: Documents the loader rejects for a reason JSON Schema expresses: (kind, what, document).
 EXPRESSIBLE: list[tuple[str, str, Any]] = [
+    # test_families.py
+    ("product_family", "missing parent", {"children": []}),
+    ("product_family", "parent as a string", family(parent="P")),
+    ("product_family", "grouped mode everything", family(grouped_mode="everything")),
+    ("product_family", "dynamic price 'yes'", family(dynamic_price="yes")),
+    ("product_family", "option without selection", family(bundle_options=[{"selections": []}])),
+    (
+        "product_family",
+        "selection quantity 'many'",
+        family(bundle_options=[{"selections": [{"sku": "A", "qty": "many"}]}]),
+    ),
+    ("product_family", "negative default quantity", family(default_quantities={"A": -1})),
+    ("product_family", "blank SKU in default quantities", family(default_quantities={" ": 1})),
+    ("product_family", "attribute code twice", family(variation_attributes=["size", "size"])),
+    ("product_family", "empty attribute code", family(variation_attributes=[""])),
+    ("product_family", "typo bundle_option", family(bundle_option=[])),
     # test_inventory.py
     ("inventory_policy", "empty title", inventory(title="")),
     ("inventory_policy", "blank title", inventory(title=" ")),
@@ -593,6 +616,38 @@ EXPRESSIBLE: list[tuple[str, str, Any]] = [
 #: Documents the loader rejects for a reason JSON Schema cannot express (docs/schema.md lists them):
 #: the schema accepts them and only ``load_config`` / ``structure`` finds the problem.
 NOT_EXPRESSIBLE: list[tuple[str, str, Any]] = [
+    # A family's rules between its parent, its children and its options (test_families).
+    (
+        "product_family",
+        "a child that is its own parent",
+        family(children=[{"sku": "P"}], bundle_options=[{"selections": [{"sku": "P"}]}]),
+    ),
+    (
+        "product_family",
+        "duplicate child",
+        family(
+            children=[{"sku": "A"}, {"sku": "A"}], bundle_options=[{"selections": [{"sku": "A"}]}]
+        ),
+    ),
+    (
+        "product_family",
+        "selection of a SKU that is not a child",
+        family(children=[{"sku": "A"}], bundle_options=[{"selections": [{"sku": "Z"}]}]),
+    ),
+    ("product_family", "a bundle without options", family()),
+    ("product_family", "a simple parent", {"parent": {"sku": "P"}}),
+    (
+        "product_family",
+        "children disagreeing on the variation attributes",
+        {
+            "parent": {"sku": "P", "type": "configurable"},
+            "children": [
+                {"sku": "A", "attributes": {"size": "M"}},
+                {"sku": "B", "attributes": {"size": "M"}},
+            ],
+            "variation_attributes": ["size"],
+        },
+    ),
     # Decimal places against the currency: a rule across fields that depends on a lookup table.
     ("pricing_policy", "ending .999 in USD", pricing(ending={"value": "0.999"})),
     ("pricing_policy", "ending .5 in JPY", pricing(currency="JPY", ending={"value": "0.5"})),
@@ -914,6 +969,12 @@ class TestAccepts:
         """Every product, stock record and channel order from the strategies validates."""
         kind, model = case
         assert schema_errors(kind, unstructure(model)) == []
+
+    @settings(max_examples=40)
+    @given(families(max_children=3))
+    def test_generated_families(self, model: ProductFamily) -> None:
+        """Every product family from the strategies validates."""
+        assert schema_errors("product_family", unstructure(model)) == []
 
     @pytest.mark.parametrize(
         ("kind", "data"),

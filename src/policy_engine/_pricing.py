@@ -44,6 +44,7 @@ from policy_engine._validation import (
     fast_constructor,
     greater_than,
     is_bool,
+    is_int,
     is_member,
     is_str,
     non_empty,
@@ -55,6 +56,7 @@ __all__ = [
     "Ending",
     "EndingDirection",
     "PriceResult",
+    "PriceVariationMode",
     "PricingPolicy",
     "Rounding",
     "compute_price",
@@ -92,6 +94,13 @@ class EndingDirection(enum.StrEnum):
     NEAREST = "nearest"
 
 
+class PriceVariationMode(enum.StrEnum):
+    """Which price the variants of a product family carry: their own, or their parent's."""
+
+    CHILDREN = "children"
+    PARENT = "parent"
+
+
 define_messages(
     {
         "base_price": "base price {1} from {0!r}",
@@ -103,6 +112,7 @@ define_messages(
         "fixed_decrement": "minus {0}: {1}",
         "percent_increment": "plus {0}%: {1}",
         "percent_decrement": "minus {0}%: {1}",
+        "pack_price": "a pack of {0}: {1}",
         "vat": "VAT {0}% added: {1}",
         "conversion": "converted to {1} at the rate {0}: {2}",
         "rounding": "rounded {0} to {1} decimal places: {2}",
@@ -205,6 +215,14 @@ def _to_rounding(value: Any) -> Any:
     return _ROUNDINGS.get(value, value) if type(value) is str else value
 
 
+_VARIATION_MODES = {member.value: member for member in PriceVariationMode}
+
+
+def _to_variation_mode(value: Any) -> Any:
+    """Convert a valid string to the member; leave anything else for the check to report."""
+    return _VARIATION_MODES.get(value, value) if type(value) is str else value
+
+
 def _below_one(value: Any) -> str | None:
     return None if value < 1 else f"must be < 1 (got {value})"
 
@@ -303,6 +321,11 @@ class PricingPolicy(Checked):
         ending: A charm ending such as .99, or ``None``.
         min_price: The lowest price sent, or ``None``.
         max_price: The highest price sent, or ``None``.
+        price_variation_mode: For a product family: ``children`` (each variant its own price,
+            the listing the lowest) or ``parent`` (every variant the parent's price).
+        pack_size: How many units one listed item holds (a lot or multipack): the unit price
+            (after the special price) is multiplied by it before the adjustments. 1 sells single
+            units.
     """
 
     title: str = attrs.field(metadata=check(is_str, non_empty))
@@ -331,6 +354,12 @@ class PricingPolicy(Checked):
     max_price: Decimal | None = attrs.field(
         default=None, converter=_to_money, metadata=check(_is_money_or_none, at_least(0))
     )
+    price_variation_mode: PriceVariationMode = attrs.field(
+        default=PriceVariationMode.CHILDREN,
+        converter=_to_variation_mode,
+        metadata=check(is_member(PriceVariationMode)),
+    )
+    pack_size: int = attrs.field(default=1, metadata=check(is_int, at_least(1)))
 
     # Derived from the fields above once the policy is valid (see ``__attrs_post_init__``); not
     # part of the JSON, of equality or of the repr.
@@ -609,6 +638,12 @@ def compute_price(
         value = _special_price(product, value, on, steps)
 
     try:
+        # A pack of several units is priced as that many units, before the adjustments.
+        pack = policy.pack_size
+        if pack != 1:
+            value = _multiply(value, Decimal(pack))
+            steps.append(Step(("pack_price", pack, str(value))))
+
         # 3. Adjustments, in order.
         for multiply, operand, code, amount_text in policy._operations:
             value = _multiply(value, operand) if multiply else _add(value, operand)

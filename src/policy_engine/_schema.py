@@ -36,6 +36,7 @@ import attrs
 from policy_engine._channels import BUILTIN_CHANNELS, SyncField
 from policy_engine._conditions import _ORDERING, _PREDICATES, MAX_LENGTH, OPS, load_condition
 from policy_engine._config import CONFIG_VERSION, Account, Configuration
+from policy_engine._families import ProductFamily
 from policy_engine._images import ImagePolicy
 from policy_engine._inventory import InventoryPolicy, MsiSettings
 from policy_engine._limits import (
@@ -73,6 +74,7 @@ _KIND_CLASSES: Mapping[str, type[Any]] = {
     "product": Product,
     "stock": Stock,
     "channel_order": ChannelOrder,
+    "product_family": ProductFamily,
 }
 
 SCHEMA_KINDS: tuple[str, ...] = tuple(_KIND_CLASSES)
@@ -81,7 +83,7 @@ SCHEMA_KINDS: tuple[str, ...] = tuple(_KIND_CLASSES)
 ``configuration`` (the whole document), the five policies (``sync_policy``, ``inventory_policy``,
 ``pricing_policy``, ``image_policy``, ``order_policy``), the other parts of a configuration
 (``listing_template``, ``account``) and the inputs a connector sends (``product``, ``stock``,
-``channel_order``).
+``channel_order``, ``product_family``).
 """
 
 # ------------------------------------------------------------------------------- decimal strings
@@ -397,7 +399,7 @@ _FIELD_RULES: Mapping[tuple[type[Any], str], Mapping[str, Any]] = {
 
 _STRING_KEYWORDS = ("minLength", "maxLength", "pattern", "const")
 _INTEGER_KEYWORDS = (*_LOWER, *_UPPER, "const")
-_ARRAY_KEYWORDS = ("minItems", "maxItems")
+_ARRAY_KEYWORDS = ("minItems", "maxItems", "uniqueItems")  # uniqueItems: from a check only
 _OBJECT_KEYWORDS = ("minProperties", "maxProperties", "propertyNames")
 #: Bounds that several checks of one field may each give: the tightest one holds.
 _UPPER_BOUNDS = frozenset({*_UPPER, "maxLength", "maxItems", "maxProperties"})

@@ -34,6 +34,13 @@ from typing import Any, TypeAlias, TypeVar
 import attrs
 
 from policy_engine._errors import PolicyConfigError
+from policy_engine._families import (
+    BundleOption,
+    BundleSelection,
+    FamilyKind,
+    GroupedMode,
+    ProductFamily,
+)
 from policy_engine._models import (
     AttributeValue,
     Image,
@@ -48,9 +55,12 @@ from policy_engine._serialization import Invalid, dump_number, fail, load_money,
 from policy_engine._sync import ChangeKind, Listing, ProductChange, diff_products
 from policy_engine._validation import Problem, describe, key_path
 
-__all__ = [
+# In plain sorted() order, which tests/test_magento.py checks (isort style would differ).
+__all__ = [  # noqa: RUF022
     "CHILDREN_ATTRIBUTE",
+    "RestCatalog",
     "WEIGHT_ATTRIBUTE",
+    "families_from_rest",
     "group_source_items",
     "parent_skus",
     "product_change_from_rest",
@@ -434,8 +444,19 @@ class _Reader:
         return tuple(images)
 
     def product(
-        self, payload: Any, *, source_items: Any, reservations: Any, parent_sku: str | None
+        self,
+        payload: Any,
+        *,
+        source_items: Any,
+        reservations: Any,
+        parent_sku: str | None,
+        children: tuple[str, ...] | None = None,
     ) -> Product | None:
+        """The product of a payload, or ``None`` after recording its problems.
+
+        ``children`` (given by :func:`families_from_rest`, which resolves the links itself) is
+        the configurable's child SKUs, in place of what ``children_key`` lists.
+        """
         if not isinstance(payload, Mapping):
             self.add("$", f"expected a product object, got {_shown(payload)}")
             return None
@@ -454,6 +475,7 @@ class _Reader:
             source_items=source_items,
             reservations=reservations,
             parent_sku=parent_sku,
+            children=children,
         )
         self.custom_attributes(payload.get("custom_attributes"), fields, attributes, categories)
         options = self.options
@@ -511,6 +533,7 @@ class _Reader:
         source_items: Any,
         reservations: Any,
         parent_sku: str | None,
+        children: tuple[str, ...] | None = None,
     ) -> None:
         """``extension_attributes``: stock, category links, children and the round-trip keys."""
         options = self.options
@@ -528,11 +551,14 @@ class _Reader:
                 if raw is not _BAD:
                     self.map_id(raw, path, options.category_paths, "category", categories)
 
-        children = extension.get(options.children_key)
+        listed = extension.get(options.children_key)
         if children is not None:
+            if listed is not None:
+                attributes[CHILDREN_ATTRIBUTE] = children
+        elif listed is not None:
             skus: list[str] = []
             path = f"{base}{key_path(options.children_key)}"
-            self.ids(children, path, options.product_skus, "product", skus)
+            self.ids(listed, path, options.product_skus, "product", skus)
             attributes[CHILDREN_ATTRIBUTE] = tuple(skus)
 
         stated = extension.get("parent_sku")
@@ -1137,4 +1163,580 @@ def product_change_from_rest(
         return ProductChange(kind=ChangeKind.DELETED, product=old, listing=listing)
     return ProductChange(
         kind=ChangeKind.UPDATED, product=new, changed=diff_products(old, new), listing=listing
+    )
+
+
+# --------------------------------------------------------------------------------- families
+
+_FAMILY_TYPE_IDS = {
+    ProductType.CONFIGURABLE.value: FamilyKind.CONFIGURABLE,
+    ProductType.GROUPED.value: FamilyKind.GROUPED,
+    ProductType.BUNDLE.value: FamilyKind.BUNDLE,
+}
+_NO_USABLE_SELECTION = "no selection of this required option is usable"
+_OPTIONAL_LOADERS: tuple[tuple[str, Callable[[Any], Any]], ...] = (
+    ("is_default", _load_flag),
+    ("price", _load_optional_money),
+)
+
+
+@attrs.frozen(kw_only=True)
+class RestCatalog:
+    """A Magento REST catalog as product families and standalone products.
+
+    Attributes:
+        families: The families, in the order of their parents in the catalog: each
+            configurable, bundle and grouped product that could be built, with its children.
+        products: The standalone products, in catalog order: every converted product that is
+            neither a family's parent nor a child of one.
+        problems: Every problem found, as ``(path, message)`` pairs in catalog order; each path
+            starts with the payload's index (``$[12].extension_attributes.…``).
+    """
+
+    families: tuple[ProductFamily, ...]
+    products: tuple[Product, ...]
+    problems: tuple[Problem, ...]
+
+    @property
+    def error(self) -> PolicyConfigError | None:
+        """The problems as one :class:`~policy_engine.PolicyConfigError`, or ``None``."""
+        return PolicyConfigError.from_problems(self.problems) if self.problems else None
+
+
+@attrs.define
+class _Link:
+    """A parent's resolved links: its child SKUs (in order) and what its kind needs."""
+
+    index: int
+    kind: FamilyKind
+    children: list[str] = attrs.Factory(list)
+    codes: tuple[str, ...] = ()
+    defaults: dict[str, int] = attrs.Factory(dict)
+    options: list[tuple[str, dict[str, Any], list[BundleSelection]]] = attrs.Factory(list)
+    dynamic: bool = True
+    refused: bool = False
+
+
+class _Catalog:
+    """The passes of :func:`families_from_rest`: index, links, conversion, families."""
+
+    def __init__(self, payloads: list[Any], reader: _Reader, attribute_codes: IdMapping | None):
+        self.payloads = payloads
+        self.reader = reader
+        self.attribute_codes = attribute_codes
+        self.problems: list[tuple[int, str, str]] = []
+        self.by_sku: dict[str, int] = {}
+        self.by_id: dict[int, str] = {}
+        self.kinds: dict[str, FamilyKind] = {}
+        self.parents: dict[str, str] = {}
+
+    def add(self, index: int, path: str, message: str) -> None:
+        self.problems.append((index, path, message))
+
+    def load(self, index: int, loader: Callable[[Any], _T], value: Any, path: str) -> _T:
+        reader = self.reader
+        before = len(reader.problems)
+        loaded = reader.load(loader, value, path)
+        for sub, message in reader.problems[before:]:
+            self.add(index, sub, message)
+        del reader.problems[before:]
+        return loaded
+
+    def mapping(self, index: int, value: Any, path: str) -> Mapping[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            self.add(index, path, f"expected an object, got {_shown(value)}")
+            return {}
+        return value
+
+    def sequence(self, index: int, value: Any, path: str) -> list[Any] | tuple[Any, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list | tuple):
+            self.add(index, path, f"expected a list, got {_shown(value)}")
+            return ()
+        return value
+
+    # ----------------------------------------------------------------------------- index
+
+    def index(self) -> None:
+        """Every payload by SKU (the first of a SKU met twice) and by entity id."""
+        for index, payload in enumerate(self.payloads):
+            if not isinstance(payload, Mapping):
+                continue  # reported when converted
+            sku = payload.get("sku")
+            if type(sku) is not str or not sku.strip():
+                continue  # reported when converted
+            first = self.by_sku.setdefault(sku, index)
+            if first != index:
+                self.add(index, f"$[{index}].sku", f"{sku!r} is also the product at $[{first}]")
+                continue
+            entity = _as_integer(payload.get("id"))
+            if entity is not None:
+                self.by_id.setdefault(entity, sku)
+            kind = _FAMILY_TYPE_IDS.get(payload.get("type_id"))  # type: ignore[arg-type]
+            if kind is not None:
+                self.kinds[sku] = kind
+
+    def target(self, index: int, parent: str, sku: str, path: str) -> bool:
+        """Whether ``sku`` can be a child of ``parent``; a broken link is reported."""
+        if sku == parent:
+            self.add(index, path, f"{sku!r} links to itself: a product cannot be its own child")
+        elif sku not in self.by_sku:
+            self.add(index, path, f"{sku!r} is not in the catalog")
+        elif sku in self.kinds:
+            kind = self.kinds[sku].value
+            self.add(index, path, f"{sku!r} is a {kind} product: families do not nest")
+        else:
+            return True
+        return False
+
+    def resolve(self, index: int, raw: str | int, path: str, product_skus: IdMapping | None) -> Any:
+        """The SKU a child link names (an entity id through ``product_skus`` or the catalog)."""
+        if product_skus is not None:
+            found = _lookup(product_skus, raw)
+            if type(found) is not str:
+                problem = "no entry" if found is None else f"the entry {_shown(found)}"
+                self.add(index, path, f"product id {raw!r} has {problem} in the product mapping")
+                return None
+            return found
+        if type(raw) is int:
+            found = self.by_id.get(raw)
+            if found is None:
+                self.add(index, path, f"product id {raw} is the id of no product in the catalog")
+            return found
+        return raw
+
+    # ----------------------------------------------------------------------------- links
+
+    def links(self) -> dict[str, _Link]:
+        """Each family parent's links, resolved; every broken link reported and left out."""
+        links: dict[str, _Link] = {}
+        claimed: dict[str, tuple[str, int]] = {}
+        for sku, kind in self.kinds.items():
+            index = self.by_sku[sku]
+            payload = self.payloads[index]
+            link = _Link(index=index, kind=kind)
+            path = f"$[{index}]"
+            extension = self.mapping(
+                index, payload.get("extension_attributes"), f"{path}.extension_attributes"
+            )
+            if kind is FamilyKind.CONFIGURABLE:
+                self.configurable(link, sku, extension, claimed)
+            elif kind is FamilyKind.BUNDLE:
+                self.bundle(link, sku, payload, extension)
+            else:
+                self.grouped(link, sku, payload)
+            links[sku] = link
+        self.stated_parents(claimed, links)
+        return links
+
+    def configurable(
+        self,
+        link: _Link,
+        sku: str,
+        extension: Mapping[str, Any],
+        claimed: dict[str, tuple[str, int]],
+    ) -> None:
+        index = link.index
+        options = self.reader.options
+        base = f"$[{index}].extension_attributes"
+        listed = extension.get(options.children_key)
+        if listed is not None:
+            path = f"{base}{key_path(options.children_key)}"
+            ids = self.load(index, _load_ids, listed, path)
+            if ids is _BAD:
+                link.refused = True  # no child can be told: the family is left out
+            else:
+                by_position = type(listed) is not str
+                for position, raw in enumerate(ids):
+                    link_path = f"{path}[{position}]" if by_position else path
+                    child = self.resolve(index, raw, link_path, options.product_skus)
+                    if child is None or child in link.children:
+                        continue
+                    if not self.target(index, sku, child, link_path):
+                        continue
+                    owner = claimed.setdefault(child, (sku, index))
+                    if owner[0] != sku:
+                        self.add(
+                            index,
+                            link_path,
+                            f"{child!r} is already a child of {owner[0]!r} ($[{owner[1]}])",
+                        )
+                        continue
+                    link.children.append(child)
+        link.codes = self.variation_codes(index, extension, base)
+
+    def variation_codes(
+        self, index: int, extension: Mapping[str, Any], base: str
+    ) -> tuple[str, ...]:
+        """``configurable_attribute_codes`` (the sample), else ``configurable_product_options``."""
+        codes: list[str] = []
+        given = extension.get("configurable_attribute_codes")
+        if given is not None:
+            path = f"{base}.configurable_attribute_codes"
+            for position, code in enumerate(self.sequence(index, given, path)):
+                loaded = self.load(index, _load_name, code, f"{path}[{position}]")
+                if loaded is not _BAD:
+                    codes.append(loaded)
+            return tuple(codes)
+        path = f"{base}.configurable_product_options"
+        for position, option in enumerate(
+            self.sequence(index, extension.get("configurable_product_options"), path)
+        ):
+            option_path = f"{path}[{position}]"
+            if not isinstance(option, Mapping):
+                self.add(index, option_path, f"expected an option object, got {_shown(option)}")
+                continue
+            id_path = f"{option_path}.attribute_id"
+            if "attribute_id" not in option:
+                self.add(index, id_path, "required field missing")
+                continue
+            raw = self.load(index, _load_id, option["attribute_id"], id_path)
+            if raw is _BAD:
+                continue
+            before = len(self.reader.problems)
+            self.reader.map_id(raw, id_path, self.attribute_codes, "attribute", codes)
+            for sub, message in self.reader.problems[before:]:
+                self.add(index, sub, message)
+            del self.reader.problems[before:]
+        return tuple(codes)
+
+    def bundle(
+        self, link: _Link, sku: str, payload: Mapping[str, Any], extension: Mapping[str, Any]
+    ) -> None:
+        index = link.index
+        path = f"$[{index}].extension_attributes.bundle_product_options"
+        for position, option in enumerate(
+            self.sequence(index, extension.get("bundle_product_options"), path)
+        ):
+            option_path = f"{path}[{position}]"
+            if not isinstance(option, Mapping):
+                self.add(index, option_path, f"expected an option object, got {_shown(option)}")
+                link.refused = True
+                continue
+            fields: dict[str, Any] = {}
+            title = option.get("title")
+            if title is not None:
+                fields["title"] = self.load(index, _load_text, title, f"{option_path}.title")
+            required = option.get("required")
+            if required is not None:
+                fields["required"] = self.load(
+                    index, _load_flag, required, f"{option_path}.required"
+                )
+            links_path = f"{option_path}.product_links"
+            given = self.sequence(index, option.get("product_links"), links_path)
+            selections: list[BundleSelection] = []
+            for number, entry in enumerate(given):
+                selection = self.selection(index, sku, entry, f"{links_path}[{number}]")
+                if selection is not None:
+                    selections.append(selection)
+                    if selection.sku not in link.children:
+                        link.children.append(selection.sku)
+            if _BAD in fields.values():
+                link.refused = True
+            elif not given:
+                self.add(index, links_path, "a bundle option needs at least one selection")
+                link.refused = True
+            elif selections:
+                link.options.append((option_path, fields, selections))
+            elif fields.get("required", True):
+                self.add(index, links_path, _NO_USABLE_SELECTION)
+                link.refused = True
+        link.dynamic = self.price_type(index, payload)
+
+    def selection(self, index: int, parent: str, entry: Any, path: str) -> BundleSelection | None:
+        if not isinstance(entry, Mapping):
+            self.add(index, path, f"expected a product link object, got {_shown(entry)}")
+            return None
+        if "sku" not in entry:
+            self.add(index, f"{path}.sku", "required field missing")
+            return None
+        sku = self.load(index, _load_name, entry["sku"], f"{path}.sku")
+        fields: dict[str, Any] = {}
+        qty = entry.get("qty")
+        if qty is not None:
+            fields["qty"] = self.load(index, load_quantity, qty, f"{path}.qty")
+        for key, loader in _OPTIONAL_LOADERS:
+            value = entry.get(key)
+            if value is not None:
+                fields[key] = self.load(index, loader, value, f"{path}.{key}")
+        if sku is _BAD or _BAD in fields.values():
+            return None
+        if not self.target(index, parent, sku, f"{path}.sku"):
+            return None
+        try:
+            return BundleSelection(sku=sku, **fields)
+        except PolicyConfigError as error:  # a quantity below 1, a price out of range
+            for sub, message in error.problems:
+                self.add(index, path + sub[1:], message)
+            return None
+
+    def price_type(self, index: int, payload: Mapping[str, Any]) -> bool:
+        """Whether a bundle's price is dynamic: ``price_type`` 0 (the default), fixed for 1."""
+        value, path = payload.get("price_type"), f"$[{index}].price_type"
+        if value is None:
+            entries = payload.get("custom_attributes")
+            for position, entry in enumerate(entries if isinstance(entries, list) else ()):
+                if isinstance(entry, Mapping) and entry.get("attribute_code") == "price_type":
+                    value = entry.get("value")
+                    path = f"$[{index}].custom_attributes[{position}].value"
+                    break
+        if value is None:
+            return True
+        number = _as_integer(value)
+        if number not in (0, 1):
+            self.add(
+                index, path, f"expected a price type 0 (dynamic) or 1 (fixed), got {_shown(value)}"
+            )
+            return True
+        return number == 0
+
+    def grouped(self, link: _Link, sku: str, payload: Mapping[str, Any]) -> None:
+        index = link.index
+        path = f"$[{index}].product_links"
+        for position, entry in enumerate(self.sequence(index, payload.get("product_links"), path)):
+            entry_path = f"{path}[{position}]"
+            if not isinstance(entry, Mapping):
+                self.add(index, entry_path, f"expected a product link object, got {_shown(entry)}")
+                continue
+            if entry.get("link_type") != "associated":
+                continue  # related, upsell, crosssell: not the group's items
+            sku_path = f"{entry_path}.linked_product_sku"
+            if "linked_product_sku" not in entry:
+                self.add(index, sku_path, "required field missing")
+                continue
+            child = self.load(index, _load_name, entry["linked_product_sku"], sku_path)
+            extension_path = f"{entry_path}.extension_attributes"
+            extension = self.mapping(index, entry.get("extension_attributes"), extension_path)
+            qty: Any = 0
+            if extension.get("qty") is not None:
+                qty_path = f"{extension_path}.qty"
+                qty = self.load(index, load_quantity, extension["qty"], qty_path)
+                if qty is not _BAD and qty < 0:
+                    self.add(index, qty_path, f"a default quantity must be >= 0, got {qty}")
+                    qty = _BAD
+            if child is _BAD or qty is _BAD or child in link.children:
+                continue
+            if self.target(index, sku, child, sku_path):
+                link.children.append(child)
+                if qty > 0:  # Magento's 0: no preset quantity, the item counts once per set
+                    link.defaults[child] = qty
+
+    def stated_parents(self, claimed: dict[str, tuple[str, int]], links: dict[str, _Link]) -> None:
+        """Report a child whose ``extension_attributes.parent_sku`` names another parent."""
+        for sku, index in self.by_sku.items():
+            extension = self.payloads[index].get("extension_attributes")
+            stated = extension.get("parent_sku") if isinstance(extension, Mapping) else None
+            if type(stated) is not str:
+                continue  # none, or reported when converted
+            path = f"$[{index}].extension_attributes.parent_sku"
+            owner = claimed.get(sku)
+            if owner is not None and owner[0] == stated:
+                continue
+            if stated not in self.by_sku:
+                self.add(index, path, f"the parent {stated!r} is not in the catalog")
+            elif self.kinds.get(stated) is not FamilyKind.CONFIGURABLE:
+                self.add(index, path, f"the parent {stated!r} is not a configurable product")
+            else:
+                self.add(index, path, f"the parent {stated!r} does not list {sku!r} as its child")
+            if owner is not None:  # listed by another configurable, which the child denies
+                del claimed[sku]
+                links[owner[0]].children.remove(sku)
+        self.parents = {sku: owner[0] for sku, owner in claimed.items()}
+
+    # ------------------------------------------------------------------------ conversion
+
+    def convert(
+        self,
+        links: Mapping[str, _Link],
+        source_items: Mapping[str, Any],
+        reservations: Mapping[str, Any],
+    ) -> dict[str, Product]:
+        """Every indexed payload as a product, once; a payload that fails is reported."""
+        products: dict[str, Product] = {}
+        options = self.reader.options
+        parents = self.parents
+        for index, payload in enumerate(self.payloads):
+            sku = payload.get("sku") if isinstance(payload, Mapping) else None
+            if type(sku) is str and self.by_sku.get(sku, index) != index:
+                continue  # the SKU met twice: reported, the first one kept
+            reader = _Reader(options)
+            link = links.get(sku) if type(sku) is str else None
+            children = None
+            if link is not None and link.kind is FamilyKind.CONFIGURABLE:
+                children = tuple(link.children)
+            product = reader.product(
+                payload,
+                source_items=_listed(source_items.get(sku, ())) if type(sku) is str else (),
+                reservations=reservations.get(sku, 0) if type(sku) is str else 0,
+                parent_sku=parents.get(sku) if type(sku) is str else None,
+                children=children,
+            )
+            path = f"$[{index}]"
+            for sub, message in reader.problems:
+                self.add(index, path + sub[1:] if sub.startswith("$") else sub, message)
+            if product is not None:
+                products[product.sku] = product
+        return products
+
+    # -------------------------------------------------------------------------- families
+
+    def families(
+        self, links: Mapping[str, _Link], products: Mapping[str, Product], mode: GroupedMode
+    ) -> tuple[list[ProductFamily], set[str]]:
+        """The families that can be built, and the SKUs of every family's parent and children."""
+        families: list[ProductFamily] = []
+        members: set[str] = set()
+        for sku, link in links.items():
+            members.add(sku)
+            members.update(link.children)
+            parent = products.get(sku)
+            if parent is None or link.refused:
+                continue  # the parent's or the links' problems are reported
+            index = link.index
+            children = [products[child] for child in link.children if child in products]
+            fields: dict[str, Any] = {"parent": parent, "children": children}
+            if link.kind is FamilyKind.CONFIGURABLE:
+                fields["variation_attributes"] = link.codes
+            elif link.kind is FamilyKind.GROUPED:
+                fields["grouped_mode"] = mode
+                fields["default_quantities"] = {
+                    child: qty for child, qty in link.defaults.items() if child in products
+                }
+            else:
+                bundle_options = self.bundle_options(index, link, products)
+                if bundle_options is None:
+                    continue
+                fields["bundle_options"] = bundle_options
+                fields["dynamic_price"] = link.dynamic
+            try:
+                families.append(ProductFamily(**fields))
+            except PolicyConfigError as error:
+                path = f"$[{index}]"
+                for sub, message in error.problems:
+                    self.add(index, path + sub[1:], message)
+        return families, members
+
+    def bundle_options(
+        self, index: int, link: _Link, products: Mapping[str, Product]
+    ) -> list[BundleOption] | None:
+        """The bundle's options, without selections whose product failed; ``None`` if refused."""
+        built: list[BundleOption] = []
+        refused = False
+        for option_path, fields, selections in link.options:
+            kept = tuple(selection for selection in selections if selection.sku in products)
+            if not kept:
+                if fields.get("required", True):
+                    self.add(index, f"{option_path}.product_links", _NO_USABLE_SELECTION)
+                    refused = True
+                continue
+            try:
+                built.append(BundleOption(selections=kept, **fields))
+            except PolicyConfigError as error:  # an over-long title
+                for sub, message in error.problems:
+                    self.add(index, option_path + sub[1:], message)
+                refused = True
+        return None if refused else built
+
+
+def families_from_rest(
+    payloads: Iterable[Payload],
+    *,
+    source_items: Mapping[str, Iterable[Payload]] | None = None,
+    reservations: Mapping[str, int | float | str | Decimal] | None = None,
+    category_paths: IdMapping | None = None,
+    category_attribute: str = "category_ids",
+    attribute_sets: IdMapping | None = None,
+    children_key: str = "configurable_product_links",
+    product_skus: IdMapping | None = None,
+    attribute_codes: IdMapping | None = None,
+    config_manage_stock: bool | None = True,
+    keep_root_category: bool = False,
+    sources: Payload | Iterable[Payload] | None = None,
+    grouped_mode: GroupedMode = GroupedMode.SET,
+) -> RestCatalog:
+    """A catalog of REST product payloads as :class:`~policy_engine.ProductFamily` objects
+    and standalone products.
+
+    Every payload is converted once, as :func:`product_from_rest` converts it (the options mean
+    what they mean there). Each configurable, bundle and grouped product becomes a family with
+    its children; every other product that is no family's child stands alone. The links read:
+
+    - a configurable's children from ``extension_attributes[children_key]``: REST's
+      ``configurable_product_links`` lists entity ids, mapped through ``product_skus`` or, without
+      it, the payloads' own ``id``; a string is a SKU (the sample's
+      ``configurable_child_skus``). Its variation attributes come from the sample's
+      ``configurable_attribute_codes``, else from REST's ``configurable_product_options``, each
+      ``attribute_id`` mapped through ``attribute_codes`` (id → code; without it the id is kept
+      as a string, as every id the adapter reads). A child gets the parent as its
+      ``parent_sku``.
+    - a bundle's options from ``extension_attributes.bundle_product_options``: ``title``,
+      ``required`` and each of ``product_links``' ``sku``, ``qty``, ``is_default`` and
+      ``price``; its price type from ``price_type`` (top level or custom attribute; 0 or
+      missing dynamic, 1 fixed).
+    - a grouped product's items from the top-level ``product_links`` with ``link_type``
+      ``associated``: ``linked_product_sku`` and ``extension_attributes.qty``, the default
+      quantity (Magento's 0, no preset quantity, counts 1 per set).
+
+    Nothing raises for the catalog's content: each problem is in ``problems`` with its path, and
+    the rest of the catalog is converted. A link to a SKU that is not in the catalog, to the
+    product itself, to another family's parent, or to a child another configurable already
+    lists (the first in catalog order keeps it) is left out of the family; so is a child whose
+    own ``extension_attributes.parent_sku`` names another parent, and a child whose payload
+    fails. Such a product then stands alone unless another family holds it. A family that cannot
+    be built (its parent's payload fails, a bundle option has no usable selection, or
+    :class:`~policy_engine.ProductFamily` refuses it, its paths then under the parent's) is left
+    out whole: its parent is not listed and its children are not listed one by one.
+
+    Args:
+        payloads: The products, each a ``GET /V1/products/{sku}`` payload (or an item of
+            ``GET /V1/products``' ``items``).
+        source_items: Each SKU's MSI source items (see :func:`group_source_items`).
+        reservations: Each SKU's sum of MSI reservations.
+        attribute_codes: Attribute id → code, for ``configurable_product_options``.
+        grouped_mode: How grouped products are listed: as one set or with each item an option.
+
+    >>> from policy_engine.adapters.magento import families_from_rest
+    >>> catalog = families_from_rest([
+    ...     {"sku": "MH01", "type_id": "configurable", "price": 52, "extension_attributes": {
+    ...         "configurable_child_skus": ["MH01-S-Gray", "MH01-XS-Gray"],
+    ...         "configurable_attribute_codes": ["size", "color"]}},
+    ...     {"sku": "MH01-S-Gray", "price": 52, "custom_attributes": [
+    ...         {"attribute_code": "size", "value": "S"},
+    ...         {"attribute_code": "color", "value": "Gray"}]},
+    ...     {"sku": "24-MB01", "price": 34},
+    ... ], children_key="configurable_child_skus")
+    >>> [(f.parent.sku, [c.sku for c in f.children]) for f in catalog.families]
+    [('MH01', ['MH01-S-Gray'])]
+    >>> [p.sku for p in catalog.products]
+    ['24-MB01']
+    >>> for path, message in catalog.problems:
+    ...     print(path, message)
+    $[0].extension_attributes.configurable_child_skus[1] 'MH01-XS-Gray' is not in the catalog
+    """
+    options = _Options(
+        category_paths=category_paths,
+        category_attribute=category_attribute,
+        attribute_sets=attribute_sets,
+        children_key=children_key,
+        product_skus=product_skus,
+        config_manage_stock=config_manage_stock,
+        keep_root_category=keep_root_category,
+    )
+    reader = _with_sources(_Reader(options), sources)
+    listed = list(payloads)
+    catalog = _Catalog(listed, reader, attribute_codes)
+    catalog.problems.extend((-1, path, message) for path, message in reader.problems)
+    del reader.problems[:]
+    catalog.index()
+    links = catalog.links()
+    products = catalog.convert(links, source_items or {}, reservations or {})
+    families, members = catalog.families(links, products, grouped_mode)
+    ordered = sorted(enumerate(catalog.problems), key=lambda item: (item[1][0], item[0]))
+    return RestCatalog(
+        families=tuple(families),
+        products=tuple(p for sku, p in products.items() if sku not in members),
+        problems=tuple((path, message) for _, (_, path, message) in ordered),
     )

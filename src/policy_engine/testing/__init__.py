@@ -25,6 +25,12 @@ except ImportError as error:  # pragma: no cover - exercised only without the ex
 
 from policy_engine.testing._conditions import condition_texts, condition_trees, conditions
 from policy_engine.testing._config import configurations
+from policy_engine.testing._families import (
+    bundle_options,
+    bundle_selections,
+    families,
+    family_children,
+)
 from policy_engine.testing._fuzz import (
     condition_expressions,
     condition_token_texts,
@@ -76,6 +82,8 @@ __all__ = [
     "adjustments",
     "attribute_values",
     "aware_datetimes",
+    "bundle_options",
+    "bundle_selections",
     "catalogs",
     "channel_listings",
     "channel_orders",
@@ -88,6 +96,8 @@ __all__ = [
     "configurations",
     "customer_settings",
     "endings",
+    "families",
+    "family_children",
     "feed_records",
     "image_policies",
     "images",
