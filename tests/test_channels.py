@@ -11,12 +11,15 @@ from hypothesis import strategies as st
 from policy_engine import (
     BUILTIN_CHANNELS,
     CHANGE_FIELDS,
+    DEFAULT_MAX_VARIANTS,
+    DEFAULT_MAX_VARIATION_ATTRIBUTES,
     ChannelProfile,
     PolicyConfigError,
     SyncField,
     channel_fields,
     field_for_change,
     fields_for_changes,
+    load_config,
     structure,
     unstructure,
 )
@@ -105,8 +108,47 @@ class TestChannelProfile:
     def test_loads_and_round_trips(self) -> None:
         """A profile loads from JSON and dumps back with its fields sorted."""
         profile = structure({"name": "shop", "fields": ["price", "quantity"]}, ChannelProfile)
-        assert unstructure(profile) == {"name": "shop", "fields": ["price", "quantity"]}
+        assert unstructure(profile) == {
+            "name": "shop",
+            "fields": ["price", "quantity"],
+            "max_variants": None,
+            "max_variation_attributes": None,
+        }
         assert structure(unstructure(profile), ChannelProfile) == profile
+
+    def test_variant_limits(self) -> None:
+        """Built-in profiles carry variant limits: eBay's published ones, else the defaults."""
+        ebay = BUILTIN_CHANNELS["ebay"]
+        assert (ebay.max_variants, ebay.max_variation_attributes) == (250, 5)
+        tiktok = BUILTIN_CHANNELS["tiktok"]
+        assert (tiktok.max_variants, tiktok.max_variation_attributes) == (
+            DEFAULT_MAX_VARIANTS,
+            DEFAULT_MAX_VARIATION_ATTRIBUTES,
+        )
+        custom = ChannelProfile(name="shop", fields=["quantity"])
+        assert (custom.max_variants, custom.max_variation_attributes) == (None, None)
+
+    @pytest.mark.parametrize("value", [0, -1, True, 1.5])
+    def test_invalid_variant_limit(self, value: object) -> None:
+        """A variant limit is an integer >= 1 or null."""
+        with pytest.raises(PolicyConfigError) as raised:
+            structure({"name": "s", "fields": ["price"], "max_variants": value}, ChannelProfile)
+        assert raised.value.errors[0].endswith("@ $.max_variants")
+
+    def test_a_configuration_overrides_a_builtin_profile(self) -> None:
+        """A configuration's channel definition replaces a built-in profile, limits included."""
+        document = {
+            "version": 1,
+            "channels": {
+                "ebay": {"fields": ["quantity", "price"], "max_variants": 50},
+            },
+            "sync_policies": {"s": {"title": "S"}},
+            "accounts": [{"id": "e", "channel": "ebay", "sync_policy": "s"}],
+        }
+        profile = load_config(document).channel_profile("ebay")
+        assert profile is not None
+        assert (profile.max_variants, profile.max_variation_attributes) == (50, None)
+        assert profile.fields == {SyncField.QUANTITY, SyncField.PRICE}
 
     def test_unknown_field_is_a_load_error(self) -> None:
         """An unknown field name is reported with its path."""

@@ -19,11 +19,21 @@ from typing import Any
 
 import attrs
 
-from policy_engine._validation import Checked, check, describe, is_str, non_empty
+from policy_engine._validation import (
+    Checked,
+    at_least,
+    check,
+    describe,
+    is_int_or_none,
+    is_str,
+    non_empty,
+)
 
 __all__ = [
     "BUILTIN_CHANNELS",
     "CHANGE_FIELDS",
+    "DEFAULT_MAX_VARIANTS",
+    "DEFAULT_MAX_VARIATION_ATTRIBUTES",
     "ChannelProfile",
     "SyncField",
     "channel_fields",
@@ -87,23 +97,48 @@ def _check_optional_sync_fields(values: Any) -> str | None:
     return None if values is None else _check_sync_fields(values)
 
 
+#: The most variants per listing of a built-in channel that publishes no single limit.
+DEFAULT_MAX_VARIANTS = 100
+#: The most variation attributes per listing of a built-in channel that publishes no limit.
+DEFAULT_MAX_VARIATION_ATTRIBUTES = 3
+
+
 @attrs.frozen(kw_only=True)
 class ChannelProfile(Checked):
-    """A marketplace channel and the listing fields it supports.
+    """A marketplace channel, the listing fields it supports and its variant limits.
 
     Attributes:
         name: The channel's name, e.g. ``aliexpress`` (non-empty).
         fields: The :class:`SyncField` values the channel accepts (at least one).
+        max_variants: The most variants one listing may have, or ``None`` for no limit.
+        max_variation_attributes: The most variation attributes (size, color…) one listing may
+            vary by, or ``None`` for no limit.
     """
 
     name: str = attrs.field(metadata=check(is_str, non_empty))
     fields: frozenset[SyncField] = attrs.field(
         converter=_sync_field_set, metadata=check(_check_sync_fields, non_empty)
     )
+    max_variants: int | None = attrs.field(
+        default=None, metadata=check(is_int_or_none, at_least(1))
+    )
+    max_variation_attributes: int | None = attrs.field(
+        default=None, metadata=check(is_int_or_none, at_least(1))
+    )
 
 
-def _profile(name: str, fields: str) -> ChannelProfile:
-    return ChannelProfile(name=name, fields=frozenset(SyncField(f) for f in fields.split()))
+def _profile(
+    name: str,
+    fields: str,
+    max_variants: int = DEFAULT_MAX_VARIANTS,
+    max_variation_attributes: int = DEFAULT_MAX_VARIATION_ATTRIBUTES,
+) -> ChannelProfile:
+    return ChannelProfile(
+        name=name,
+        fields=frozenset(SyncField(f) for f in fields.split()),
+        max_variants=max_variants,
+        max_variation_attributes=max_variation_attributes,
+    )
 
 
 #: The built-in channel profiles by name (read-only), as in the table of spec section 7.1.
@@ -117,6 +152,9 @@ BUILTIN_CHANNELS: Mapping[str, ChannelProfile] = MappingProxyType(
                 "ebay",
                 "quantity price title description images identifiers category gpsr"
                 " shipping_policy return_policy fitment other",
+                # eBay's published limits: 250 variations, 5 variation specifics per listing.
+                max_variants=250,
+                max_variation_attributes=5,
             ),
             _profile("amazon", "quantity price title description images gpsr attributes"),
             _profile("walmart", "quantity price title description images"),

@@ -49,8 +49,10 @@ from policy_engine._validation import (
     FrozenDict,
     Problem,
     article,
+    at_least,
     check,
     describe,
+    is_int_or_none,
     key_path,
     max_items,
     non_empty,
@@ -261,12 +263,23 @@ def _check_fields(values: Any) -> str | None:
 class ChannelDefinition(Checked):
     """A custom channel profile in a configuration: the listing fields the channel accepts.
 
+    A definition named like a built-in channel replaces its profile (its fields and limits).
+
     Attributes:
         fields: The sync fields the channel supports (at least one).
+        max_variants: The most variants one listing may have, or ``None`` for no limit.
+        max_variation_attributes: The most variation attributes one listing may vary by, or
+            ``None`` for no limit.
     """
 
     fields: frozenset[SyncField] = attrs.field(
         converter=_field_set, metadata=check(_check_fields, non_empty)
+    )
+    max_variants: int | None = attrs.field(
+        default=None, metadata=check(is_int_or_none, at_least(1))
+    )
+    max_variation_attributes: int | None = attrs.field(
+        default=None, metadata=check(is_int_or_none, at_least(1))
     )
 
 
@@ -459,7 +472,12 @@ class Configuration(Checked):
         """The profile of a channel: the configuration's own definition first, then built-in."""
         custom = self.channels.get(name)
         if custom is not None:
-            return ChannelProfile(name=name, fields=custom.fields)
+            return ChannelProfile(
+                name=name,
+                fields=custom.fields,
+                max_variants=custom.max_variants,
+                max_variation_attributes=custom.max_variation_attributes,
+            )
         return BUILTIN_CHANNELS.get(name)
 
     def referrers(self, kind: PolicyKind | str, policy_id: str) -> tuple[Referrer, ...]:

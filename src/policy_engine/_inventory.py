@@ -77,6 +77,7 @@ define_messages(
         "cap_at_stock": "capped at the sellable stock {1} (was {0})",
         "max_quantity": "capped at the maximum quantity {1} (was {0})",
         "product_disabled": "the product is disabled in the store: lists 0",
+        "pack_size": "{0} units make {2} packs of {1}",
     }
 )
 
@@ -175,6 +176,10 @@ class InventoryPolicy(Checked):
         max_quantity: Never list more than this, or ``None``.
         cap_at_stock: Never list more than the sellable stock (caps a threshold's ``above``).
         default_when_out_of_stock: List ``default_quantity`` instead of 0 when out of stock.
+        pack_size: How many units one listed item holds (a lot or multipack): the quantity from
+            stock is ⌊units / pack_size⌋ packs, after the threshold rule and ``cap_at_stock``
+            (which count units) and before ``max_quantity`` (which counts packs, like the
+            default quantities). 1 sells single units.
     """
 
     title: str = attrs.field(metadata=check(is_str, non_empty))
@@ -188,6 +193,7 @@ class InventoryPolicy(Checked):
     )
     cap_at_stock: bool = attrs.field(default=False, metadata=check(is_bool))
     default_when_out_of_stock: bool = attrs.field(default=False, metadata=check(is_bool))
+    pack_size: int = attrs.field(default=1, metadata=check(is_int, at_least(1)))
 
     # Results that depend on the policy alone, built once (not part of the JSON or equality).
     _no_stock: QuantityResult = attrs.field(
@@ -311,6 +317,11 @@ def compute_quantity(stock: Stock | None, inventory_policy: InventoryPolicy) -> 
     if policy.cap_at_stock and quantity > sellable:
         steps.append(Step(("cap_at_stock", quantity, sellable)))
         quantity = sellable
+    pack = policy.pack_size
+    if pack != 1:
+        packs = quantity // pack
+        steps.append(Step(("pack_size", quantity, pack, packs)))
+        quantity = packs
     maximum = policy.max_quantity
     if maximum is not None and quantity > maximum:
         steps.append(Step(("max_quantity", quantity, maximum)))

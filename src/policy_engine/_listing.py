@@ -32,7 +32,7 @@ from policy_engine._inventory import (
     QuantityRule,
     compute_quantity,
 )
-from policy_engine._models import Product, Visibility
+from policy_engine._models import Product, ProductType, Visibility
 from policy_engine._orders import OrderPolicy
 from policy_engine._pricing import PriceResult, PricingPolicy, compute_price
 from policy_engine._serialization import LOAD, load_json_value, unstructure
@@ -51,6 +51,7 @@ from policy_engine._templates import ListingTemplate
 from policy_engine._validation import fast_constructor, key_path
 
 if TYPE_CHECKING:  # pragma: no cover
+    from policy_engine._families import ProductFamily
     from policy_engine._stock_sync import ChannelListing
 
 __all__ = [
@@ -727,9 +728,18 @@ class LintWarning:
 
 
 def lint(
-    config: Configuration, *, products: Iterable[Product] | None = None
+    config: Configuration,
+    *,
+    products: Iterable[Product] | None = None,
+    families: Iterable[ProductFamily] | None = None,
 ) -> tuple[LintWarning, ...]:
     """Warnings for legal but suspicious settings of a configuration.
+
+    With ``families`` (product families), also ``variants_over_channel_limit`` and
+    ``variation_attributes_over_channel_limit``: a configurable (or a grouped product listed as
+    options) with more variants, or more variation attributes, than the channel of an account it
+    would be listed on accepts (``ChannelProfile.max_variants`` and
+    ``max_variation_attributes``).
 
     With ``products`` (a catalog), also ``category_matches_nothing``: a template condition's
     category test (``under(categories, 'Gear')``, ``'Gear' in categories``) that no product's
@@ -807,7 +817,58 @@ def lint(
     warnings.extend(_lint_accounts(config))
     if products is not None:
         warnings.extend(_lint_categories(config, products))
+    if families is not None:
+        warnings.extend(_lint_variant_limits(config, families))
     return tuple(warnings)
+
+
+def _lint_variant_limits(
+    config: Configuration, families: Iterable[ProductFamily]
+) -> list[LintWarning]:
+    warnings: list[LintWarning] = []
+    profiles = [
+        (index, account, config.channel_profile(account.channel))
+        for index, account in enumerate(config.accounts)
+    ]
+    for family in families:
+        kind = family.parent.type
+        listed_as_variants = kind is ProductType.CONFIGURABLE or (
+            kind is ProductType.GROUPED and family.grouped_mode == "options"
+        )
+        if not listed_as_variants:
+            continue
+        variants = len(family.children)
+        attributes = len(family.variation_attributes)
+        sku = family.parent.sku
+        for index, account, profile in profiles:
+            if profile is None:  # pragma: no cover - a Configuration only has known channels
+                continue
+            path = f"$.accounts[{index}].channel"
+            limit = profile.max_variants
+            if limit is not None and variants > limit:
+                warnings.append(
+                    LintWarning(
+                        code="variants_over_channel_limit",
+                        message=(
+                            f"{sku!r} has {variants} variants: channel {profile.name!r} of account"
+                            f" {account.id!r} accepts at most {limit} per listing"
+                        ),
+                        path=path,
+                    )
+                )
+            limit = profile.max_variation_attributes
+            if limit is not None and attributes > limit:
+                warnings.append(
+                    LintWarning(
+                        code="variation_attributes_over_channel_limit",
+                        message=(
+                            f"{sku!r} varies by {attributes} attributes: channel"
+                            f" {profile.name!r} of account {account.id!r} accepts at most {limit}"
+                        ),
+                        path=path,
+                    )
+                )
+    return warnings
 
 
 def _lint_galleries(config: Configuration) -> list[LintWarning]:

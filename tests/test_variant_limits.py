@@ -1,0 +1,87 @@
+"""Channel variant limits: the most variants and variation attributes a listing may have."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from policy_engine import (
+    BUILTIN_CHANNELS,
+    Product,
+    ProductFamily,
+    lint,
+    load_config,
+)
+
+
+def _config(**channels: Any) -> Any:
+    return load_config(
+        {
+            "version": 1,
+            "channels": channels,
+            "sync_policies": {"s": {"title": "S"}},
+            "accounts": [
+                {"id": "ebay-us", "channel": "ebay", "sync_policy": "s"},
+                {"id": "shop", "channel": "shop", "sync_policy": "s"},
+            ],
+        }
+    )
+
+
+def _configurable(count: int, codes: tuple[str, ...] = ("size",)) -> ProductFamily:
+    children = [
+        Product(sku=f"P-{n}", attributes={code: f"{code}-{n}" for code in codes})
+        for n in range(count)
+    ]
+    return ProductFamily(
+        parent=Product(sku="P", type="configurable"),
+        children=children,
+        variation_attributes=codes,
+    )
+
+
+class TestLintVariantLimits:
+    """lint(config, families=...) warns about families over a channel's variant limits."""
+
+    def test_over_the_variant_limit(self) -> None:
+        """A configurable with more variants than an account's channel accepts is warned about,
+        on that account only."""
+        config = _config(shop={"fields": ["quantity", "price"], "max_variants": 3})
+        warnings = [
+            w for w in lint(config, families=[_configurable(4)]) if w.code.startswith("vari")
+        ]
+        assert [(w.code, w.path, w.message) for w in warnings] == [
+            (
+                "variants_over_channel_limit",
+                "$.accounts[1].channel",
+                (
+                    "'P' has 4 variants: channel 'shop' of account 'shop' accepts at most 3 per"
+                    " listing"
+                ),
+            )
+        ]
+
+    def test_over_the_attribute_limit(self) -> None:
+        """A configurable varying by more attributes than eBay's 5 is warned about."""
+        codes = ("a", "b", "c", "d", "e", "f")
+        config = _config(shop={"fields": ["quantity"]})
+        warnings = list(lint(config, families=[_configurable(2, codes)]))
+        assert [(w.code, w.path) for w in warnings if w.code.startswith("vari")] == [
+            ("variation_attributes_over_channel_limit", "$.accounts[0].channel")
+        ]
+        assert BUILTIN_CHANNELS["ebay"].max_variation_attributes == 5
+
+    def test_within_the_limits_and_sets(self) -> None:
+        """Families within the limits, bundles and grouped sets give no variant warning."""
+        config = _config(shop={"fields": ["quantity"], "max_variants": 1})
+        grouped = ProductFamily(
+            parent=Product(sku="G", type="grouped"),
+            children=[Product(sku="A"), Product(sku="B")],
+        )
+        options = ProductFamily(
+            parent=Product(sku="O", type="grouped"),
+            children=[Product(sku="C"), Product(sku="D")],
+            grouped_mode="options",
+        )
+        codes = [w.code for w in lint(config, families=[grouped, _configurable(1), options])]
+        assert codes.count("variants_over_channel_limit") == 1  # the grouped options only
+        assert [w.code for w in lint(config)] == [w.code for w in lint(config, families=[])]
