@@ -280,6 +280,46 @@ def _sync_decisions(draw: st.DrawFn) -> SyncDecision:
     return decide_sync(draw(pt.product_changes()), draw(pt.sync_policies()))
 
 
+@st.composite
+def _family_outcomes(draw: st.DrawFn) -> policy_engine.FamilyOutcome:
+    config = draw(pt.configurations())
+    account = draw(st.sampled_from(config.accounts)).id
+    family = draw(pt.families(max_children=3))
+    return policy_engine.evaluate_family(config, family, account, on=ON)
+
+
+@st.composite
+def _family_sync_decisions(draw: st.DrawFn) -> policy_engine.FamilySyncDecision:
+    config = draw(pt.configurations())
+    account = draw(st.sampled_from(config.accounts)).id
+    family = draw(pt.families(max_children=3))
+    member = draw(st.sampled_from((family.parent, *family.children)))
+    change = policy_engine.ProductChange(
+        kind=draw(st.sampled_from(list(policy_engine.ChangeKind))),
+        product=member,
+        changed=draw(st.frozensets(st.sampled_from(("qty", "price", "name", "color")))),
+        listing=draw(st.none() | pt.listings()),
+    )
+    return policy_engine.sync_family(config, family, change, account, on=ON)
+
+
+@st.composite
+def _child_outcomes(draw: st.DrawFn) -> policy_engine.ChildOutcome:
+    outcome = draw(_family_outcomes())
+    if outcome.children:
+        return draw(st.sampled_from(outcome.children))
+    return policy_engine.ChildOutcome(
+        sku="A",
+        role=policy_engine.ChildRole.EXCLUDED,
+        variation=policy_engine.FrozenDict({"size": "M"}),
+        quantity=None,
+        price=None,
+        images=None,
+        errors=(),
+        reasons=(Step(("no_matching_template",)),),
+    )
+
+
 _WORDS = st.text(max_size=8)
 _SCALARS = st.none() | st.booleans() | st.integers(-MAX_INTEGER, MAX_INTEGER) | st.text(max_size=6)
 
@@ -299,11 +339,22 @@ VALID: dict[type[Any], st.SearchStrategy[Any]] = {
     ),
     policy_engine.ChannelListing: pt.channel_listings(),
     policy_engine.ChannelOrder: pt.channel_orders(),
+    policy_engine.ChildOutcome: _child_outcomes(),
+    policy_engine.BundleOption: pt.bundle_options(),
+    policy_engine.BundleSelection: pt.bundle_selections(),
     ChannelProfile: st.sampled_from(list(BUILTIN_CHANNELS.values())),
     Configuration: pt.configurations(),
     CurvePoint: _curve_points(),
     policy_engine.CustomerSettings: pt.customer_settings(),
     policy_engine.Ending: pt.endings(),
+    policy_engine.FamilyOutcome: _family_outcomes(),
+    policy_engine.FamilySyncDecision: _family_sync_decisions(),
+    policy_engine.VariantChange: st.builds(
+        policy_engine.VariantChange,
+        sku=pt.skus(),
+        action=st.sampled_from(list(policy_engine.VariantAction)),
+        fields=st.frozensets(st.sampled_from(list(policy_engine.SyncField))),
+    ),
     policy_engine.FeedRecord: pt.feed_records(),
     policy_engine.Image: pt.images(),
     policy_engine.ImagePolicy: pt.image_policies(),
@@ -330,6 +381,7 @@ VALID: dict[type[Any], st.SearchStrategy[Any]] = {
     policy_engine.PricingPolicy: pt.pricing_policies(),
     policy_engine.Product: pt.products(),
     policy_engine.ProductChange: pt.product_changes(),
+    policy_engine.ProductFamily: pt.families(max_children=3),
     QuantityResult: _quantities(),
     Referrer: st.builds(
         Referrer,

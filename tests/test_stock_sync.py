@@ -490,7 +490,9 @@ class TestLoading:
         """A plan dumps to plain JSON: rules and sources as strings, reasons as objects."""
         plan = plan_stock_sync(_event(), [_listing("ae"), _listing("eb")], CONFIG)
         assert unstructure(plan) == {
-            "updates": [{"account": "ae", "sku": SKU, "quantity": 18, "rule": "stock"}],
+            "updates": [
+                {"account": "ae", "sku": SKU, "quantity": 18, "rule": "stock", "variant_of": None}
+            ],
             "skipped": [
                 {
                     "account": "eb",

@@ -161,6 +161,9 @@ class StockEvent(Checked):
         enabled: Whether the product is enabled in the store (Magento status). A disabled
             product lists 0 on every listing, as :func:`~policy_engine.evaluate_listing` gives
             it (rule ``product_disabled``), whatever its stock.
+        parent_sku: The SKU of the product family the product belongs to (a configurable's
+            child), or ``None``. The family's listings then get the new quantity as an update
+            of this product's variant.
     """
 
     sku: str = attrs.field(metadata=check(is_str, non_empty))
@@ -171,6 +174,7 @@ class StockEvent(Checked):
     stock: Stock = attrs.field(metadata=check(_is_stock))
     at: datetime = attrs.field(metadata={LOAD: load_aware_datetime, **check(is_aware_datetime)})
     enabled: bool = attrs.field(default=True, metadata=check(is_bool))
+    parent_sku: str | None = attrs.field(default=None, metadata=check(is_str_or_none, non_empty))
 
 
 @attrs.frozen(kw_only=True)
@@ -211,12 +215,15 @@ class StockUpdate:
         sku: The store SKU.
         quantity: The quantity to send (an int >= 0).
         rule: The inventory rule that decided it (``stock``, ``above_threshold``…).
+        variant_of: The SKU of the family listing whose variant ``sku`` is (the event's
+            ``parent_sku``), or ``None`` for a listing of the product itself.
     """
 
     account: str
     sku: str
     quantity: int
     rule: QuantityRule
+    variant_of: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -325,7 +332,10 @@ def plan_stock_sync(
     """Plan which quantity each channel listing of a product gets after a store stock change.
 
     Listings of other SKUs than ``event.sku`` are ignored, so a connector may pass every listing
-    it holds. For each listing of the SKU, in order (spec section 10):
+    it holds; with ``event.parent_sku``, the listings of that product family count too, and
+    their updates are variant updates (``variant_of`` set; a family listing's
+    ``last_quantity`` is the family's, so a variant's quantity is always sent). For each listing
+    of the SKU, in order (spec section 10):
 
     1. not listed → skipped (``not_listed``);
     2. Auto Sync off → ``auto_sync_off``;
@@ -359,6 +369,7 @@ def plan_stock_sync(
     [('ae', 7)]
     """
     sku = event.sku
+    parent = event.parent_sku
     stock = event.stock
     listings = tuple(listings)  # read twice when a listing is wrong; a tuple is not copied
     accounts = {account.id: account for account in config.accounts}
@@ -371,7 +382,8 @@ def plan_stock_sync(
     count = 0
 
     for listing in listings:
-        if listing.sku != sku:
+        listed_sku = listing.sku
+        if listed_sku != sku and (parent is None or listed_sku != parent):
             continue
         count += 1
         account_id = listing.account
@@ -402,7 +414,8 @@ def plan_stock_sync(
                 reason = result  # the template is not in the configuration
             else:
                 quantity = result.quantity
-                last = listing.last_quantity
+                # A family listing's last quantity is the family's, not this variant's.
+                last = listing.last_quantity if listed_sku == sku else None
                 threshold = rules[1]
                 if last == quantity:
                     reason = Step(("unchanged", quantity))
@@ -414,7 +427,8 @@ def plan_stock_sync(
                 ):
                     reason = Step(("above_revise_threshold", last, quantity, threshold))
                 else:
-                    updates.append(_update(account_id, sku, quantity, result.rule))
+                    variant_of = None if listed_sku == sku else parent
+                    updates.append(_update(account_id, sku, quantity, result.rule, variant_of))
                     sent[account_id] = quantity
                     continue
         skipped.append(_skip(account_id, sku, reason))
@@ -422,7 +436,7 @@ def plan_stock_sync(
 
     if count != len(sent) + len(skipped_codes) or not sent.keys().isdisjoint(skipped_codes):
         # An unknown account stopped the loop, or an account was seen twice: report them all.
-        raise_problems(_listing_problems(listings, sku, accounts))
+        raise_problems(_listing_problems(listings, sku, parent, accounts))
     history = _history(
         sku,
         event.source,
@@ -437,6 +451,7 @@ def plan_stock_sync(
 def _listing_problems(
     listings: Sequence[ChannelListing],
     sku: str,
+    parent: str | None,
     accounts: Mapping[str, Account],
 ) -> list[Problem]:
     """The unknown and repeated accounts among the listings of a SKU."""
@@ -444,7 +459,7 @@ def _listing_problems(
     seen: set[str] = set()
     known = ", ".join(sorted(accounts)) or "none defined"
     for index, listing in enumerate(listings):
-        if listing.sku != sku:
+        if listing.sku != sku and (parent is None or listing.sku != parent):
             continue
         account_id = listing.account
         path = f"$.listings[{index}].account"

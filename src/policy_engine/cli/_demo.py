@@ -4,11 +4,13 @@ The sample store (``policy_engine/data/sample_store.json``) holds a configuratio
 marketplace accounts (AliExpress, TikTok Shop, eBay) and two listing templates, a dozen products
 covering the cases of the quantity, price and image rules (MSI sources, an unmanaged product, an
 out-of-stock one, a missing price, a product without images or without stock data, a
-not-visible-individually child), a batch of product changes, and a pricing edit to preview.
+not-visible-individually child), two product families (a configurable hoodie and a yoga kit
+bundle), a batch of product changes, and a pricing edit to preview.
 
 The demo prints, in order:
 
-1. what each account lists for each product (quantity, price, images) and the rule that decided;
+1. what each account lists for each product (quantity, price, images) and the rule that decided,
+   then each product family as one listing with its variants or components;
 2. for each product change, what each channel gets (upload, update, price/inventory update,
    delisting or nothing) and why;
 3. the impact of the pricing edit, listing by listing, before it would be saved;
@@ -31,6 +33,7 @@ from typing import Any, TextIO
 import attrs
 
 from policy_engine._config import POLICY_CLASSES, Configuration, PolicyKind, set_policy
+from policy_engine._families import ChildRole, FamilyOutcome, ProductFamily, evaluate_family
 from policy_engine._listing import ListingOutcome, evaluate_listing, preview_change, sync_listing
 from policy_engine._logs import SqliteSink, log_stock_sync, sync_history
 from policy_engine._models import Product
@@ -90,6 +93,7 @@ class SampleStore:
     today: date
     configuration: Configuration
     products: tuple[Product, ...]
+    families: tuple[ProductFamily, ...] = ()
     changes: tuple[DemoChange, ...]
     preview: DemoEdit
     orders: DemoOrders
@@ -110,6 +114,15 @@ def evaluate(store: SampleStore) -> list[ListingOutcome]:
     return [
         evaluate_listing(store.configuration, product, account.id, on=store.today)
         for product in store.products
+        for account in store.configuration.accounts
+    ]
+
+
+def evaluate_families(store: SampleStore) -> list[FamilyOutcome]:
+    """What each account lists for each product family, in family then account order."""
+    return [
+        evaluate_family(store.configuration, family, account.id, on=store.today)
+        for family in store.families
         for account in store.configuration.accounts
     ]
 
@@ -248,6 +261,42 @@ def _write_listings(out: TextIO, store: SampleStore, outcomes: list[ListingOutco
             out.write(f"{pad}images {len(images.images)} [{images.source}] main {main}\n")
 
 
+def _write_families(out: TextIO, store: SampleStore, outcomes: list[FamilyOutcome]) -> None:
+    out.write("\n== Product families: one listing each, with its variants or components\n")
+    names = {family.parent.sku: family.parent.name for family in store.families}
+    current = None
+    for outcome in outcomes:
+        if outcome.sku != current:
+            current = outcome.sku
+            out.write(f"\n{outcome.sku}  {names[outcome.sku]} ({outcome.kind})\n")
+        account = f"  {outcome.account:<14}"
+        pad = " " * len(account)
+        if outcome.template is None:
+            out.write(f"{account}not listed: {_last(outcome.reasons)}\n")
+            continue
+        price = (
+            "no price"
+            if outcome.price is None
+            else (f"{outcome.price.amount} {outcome.price.currency}")
+        )
+        out.write(
+            f"{account}listing qty {outcome.quantity}, price {price}"
+            f"  (template {outcome.template})\n"
+        )
+        out.write(f"{pad}why    {_last(outcome.reasons)}\n")
+        for error in outcome.errors:
+            out.write(f"{pad}ERROR  {error.code}: {error.message}\n")
+        for child in outcome.children:
+            quantity = "-" if child.quantity is None else str(child.quantity.quantity)
+            child_price = "-" if child.price is None else str(child.price.amount)
+            values = ", ".join(f"{code} {value}" for code, value in child.variation.items())
+            role = child.role.value if child.role is not ChildRole.EXCLUDED else "left out"
+            out.write(
+                f"{pad}  {child.sku:<14} {role:<9} qty {quantity:<4} price {child_price:<7}"
+                f" {values if child.role is ChildRole.VARIANT else _last(child.reasons)}\n"
+            )
+
+
 def _write_decisions(out: TextIO, decisions: list[tuple[DemoChange, str, SyncDecision]]) -> None:
     out.write("\n== Product changes: what each channel gets, and why\n")
     current = None
@@ -283,6 +332,7 @@ def run_demo(out: TextIO, *, as_json: bool = False) -> None:
     """Print the demo's outcomes to ``out`` (as text, or as one JSON document)."""
     store = load_sample_store()
     outcomes = evaluate(store)
+    families = evaluate_families(store)
     decisions = decide(store)
     new = edited(store)
     with tempfile.TemporaryDirectory(prefix="policy-engine-demo-") as directory:
@@ -290,6 +340,7 @@ def run_demo(out: TextIO, *, as_json: bool = False) -> None:
     if as_json:
         document = {
             "listings": unstructure(outcomes),
+            "families": unstructure(families),
             "changes": [
                 {"title": demo.title, "sku": demo.sku, "account": account, **unstructure(d)}
                 for demo, account, d in decisions
@@ -318,6 +369,7 @@ def run_demo(out: TextIO, *, as_json: bool = False) -> None:
             f" pricing '{template.pricing_policy}', images '{template.image_policy}'\n"
         )
     _write_listings(out, store, outcomes)
+    _write_families(out, store, families)
     _write_decisions(out, decisions)
     _write_preview(out, store, new)
     _write_orders(out, run)
