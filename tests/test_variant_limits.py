@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
+
+import attrs
 
 from policy_engine import (
     BUILTIN_CHANNELS,
@@ -19,6 +22,18 @@ def _config(**channels: Any) -> Any:
             "version": 1,
             "channels": channels,
             "sync_policies": {"s": {"title": "S"}},
+            "inventory_policies": {"i": {"title": "Stock"}},
+            "pricing_policies": {"p": {"title": "Price"}},
+            "image_policies": {"m": {"title": "Images", "gallery_limit": 6}},
+            "templates": [
+                {
+                    "id": "all",
+                    "title": "All",
+                    "inventory_policy": "i",
+                    "pricing_policy": "p",
+                    "image_policy": "m",
+                }
+            ],
             "accounts": [
                 {"id": "ebay-us", "channel": "ebay", "sync_policy": "s"},
                 {"id": "shop", "channel": "shop", "sync_policy": "s"},
@@ -85,3 +100,56 @@ class TestLintVariantLimits:
         codes = [w.code for w in lint(config, families=[grouped, _configurable(1), options])]
         assert codes.count("variants_over_channel_limit") == 1  # the grouped options only
         assert [w.code for w in lint(config)] == [w.code for w in lint(config, families=[])]
+
+
+class TestOutcomeVariantLimits:
+    """evaluate_family reports a listing over its channel's variant limits on the outcome."""
+
+    def test_too_many_variants(self) -> None:
+        """More variants than the channel accepts: an error and a reason, the values kept."""
+        from policy_engine import Stock, evaluate_family
+
+        config = _config(shop={"fields": ["quantity", "price"], "max_variants": 3})
+        family = _configurable(4)
+        family = attrs.evolve(
+            family,
+            children=[
+                attrs.evolve(c, price=Decimal(5), stock=Stock(qty=1)) for c in family.children
+            ],
+        )
+        outcome = evaluate_family(config, family, "shop")
+        assert [(e.what, e.code) for e in outcome.errors] == [
+            ("variants", "variants_over_channel_limit")
+        ]
+        assert outcome.errors[0].message == (
+            "the listing has 4 variants: the channel accepts at most 3 per listing"
+        )
+        assert outcome.reasons[-1].code == "variants_over_channel_limit"
+        assert outcome.quantity == 4
+        assert not outcome.ok
+        assert evaluate_family(config, family, "ebay-us").ok  # eBay takes 250
+
+    def test_too_many_attributes(self) -> None:
+        """Varying by more attributes than eBay's 5 is an error on the eBay outcome."""
+        from policy_engine import evaluate_family
+
+        family = _configurable(2, ("a", "b", "c", "d", "e", "f"))
+        family = attrs.evolve(
+            family, children=[attrs.evolve(c, price=Decimal(5)) for c in family.children]
+        )
+        config = _config(shop={"fields": ["quantity"]})
+        outcome = evaluate_family(config, family, "ebay-us")
+        assert [e.code for e in outcome.errors] == ["variation_attributes_over_channel_limit"]
+        assert evaluate_family(config, family, "shop").ok  # a custom profile without limits
+
+    def test_grouped_options_vary_by_one_attribute(self) -> None:
+        """A grouped product listed as options counts one variation attribute."""
+        from policy_engine import evaluate_family
+
+        config = _config(shop={"fields": ["quantity"], "max_variation_attributes": 1})
+        options = ProductFamily(
+            parent=Product(sku="O", type="grouped"),
+            children=[Product(sku="C", price=Decimal(3)), Product(sku="D", price=Decimal(4))],
+            grouped_mode="options",
+        )
+        assert evaluate_family(config, options, "shop").ok

@@ -155,6 +155,12 @@ define_messages(
         ),
         "family_price_bundle_fixed": "the bundle has a fixed price: the parent's, {0}",
         "family_no_variant": "no child can be listed: nothing to list",
+        "variants_over_channel_limit": (
+            "the listing has {0} variants: the channel accepts at most {1} per listing"
+        ),
+        "variation_attributes_over_channel_limit": (
+            "the listing varies by {0} attributes: the channel accepts at most {1}"
+        ),
     }
 )
 
@@ -723,13 +729,38 @@ def evaluate_family(
             for child in family.children
         )
         return _family(parent.sku, account_id, kind, None, None, None, None, children, (), reason)
-    if kind is FamilyKind.CONFIGURABLE:
-        return _configurable(family, account_id, rule, on)
+    if kind is FamilyKind.CONFIGURABLE or family.grouped_mode is GroupedMode.OPTIONS:
+        outcome = _configurable(family, account_id, rule, on)
+        return _within_limits(outcome, family, evaluation.variant_limits[account_id])
     if kind is FamilyKind.GROUPED:
-        if family.grouped_mode is GroupedMode.OPTIONS:
-            return _configurable(family, account_id, rule, on)
         return _grouped_set(family, account_id, rule, on)
     return _bundle(family, account_id, rule, on)
+
+
+def _within_limits(
+    outcome: FamilyOutcome, family: ProductFamily, limits: tuple[int | None, int | None]
+) -> FamilyOutcome:
+    """The outcome, with an error for each channel variant limit the listing is over."""
+    max_variants, max_attributes = limits
+    if max_variants is None and max_attributes is None:
+        return outcome
+    variants = sum(1 for child in outcome.children if child.role is _VARIANT)
+    attributes = len(family.variation_attributes) or 1  # grouped options vary by the option
+    reasons: list[Step] = []
+    errors: list[OutcomeError] = []
+    if max_variants is not None and variants > max_variants:
+        step = Step(("variants_over_channel_limit", variants, max_variants))
+        reasons.append(step)
+        errors.append(OutcomeError(what="variants", code=step.code, message=step.message))
+    if max_attributes is not None and attributes > max_attributes:
+        step = Step(("variation_attributes_over_channel_limit", attributes, max_attributes))
+        reasons.append(step)
+        errors.append(OutcomeError(what="variants", code=step.code, message=step.message))
+    if not errors:
+        return outcome
+    return attrs.evolve(
+        outcome, errors=outcome.errors + tuple(errors), reasons=outcome.reasons + tuple(reasons)
+    )
 
 
 _NO_TEMPLATE = (Step(("no_matching_template",)),)

@@ -243,7 +243,15 @@ class Evaluator:
     product.
     """
 
-    __slots__ = ("__weakref__", "_config", "account_rules", "aliases", "assigned", "decided")
+    __slots__ = (
+        "__weakref__",
+        "_config",
+        "account_rules",
+        "aliases",
+        "assigned",
+        "decided",
+        "variant_limits",
+    )
 
     def __init__(self, config: Configuration) -> None:
         by_template = {template.id: _rule(config, template) for template in config.templates}
@@ -252,6 +260,15 @@ class Evaluator:
             template_id: (*rule[:5], (Step(("listing_template", template_id)),))
             for template_id, rule in by_template.items()
         }
+        #: Account id -> its channel's (most variants, most variation attributes) per listing.
+        self.variant_limits: dict[str, tuple[int | None, int | None]] = {}
+        for account in config.accounts:
+            profile = config.channel_profile(account.channel)
+            assert profile is not None  # a Configuration only holds accounts on known channels
+            self.variant_limits[account.id] = (
+                profile.max_variants,
+                profile.max_variation_attributes,
+            )
         #: Template id -> the template without its condition, as the ``templates`` of
         #: :func:`decide_sync` once the template is decided (nothing is matched twice).
         self.decided: dict[str, tuple[ListingTemplate]] = {
