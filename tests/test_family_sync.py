@@ -269,3 +269,47 @@ class TestStockEventsOfChildren:
         event = StockEvent(sku="MH01-S", source="sales_order", stock=Stock(qty=7), at=AT)
         listing = ChannelListing(account="ae", sku="MH01", template="default")
         assert plan_stock_sync(event, [listing], CONFIG).updates == ()
+
+
+class TestPreviewFamilies:
+    """preview_change(..., families=...) shows a policy edit's impact on family listings."""
+
+    @staticmethod
+    def _with_buffer(buffer: int) -> Any:
+        data: dict[str, Any] = unstructure(CONFIG)
+        data["inventory_policies"]["default"]["buffer"] = buffer
+        return load_config(data)
+
+    def test_buffer_edit(self) -> None:
+        """A buffer edit changes the family's quantity and its variants', under the parent."""
+        from policy_engine import preview_change
+
+        changes = preview_change(self._with_buffer(0), self._with_buffer(2), [], families=[HOODIE])
+        assert [(c.sku, c.what, c.before, c.after) for c in changes] == [
+            ("MH01", "quantity", 10, 6),
+            (
+                "MH01",
+                "variants",
+                [
+                    {"sku": "MH01-S", "quantity": 5, "price": "52.00"},
+                    {"sku": "MH01-M", "quantity": 5, "price": "52.00"},
+                    {"sku": "MH01-L", "quantity": 0, "price": "52.00"},
+                ],
+                [
+                    {"sku": "MH01-S", "quantity": 3, "price": "52.00"},
+                    {"sku": "MH01-M", "quantity": 3, "price": "52.00"},
+                    {"sku": "MH01-L", "quantity": 0, "price": "52.00"},
+                ],
+            ),
+        ]
+
+    def test_no_edit_and_unpriced(self) -> None:
+        """The same configuration shows nothing, a family without a price included."""
+        from policy_engine import preview_change
+
+        unpriced = attrs.evolve(
+            HOODIE, children=[attrs.evolve(c, price=None) for c in HOODIE.children]
+        )
+        assert preview_change(CONFIG, CONFIG, [], families=[HOODIE, unpriced]) == ()
+        # No child of the unpriced family can be a variant: a buffer edit changes nothing.
+        assert preview_change(CONFIG, self._with_buffer(1), [], families=[unpriced]) == ()

@@ -51,7 +51,7 @@ from policy_engine._templates import ListingTemplate
 from policy_engine._validation import fast_constructor, key_path
 
 if TYPE_CHECKING:  # pragma: no cover
-    from policy_engine._families import ProductFamily
+    from policy_engine._families import FamilyOutcome, ProductFamily
     from policy_engine._stock_sync import ChannelListing
 
 __all__ = [
@@ -642,6 +642,7 @@ def preview_change(
     products: Iterable[Product],
     *,
     on: date | None = None,
+    families: Iterable[ProductFamily] = (),
 ) -> tuple[ListingChange, ...]:
     """Every listing whose outcome differs between two configurations, as the channel sees it.
 
@@ -657,6 +658,11 @@ def preview_change(
       configuration sends it (the template when it sends any field): a change the channel
       would never get is not an impact. So raising a buffer reports no hidden child.
     - ``listing``: an account only one configuration has.
+
+    Then the same per product family of ``families``
+    (:func:`~policy_engine.evaluate_family`), under the parent's SKU: ``template``,
+    ``quantity`` (the listing's), ``price``, ``images`` and ``variants`` (each variant's SKU,
+    quantity and price, reported when the quantity or the price is sent).
     """
     old_accounts = [account.id for account in old.accounts]
     new_accounts = [account.id for account in new.accounts]
@@ -665,14 +671,21 @@ def preview_change(
     old_sent = {account: _sent_summary(old, account) for account in old_accounts}
     new_sent = {account: _sent_summary(new, account) for account in new_accounts}
     changes: list[ListingChange] = []
-    for product in products:
+
+    def compare(
+        sku: str,
+        visible: Product,
+        evaluate: Any,
+        summaries: Any,
+        parts: tuple[tuple[str, SyncField | None], ...],
+    ) -> None:
         for account in accounts:
-            before = evaluate_listing(old, product, account, on=on) if account in in_old else None
-            after = evaluate_listing(new, product, account, on=on) if account in in_new else None
+            before = evaluate(old, account) if account in in_old else None
+            after = evaluate(new, account) if account in in_new else None
             if before is None or after is None:
                 changes.append(
                     ListingChange(
-                        sku=product.sku,
+                        sku=sku,
                         account=account,
                         what="listing",
                         before=None if before is None else unstructure(before),
@@ -680,34 +693,86 @@ def preview_change(
                     )
                 )
                 continue
-            sent_before = _sent_to(old, old_sent[account], product, account)
-            sent_after = _sent_to(new, new_sent[account], product, account)
+            sent_before = _sent_to(old, old_sent[account], visible, account)
+            sent_after = _sent_to(new, new_sent[account], visible, account)
             if sent_before != sent_after:
                 changes.append(
                     ListingChange(
-                        sku=product.sku,
-                        account=account,
-                        what="sync",
-                        before=sent_before,
-                        after=sent_after,
+                        sku=sku, account=account, what="sync", before=sent_before, after=sent_after
                     )
                 )
             if sent_after is _NOTHING_SENT:
                 continue
             sent = set(sent_after["upload"]) | set(sent_after["update"])
-            old_parts, new_parts = _summaries(before), _summaries(after)
+            old_parts, new_parts = summaries(before), summaries(after)
             changes.extend(
                 ListingChange(
-                    sku=product.sku,
+                    sku=sku,
                     account=account,
                     what=what,
                     before=old_parts[what],
                     after=new_parts[what],
                 )
-                for what, field in _PARTS
+                for what, field in parts
                 if (field is None or field in sent) and old_parts[what] != new_parts[what]
             )
+
+    for product in products:
+        compare(
+            product.sku,
+            product,
+            lambda config, account, product=product: evaluate_listing(
+                config, product, account, on=on
+            ),
+            _summaries,
+            _PARTS,
+        )
+    family_list = list(families)
+    if family_list:
+        from policy_engine._families import evaluate_family  # noqa: PLC0415 - a cycle otherwise
+
+        for family in family_list:
+            compare(
+                family.parent.sku,
+                family.parent,
+                lambda config, account, family=family: evaluate_family(
+                    config, family, account, on=on
+                ),
+                _family_summaries,
+                _FAMILY_PARTS,
+            )
     return tuple(changes)
+
+
+_FAMILY_PARTS: tuple[tuple[str, SyncField | None], ...] = (
+    *_PARTS,
+    ("variants", SyncField.QUANTITY),
+)
+
+
+def _family_summaries(outcome: FamilyOutcome) -> dict[str, Any]:
+    price: Any
+    if outcome.price is not None:
+        price = {"amount": str(outcome.price.amount), "currency": outcome.price.currency}
+    else:
+        price = next(
+            ({"error": error.code} for error in outcome.errors if error.what == "price"), None
+        )
+    return {
+        "template": outcome.template,
+        "quantity": outcome.quantity,
+        "price": price,
+        "images": None if outcome.images is None else list(outcome.images.images),
+        "variants": [
+            {
+                "sku": child.sku,
+                "quantity": None if child.quantity is None else child.quantity.quantity,
+                "price": None if child.price is None else str(child.price.amount),
+            }
+            for child in outcome.children
+            if child.role == "variant"
+        ],
+    }
 
 
 def _sent_to(
