@@ -53,6 +53,7 @@ from policy_engine._families import (
     FamilyOutcome,
     GroupedMode,
     ProductFamily,
+    evaluate_families,
     evaluate_family,
 )
 from policy_engine._family_sync import (
@@ -355,6 +356,7 @@ __all__ = [
     "default_config",
     "diff_products",
     "dump_config",
+    "evaluate_families",
     "evaluate_family",
     "evaluate_listing",
     "evaluate_many",

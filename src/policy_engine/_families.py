@@ -24,7 +24,7 @@ bundle, or left out with its reason; none is dropped silently.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -33,7 +33,8 @@ import attrs
 
 if TYPE_CHECKING:  # pragma: no cover
     from policy_engine._config import Configuration
-from policy_engine._errors import PricingError
+from policy_engine._batch import prepare
+from policy_engine._errors import PolicyConfigError, PricingError
 from policy_engine._images import ImagePolicy, ImageSelection, select_images
 from policy_engine._inventory import (
     InventoryPolicy,
@@ -67,7 +68,7 @@ from policy_engine._pricing import (
     compute_price,
     currency_places,
 )
-from policy_engine._serialization import DUMP, LOAD, load_quantity
+from policy_engine._serialization import DUMP, LOAD, load_quantity, structure
 from policy_engine._steps import Step, define_messages
 from policy_engine._validation import (
     JSON_SCHEMA,
@@ -102,6 +103,7 @@ __all__ = [
     "FamilyOutcome",
     "GroupedMode",
     "ProductFamily",
+    "evaluate_families",
     "evaluate_family",
 ]
 
@@ -600,7 +602,8 @@ class FamilyOutcome:
     Attributes:
         sku: The parent's SKU (the listing's).
         account: The account id.
-        kind: The family's kind.
+        kind: The family's kind (``None`` only for an item :func:`evaluate_families` could not
+            load as a family).
         template: The template decided on the parent, or ``None`` (then nothing is listed).
         quantity: The listing's quantity (``None`` without a template).
         price: The listing's price (``None`` without a template, or when no price could be
@@ -613,7 +616,7 @@ class FamilyOutcome:
 
     sku: str
     account: str
-    kind: FamilyKind
+    kind: FamilyKind | None
     template: str | None
     quantity: int | None
     price: PriceResult | None
@@ -1033,3 +1036,62 @@ def _bundle(family: ProductFamily, account_id: str, rule: Rule, on: date | None)
         errors_out,
         tuple(steps),
     )
+
+
+def evaluate_families(
+    config: Configuration,
+    families: Iterable[ProductFamily | Mapping[str, Any]],
+    *,
+    accounts: Iterable[str] | str | None = None,
+    on: date | None = None,
+) -> Iterator[FamilyOutcome]:
+    """Evaluate every family on every account, streaming the outcomes in input order.
+
+    For each family, one :class:`FamilyOutcome` per account (in the order of ``accounts``, all
+    of the configuration's by default), each equal to ``evaluate_family(config, family,
+    account, on=on)``. The input is read lazily. Never raises for an item: a JSON object is
+    loaded as a :class:`ProductFamily` first, and an item that cannot be loaded gives, per
+    account, an outcome with no kind and no template and one error ``what="family"``,
+    ``code="invalid_family"`` (the message lists every problem with its JSON path), under its
+    parent's SKU when it has one, else ``"<item N>"``.
+
+    Raises:
+        PolicyConfigError: for an unknown account id (checked before anything is evaluated).
+        TypeError: for an ``on`` that is not a date.
+    """
+    account_ids, day = prepare(config, accounts, on)
+    return _family_stream(config, families, account_ids, day)
+
+
+def _family_stream(
+    config: Configuration,
+    families: Iterable[ProductFamily | Mapping[str, Any]],
+    account_ids: tuple[str, ...],
+    on: date,
+) -> Iterator[FamilyOutcome]:
+    for index, item in enumerate(families):
+        if type(item) is ProductFamily:
+            family = item
+        else:
+            try:
+                if not isinstance(item, Mapping):
+                    message = (
+                        f"expected a product family or a JSON object, got {describe(item)} @ $"
+                    )
+                    raise PolicyConfigError([message])
+                family = structure(item, ProductFamily)
+            except PolicyConfigError as error:
+                failure = OutcomeError(what="family", code="invalid_family", message=str(error))
+                sku = _parent_label(item, index)
+                for account_id in account_ids:
+                    yield _family(sku, account_id, None, None, None, None, None, (), (failure,), ())
+                continue
+        for account_id in account_ids:
+            yield evaluate_family(config, family, account_id, on=on)
+
+
+def _parent_label(item: object, index: int) -> str:
+    """The SKU an invalid family item is reported under: its parent's, else its position."""
+    parent = item.get("parent") if isinstance(item, Mapping) else None
+    sku = parent.get("sku") if isinstance(parent, Mapping) else None
+    return sku if type(sku) is str and sku.strip() else f"<item {index}>"
