@@ -70,6 +70,7 @@ from policy_engine._pricing import (
 )
 from policy_engine._serialization import DUMP, LOAD, load_quantity, structure
 from policy_engine._steps import Step, define_messages
+from policy_engine._sync import _is_product
 from policy_engine._validation import (
     JSON_SCHEMA,
     MAX_SIZE,
@@ -250,10 +251,6 @@ _GROUPED_MODES = {member.value: member for member in GroupedMode}
 def _to_grouped_mode(value: Any) -> Any:
     """Convert a valid string to the member; leave anything else for the check to report."""
     return _GROUPED_MODES.get(value, value) if type(value) is str else value
-
-
-def _is_product(value: Any) -> str | None:
-    return None if isinstance(value, Product) else f"expected a product, got {describe(value)}"
 
 
 # ------------------------------------------------------------------------------------ models

@@ -569,14 +569,17 @@ class ListingChange:
     after: Any = attrs.field(eq=True, hash=False, metadata={LOAD: load_json_value})
 
 
+def _price_summary(
+    price: PriceResult | None, errors: tuple[OutcomeError, ...]
+) -> dict[str, str] | None:
+    """A price as a preview compares it: amount and currency, or the code of its error."""
+    if price is not None:
+        return {"amount": str(price.amount), "currency": price.currency}
+    return next(({"error": error.code} for error in errors if error.what == "price"), None)
+
+
 def _summaries(outcome: ListingOutcome) -> dict[str, Any]:
-    price: Any
-    if outcome.price is not None:
-        price = {"amount": str(outcome.price.amount), "currency": outcome.price.currency}
-    else:
-        price = next(
-            ({"error": error.code} for error in outcome.errors if error.what == "price"), None
-        )
+    price = _price_summary(outcome.price, outcome.errors)
     return {
         "template": outcome.template,
         "quantity": (
@@ -751,13 +754,7 @@ _FAMILY_PARTS: tuple[tuple[str, SyncField | None], ...] = (
 
 
 def _family_summaries(outcome: FamilyOutcome) -> dict[str, Any]:
-    price: Any
-    if outcome.price is not None:
-        price = {"amount": str(outcome.price.amount), "currency": outcome.price.currency}
-    else:
-        price = next(
-            ({"error": error.code} for error in outcome.errors if error.what == "price"), None
-        )
+    price = _price_summary(outcome.price, outcome.errors)
     return {
         "template": outcome.template,
         "quantity": outcome.quantity,
