@@ -149,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f" {len(catalog.problems)} problems"
     )
     print("\nfamilies")
-    kinds = Counter(outcome.kind.value for outcome in outcomes)
+    kinds = Counter(family.kind.value for family in catalog.families)
     for kind in FamilyKind:
         _row(kind.value, kinds[kind.value])
     children = [child for outcome in outcomes for child in outcome.children]
