@@ -34,6 +34,7 @@ import attrs
 if TYPE_CHECKING:  # pragma: no cover
     from policy_engine._config import Configuration
 from policy_engine._batch import prepare
+from policy_engine._config import _tuple
 from policy_engine._errors import PolicyConfigError, PricingError
 from policy_engine._images import ImagePolicy, ImageSelection, select_images
 from policy_engine._inventory import (
@@ -61,6 +62,7 @@ from policy_engine._models import (
     _to_money,
     floor_quantity,
 )
+from policy_engine._orders import _items_of
 from policy_engine._pricing import (
     PriceResult,
     PriceVariationMode,
@@ -171,28 +173,6 @@ define_messages(
 # ------------------------------------------------------------------------------------ checks
 
 
-def _tuple(values: Any) -> Any:
-    if (
-        type(values) is tuple
-        or isinstance(values, str | Mapping)
-        or not isinstance(values, Iterable)
-    ):
-        return values
-    return tuple(values)
-
-
-def _items(cls: type, name: str) -> Any:
-    def _check(values: Any) -> str | None:
-        if not isinstance(values, tuple):
-            return f"expected a list of {name}, got {describe(values)}"
-        for value in values:
-            if not isinstance(value, cls):
-                return f"expected a list of {name}, got {describe(value)} in it"
-        return None
-
-    return _check
-
-
 def _codes(values: Any) -> str | None:
     if not isinstance(values, tuple):
         return f"expected a list of attribute codes, got {describe(values)}"
@@ -295,7 +275,7 @@ class BundleOption(Checked):
     selections: tuple[BundleSelection, ...] = attrs.field(
         converter=_tuple,
         metadata=check(
-            _items(BundleSelection, "bundle selections"), max_items(MAX_ITEMS), non_empty
+            _items_of(BundleSelection, "bundle selections"), max_items(MAX_ITEMS), non_empty
         ),
     )
 
@@ -335,7 +315,7 @@ class ProductFamily(Checked):
     children: tuple[Product, ...] = attrs.field(
         default=(),
         converter=_tuple,
-        metadata=check(_items(Product, "products"), max_items(MAX_ITEMS)),
+        metadata=check(_items_of(Product, "products"), max_items(MAX_ITEMS)),
     )
     variation_attributes: tuple[str, ...] = attrs.field(
         default=(), converter=_tuple, metadata=check(max_items(MAX_ATTRIBUTES), _codes)
@@ -351,7 +331,7 @@ class ProductFamily(Checked):
     bundle_options: tuple[BundleOption, ...] = attrs.field(
         default=(),
         converter=_tuple,
-        metadata=check(_items(BundleOption, "bundle options"), max_items(MAX_ITEMS)),
+        metadata=check(_items_of(BundleOption, "bundle options"), max_items(MAX_ITEMS)),
     )
     dynamic_price: bool = attrs.field(default=True, metadata=check(is_bool))
 
