@@ -61,6 +61,7 @@ from policy_engine import (
     InventoryPolicy,
     ListingOutcome,
     ListingTemplate,
+    Outcome,
     PricingPolicy,
     Product,
     Stock,
@@ -258,7 +259,7 @@ def checksum(outcomes: Iterable[ListingOutcome]) -> tuple[int, int, str, int]:
     return listings, quantity, str(price), errors
 
 
-def json_line(outcome: ListingOutcome) -> str:
+def json_line(outcome: Outcome) -> str:
     """An outcome as one line of JSON (what ``policy-engine evaluate --format jsonl`` writes)."""
     return json.dumps(unstructure(outcome), separators=(",", ":"))
 

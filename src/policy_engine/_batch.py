@@ -34,10 +34,11 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from datetime import UTC, date, datetime
 from functools import partial
 from itertools import islice
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import attrs
 
+from policy_engine._config import Configuration
 from policy_engine._errors import PolicyConfigError
 from policy_engine._images import ImageSelection
 from policy_engine._inventory import QuantityResult
@@ -54,6 +55,9 @@ from policy_engine._pricing import PriceResult
 from policy_engine._serialization import structure
 from policy_engine._steps import Step, define_messages
 from policy_engine._validation import describe, fast_constructor
+
+if TYPE_CHECKING:
+    from policy_engine._families import FamilyOutcome, Outcome, ProductFamily
 
 __all__ = [
     "chunked",
@@ -124,6 +128,16 @@ def _load(item: object, index: int, where: str) -> Product:
     raise _Rejected(_label(item, index, where), failure)
 
 
+def _is_family(item: object, family: type[Any]) -> bool:
+    """Whether a batch item is a product family: one, or a JSON object with a ``parent``."""
+    if type(item) is family:
+        return True
+    try:
+        return isinstance(item, Mapping) and "parent" in item
+    except Exception:  # noqa: BLE001 - a broken mapping is reported as a product that fails
+        return False
+
+
 def _parts(
     product: Product, on: date | None, distinct: list[tuple[Rule, ...]]
 ) -> list[ProductPart]:
@@ -140,19 +154,23 @@ def _parts(
 
 
 def _outcomes(
-    evaluation: Evaluator,
+    config: Configuration,
     items: Iterable[object],
     start: int,
     account_ids: Sequence[str],
     on: date | None,
     *,
     where: str = "",
-) -> Iterator[ListingOutcome]:
+) -> Iterator[Outcome]:
     """The outcomes of the items, numbered from ``start``, for each account in turn.
 
     A product's results are computed once per matched template and shared by the outcomes of the
-    accounts it serves (results are immutable).
+    accounts it serves (results are immutable). A product family (a ``ProductFamily``, or a JSON
+    object with a ``parent``) gives one family outcome per account instead.
     """
+    from policy_engine._families import ProductFamily, family_outcomes  # noqa: PLC0415 - cycle
+
+    evaluation = evaluator(config)
     distinct: list[tuple[Rule, ...]] = []
     plan: list[tuple[str, int]] = []
     for account_id in account_ids:
@@ -167,6 +185,9 @@ def _outcomes(
     ids = tuple(account_id for account_id, _ in plan)
     compute = Evaluator.compute
     for index, item in enumerate(items, start):
+        if type(item) is not Product and _is_family(item, ProductFamily):
+            yield from family_outcomes(config, item, index, ids, on, where=where)
+            continue
         parts = None
         try:
             product = item if type(item) is Product else _load(item, index, where)
@@ -197,7 +218,7 @@ def _outcomes(
 
 
 #: What a batch evaluates with: the configuration, the account ids, the day and the transform.
-Setup = tuple[Any, tuple[str, ...], date, Callable[[ListingOutcome], Any] | None]
+Setup = tuple[Any, tuple[str, ...], date, Callable[[Any], Any] | None]
 
 
 def stream_chunk(
@@ -208,7 +229,7 @@ def stream_chunk(
     Items without a usable SKU are named ``<item N{where}>``, ``N`` counted from ``start``.
     """
     config, account_ids, on, transform = setup
-    outcomes = _outcomes(evaluator(config), items, start, account_ids, on, where=where)
+    outcomes = _outcomes(config, items, start, account_ids, on, where=where)
     return outcomes if transform is None else map(transform, outcomes)
 
 
@@ -223,7 +244,7 @@ def evaluate_chunk(setup: Setup, items: Iterable[object], start: int) -> list[An
 @overload
 def evaluate_many(
     config: Any,
-    products: Iterable[Product | Mapping[str, Any]],
+    products: Iterable[Product],
     *,
     accounts: Iterable[str] | str | None = ...,
     on: date | None = ...,
@@ -237,7 +258,7 @@ def evaluate_many(
 @overload
 def evaluate_many(
     config: Any,
-    products: Iterable[Product | Mapping[str, Any]],
+    products: Iterable[Product],
     *,
     accounts: Iterable[str] | str | None = ...,
     on: date | None = ...,
@@ -248,16 +269,72 @@ def evaluate_many(
 ) -> Iterator[T]: ...
 
 
+@overload
 def evaluate_many(
     config: Any,
-    products: Iterable[Product | Mapping[str, Any]],
+    products: Iterable[ProductFamily],
+    *,
+    accounts: Iterable[str] | str | None = ...,
+    on: date | None = ...,
+    workers: int | None = ...,
+    executor: Executor | None = ...,
+    chunk_size: int = ...,
+    transform: None = ...,
+) -> Iterator[FamilyOutcome]: ...
+
+
+@overload
+def evaluate_many(
+    config: Any,
+    products: Iterable[ProductFamily],
+    *,
+    accounts: Iterable[str] | str | None = ...,
+    on: date | None = ...,
+    workers: int | None = ...,
+    executor: Executor | None = ...,
+    chunk_size: int = ...,
+    transform: Callable[[FamilyOutcome], T],
+) -> Iterator[T]: ...
+
+
+@overload
+def evaluate_many(
+    config: Any,
+    products: Iterable[Product | ProductFamily | Mapping[str, Any]],
+    *,
+    accounts: Iterable[str] | str | None = ...,
+    on: date | None = ...,
+    workers: int | None = ...,
+    executor: Executor | None = ...,
+    chunk_size: int = ...,
+    transform: None = ...,
+) -> Iterator[Outcome]: ...
+
+
+@overload
+def evaluate_many(
+    config: Any,
+    products: Iterable[Product | ProductFamily | Mapping[str, Any]],
+    *,
+    accounts: Iterable[str] | str | None = ...,
+    on: date | None = ...,
+    workers: int | None = ...,
+    executor: Executor | None = ...,
+    chunk_size: int = ...,
+    transform: Callable[[Outcome], T],
+) -> Iterator[T]: ...
+
+
+def evaluate_many(
+    config: Any,
+    products: Iterable[Product | ProductFamily | Mapping[str, Any]],
     *,
     accounts: Iterable[str] | str | None = None,
     on: date | None = None,
     workers: int | None = None,
     executor: Executor | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
-    transform: Callable[[ListingOutcome], Any] | None = None,
+    transform: Callable[[Any], Any] | None = None,
 ) -> Iterator[Any]:
     """Evaluate every product on every account, streaming the outcomes in input order.
 
@@ -300,14 +377,14 @@ def evaluate_many(
         ValueError: for ``workers`` or ``chunk_size`` below 1, or both ``workers`` and
             ``executor``.
     """
-    evaluation = evaluator(config)
+    evaluator(config)  # built here, once, before the first product is read
     account_ids, day = prepare(config, accounts, on)
     _check_pool_arguments(workers, executor)
     if type(chunk_size) is not int or chunk_size < 1:
         msg = f"chunk_size must be an integer >= 1, got {chunk_size!r}"
         raise ValueError(msg)
     if executor is None and (workers is None or workers == 1):
-        outcomes = _outcomes(evaluation, products, 0, account_ids, day)
+        outcomes = _outcomes(config, products, 0, account_ids, day)
         return outcomes if transform is None else map(transform, outcomes)
     setup = _encode_setup((config, account_ids, day, transform), "transform")
     local: Setup = (config, account_ids, day, transform)
@@ -324,7 +401,7 @@ def evaluate_many(
 @overload
 def evaluate_partitions(
     config: Any,
-    partitions: Iterable[Iterable[Product | Mapping[str, Any]]],
+    partitions: Iterable[Iterable[Product]],
     *,
     load: None = ...,
     consume: None = ...,
@@ -338,21 +415,7 @@ def evaluate_partitions(
 @overload
 def evaluate_partitions(
     config: Any,
-    partitions: Iterable[P],
-    *,
-    load: Callable[[P], Iterable[Product | Mapping[str, Any]]],
-    consume: None = ...,
-    accounts: Iterable[str] | str | None = ...,
-    on: date | None = ...,
-    workers: int | None = ...,
-    executor: Executor | None = ...,
-) -> Iterator[list[ListingOutcome]]: ...
-
-
-@overload
-def evaluate_partitions(
-    config: Any,
-    partitions: Iterable[Iterable[Product | Mapping[str, Any]]],
+    partitions: Iterable[Iterable[Product]],
     *,
     load: None = ...,
     consume: Callable[[Iterator[ListingOutcome]], R],
@@ -368,8 +431,134 @@ def evaluate_partitions(
     config: Any,
     partitions: Iterable[P],
     *,
-    load: Callable[[P], Iterable[Product | Mapping[str, Any]]],
+    load: Callable[[P], Iterable[Product]],
+    consume: None = ...,
+    accounts: Iterable[str] | str | None = ...,
+    on: date | None = ...,
+    workers: int | None = ...,
+    executor: Executor | None = ...,
+) -> Iterator[list[ListingOutcome]]: ...
+
+
+@overload
+def evaluate_partitions(
+    config: Any,
+    partitions: Iterable[P],
+    *,
+    load: Callable[[P], Iterable[Product]],
     consume: Callable[[Iterator[ListingOutcome]], R],
+    accounts: Iterable[str] | str | None = ...,
+    on: date | None = ...,
+    workers: int | None = ...,
+    executor: Executor | None = ...,
+) -> Iterator[R]: ...
+
+
+@overload
+def evaluate_partitions(
+    config: Any,
+    partitions: Iterable[Iterable[ProductFamily]],
+    *,
+    load: None = ...,
+    consume: None = ...,
+    accounts: Iterable[str] | str | None = ...,
+    on: date | None = ...,
+    workers: int | None = ...,
+    executor: Executor | None = ...,
+) -> Iterator[list[FamilyOutcome]]: ...
+
+
+@overload
+def evaluate_partitions(
+    config: Any,
+    partitions: Iterable[Iterable[ProductFamily]],
+    *,
+    load: None = ...,
+    consume: Callable[[Iterator[FamilyOutcome]], R],
+    accounts: Iterable[str] | str | None = ...,
+    on: date | None = ...,
+    workers: int | None = ...,
+    executor: Executor | None = ...,
+) -> Iterator[R]: ...
+
+
+@overload
+def evaluate_partitions(
+    config: Any,
+    partitions: Iterable[P],
+    *,
+    load: Callable[[P], Iterable[ProductFamily]],
+    consume: None = ...,
+    accounts: Iterable[str] | str | None = ...,
+    on: date | None = ...,
+    workers: int | None = ...,
+    executor: Executor | None = ...,
+) -> Iterator[list[FamilyOutcome]]: ...
+
+
+@overload
+def evaluate_partitions(
+    config: Any,
+    partitions: Iterable[P],
+    *,
+    load: Callable[[P], Iterable[ProductFamily]],
+    consume: Callable[[Iterator[FamilyOutcome]], R],
+    accounts: Iterable[str] | str | None = ...,
+    on: date | None = ...,
+    workers: int | None = ...,
+    executor: Executor | None = ...,
+) -> Iterator[R]: ...
+
+
+@overload
+def evaluate_partitions(
+    config: Any,
+    partitions: Iterable[Iterable[Product | ProductFamily | Mapping[str, Any]]],
+    *,
+    load: None = ...,
+    consume: None = ...,
+    accounts: Iterable[str] | str | None = ...,
+    on: date | None = ...,
+    workers: int | None = ...,
+    executor: Executor | None = ...,
+) -> Iterator[list[Outcome]]: ...
+
+
+@overload
+def evaluate_partitions(
+    config: Any,
+    partitions: Iterable[Iterable[Product | ProductFamily | Mapping[str, Any]]],
+    *,
+    load: None = ...,
+    consume: Callable[[Iterator[Outcome]], R],
+    accounts: Iterable[str] | str | None = ...,
+    on: date | None = ...,
+    workers: int | None = ...,
+    executor: Executor | None = ...,
+) -> Iterator[R]: ...
+
+
+@overload
+def evaluate_partitions(
+    config: Any,
+    partitions: Iterable[P],
+    *,
+    load: Callable[[P], Iterable[Product | ProductFamily | Mapping[str, Any]]],
+    consume: None = ...,
+    accounts: Iterable[str] | str | None = ...,
+    on: date | None = ...,
+    workers: int | None = ...,
+    executor: Executor | None = ...,
+) -> Iterator[list[Outcome]]: ...
+
+
+@overload
+def evaluate_partitions(
+    config: Any,
+    partitions: Iterable[P],
+    *,
+    load: Callable[[P], Iterable[Product | ProductFamily | Mapping[str, Any]]],
+    consume: Callable[[Iterator[Outcome]], R],
     accounts: Iterable[str] | str | None = ...,
     on: date | None = ...,
     workers: int | None = ...,
@@ -381,8 +570,8 @@ def evaluate_partitions(
     config: Any,
     partitions: Iterable[Any],
     *,
-    load: Callable[[Any], Iterable[Product | Mapping[str, Any]]] | None = None,
-    consume: Callable[[Iterator[ListingOutcome]], Any] | None = None,
+    load: Callable[[Any], Iterable[Any]] | None = None,
+    consume: Callable[[Iterator[Any]], Any] | None = None,
     accounts: Iterable[str] | str | None = None,
     on: date | None = None,
     workers: int | None = None,
@@ -448,7 +637,7 @@ _PartitionSetup = tuple[
     tuple[str, ...],
     date,
     Callable[[Any], Iterable[object]] | None,
-    Callable[[Iterator[ListingOutcome]], Any] | None,
+    Callable[[Iterator[Any]], Any] | None,
 ]
 
 

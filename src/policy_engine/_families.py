@@ -51,7 +51,7 @@ from policy_engine._limits import (
     MAX_NAME_LENGTH,
     MAX_SKU_LENGTH,
 )
-from policy_engine._listing import DISABLED, OutcomeError, Rule, evaluator
+from policy_engine._listing import DISABLED, ListingOutcome, OutcomeError, Rule, evaluator
 from policy_engine._models import (
     AttributeValue,
     Product,
@@ -105,6 +105,7 @@ __all__ = [
     "FamilyKind",
     "FamilyOutcome",
     "GroupedMode",
+    "Outcome",
     "ProductFamily",
     "evaluate_families",
     "evaluate_family",
@@ -613,6 +614,9 @@ class FamilyOutcome:
         return tuple(child for child in self.children if child.role is ChildRole.VARIANT)
 
 
+#: What a batch gives for one item and account: a listing's outcome or a family's.
+Outcome = ListingOutcome | FamilyOutcome
+
 _child = fast_constructor(ChildOutcome)
 _family = fast_constructor(FamilyOutcome)
 _NO_VARIATION: FrozenDict[str, AttributeValue] = FrozenDict()
@@ -1047,28 +1051,66 @@ def _family_stream(
     on: date,
 ) -> Iterator[FamilyOutcome]:
     for index, item in enumerate(families):
-        if type(item) is ProductFamily:
-            family = item
-        else:
-            try:
-                if not isinstance(item, Mapping):
-                    message = (
-                        f"expected a product family or a JSON object, got {describe(item)} @ $"
-                    )
-                    raise PolicyConfigError([message])
-                family = structure(item, ProductFamily)
-            except PolicyConfigError as error:
-                failure = OutcomeError(what="family", code="invalid_family", message=str(error))
-                sku = _parent_label(item, index)
-                for account_id in account_ids:
-                    yield _family(sku, account_id, None, None, None, None, None, (), (failure,), ())
-                continue
-        for account_id in account_ids:
-            yield evaluate_family(config, family, account_id, on=on)
+        yield from family_outcomes(config, item, index, account_ids, on)
 
 
-def _parent_label(item: object, index: int) -> str:
+define_messages(
+    {
+        "invalid_family": "the product family could not be loaded: nothing is listed",
+        "family_evaluation_failed": "the product family could not be evaluated: nothing is listed",
+    }
+)
+
+_INVALID_FAMILY = (Step(("invalid_family",)),)
+_FAMILY_FAILED = (Step(("family_evaluation_failed",)),)
+
+
+def family_outcomes(
+    config: Configuration,
+    item: object,
+    index: int,
+    account_ids: Iterable[str],
+    on: date | None,
+    *,
+    where: str = "",
+) -> Iterator[FamilyOutcome]:
+    """One batch item that is a family (or its JSON object): its outcome on each account.
+
+    Never raises: an item that does not load gives, per account, an outcome with one
+    ``invalid_family`` error; a failure while evaluating gives ``family_evaluation_failed``.
+    An item without a usable parent SKU is named ``<item N{where}>``.
+    """
+    if type(item) is ProductFamily:
+        family = item
+    else:
+        try:
+            if not isinstance(item, Mapping):
+                message = f"expected a product family or a JSON object, got {describe(item)} @ $"
+                raise PolicyConfigError([message])
+            family = structure(item, ProductFamily)
+        except PolicyConfigError as error:
+            failure = OutcomeError(what="family", code="invalid_family", message=str(error))
+            sku = _parent_label(item, index, where)
+            for account_id in account_ids:
+                yield _family(
+                    sku, account_id, None, None, None, None, None, (), (failure,), _INVALID_FAMILY
+                )
+            return
+    for account_id in account_ids:
+        try:
+            outcome = evaluate_family(config, family, account_id, on=on)
+        except Exception as error:  # noqa: BLE001 - one family must never stop a batch
+            message = f"{type(error).__name__}: {error}"
+            failure = OutcomeError(what="family", code="evaluation_failed", message=message)
+            sku = family.parent.sku
+            outcome = _family(
+                sku, account_id, family.kind, None, None, None, None, (), (failure,), _FAMILY_FAILED
+            )
+        yield outcome
+
+
+def _parent_label(item: object, index: int, where: str = "") -> str:
     """The SKU an invalid family item is reported under: its parent's, else its position."""
     parent = item.get("parent") if isinstance(item, Mapping) else None
     sku = parent.get("sku") if isinstance(parent, Mapping) else None
-    return sku if type(sku) is str and sku.strip() else f"<item {index}>"
+    return sku if type(sku) is str and sku.strip() else f"<item {index}{where}>"

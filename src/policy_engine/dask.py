@@ -28,7 +28,6 @@ except ImportError as error:
 
 from policy_engine._batch import Setup, prepare, stream_chunk
 from policy_engine._config import Configuration
-from policy_engine._listing import ListingOutcome
 
 __all__ = ["evaluate_bag"]
 
@@ -39,7 +38,7 @@ def evaluate_bag(
     *,
     accounts: Iterable[str] | str | None = None,
     on: date | None = None,
-    transform: Callable[[ListingOutcome], Any] | None = None,
+    transform: Callable[[Any], Any] | None = None,
 ) -> db.Bag:
     """A bag of the listing outcomes of a bag of products (lazy, like every Dask bag).
 

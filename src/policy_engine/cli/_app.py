@@ -22,6 +22,15 @@ import click
 from policy_engine import _batch
 from policy_engine._config import Configuration
 from policy_engine._curve import quantity_curve
+from policy_engine._families import (
+    ChildOutcome,
+    ChildRole,
+    FamilyKind,
+    FamilyOutcome,
+    ProductFamily,
+    evaluate_family,
+)
+from policy_engine._family_sync import FamilySyncDecision, sync_family
 from policy_engine._listing import (
     ListingOutcome,
     evaluate_listing,
@@ -40,6 +49,7 @@ from policy_engine.cli._io import (
     FAILED,
     USAGE,
     CliError,
+    Item,
     LoadProblem,
     ProductReader,
     decode_line,
@@ -61,6 +71,9 @@ EVALUATE_COLUMNS = (
     "main_image",
     "image_count",
     "error",
+    "kind",
+    "parent",
+    "detail",
 )
 PREVIEW_COLUMNS = ("sku", "account", "what", "before", "after")
 #: The largest ``--max`` of ``quantity-curve``.
@@ -188,6 +201,7 @@ def check(*, config: str, strict: bool, products: str | None) -> int:
     loaded = load_configuration(config)
     failed = 0
     catalog: list[Product] | None = None
+    families: list[ProductFamily] = []
     if products is not None:
         reader = ProductReader(products)
         reader.check()
@@ -196,9 +210,12 @@ def check(*, config: str, strict: bool, products: str | None) -> int:
             if isinstance(item, LoadProblem):
                 click.echo(f"{products}: {item.describe()}", err=True)
                 failed += 1
+            elif isinstance(item, ProductFamily):
+                catalog.append(item.parent)
+                families.append(item)
             else:
                 catalog.append(item)
-    warnings = lint(loaded, products=catalog)
+    warnings = lint(loaded, products=catalog, families=families)
     click.echo(f"{config}: ok: {_policy_counts(loaded)}")
     for warning in warnings:
         click.echo(f"{config}: warning: {warning.message} @ {warning.path} [{warning.code}]")
@@ -253,6 +270,85 @@ def _outcome_row(outcome: ListingOutcome) -> dict[str, Any]:
         "main_image": None if images is None else images.main,
         "image_count": None if images is None else len(images.images),
         "error": errors or None,
+        "kind": "product",
+        "parent": None,
+        "detail": None,
+    }
+
+
+def _last_code(steps: Sequence[Any], prefix: str) -> str | None:
+    return next((step.code for step in reversed(steps) if step.code.startswith(prefix)), None)
+
+
+def _family_rows(outcome: FamilyOutcome) -> list[dict[str, Any]]:
+    """A family's listing row, then one row per child (its variants, components, left out)."""
+    price, images = outcome.price, outcome.images
+    errors = "; ".join(f"{error.code}: {error.message}" for error in outcome.errors)
+    rows = [
+        {
+            "sku": outcome.sku,
+            "account": outcome.account,
+            "template": outcome.template,
+            "quantity": outcome.quantity,
+            "quantity_rule": _last_code(outcome.reasons, "family_quantity")
+            or _last_code(outcome.reasons, "family_no_variant"),
+            "price": None if price is None else str(price.amount),
+            "currency": None if price is None else price.currency,
+            "main_image": None if images is None else images.main,
+            "image_count": None if images is None else len(images.images),
+            "error": errors or None,
+            "kind": None if outcome.kind is None else outcome.kind.value,
+            "parent": None,
+            "detail": _family_detail(outcome),
+        }
+    ]
+    rows.extend(_child_row(outcome, child) for child in outcome.children)
+    return rows
+
+
+_FAMILY_KINDS = frozenset(kind.value for kind in FamilyKind)
+
+
+def _families_note(count: int) -> str:
+    if not count:
+        return ""
+    return " (1 product family)" if count == 1 else f" ({count} product families)"
+
+
+def _family_detail(outcome: FamilyOutcome) -> str | None:
+    if not outcome.children:
+        return None
+    count = len(outcome.children)
+    variants = len(outcome.variants)
+    if variants or outcome.kind is FamilyKind.CONFIGURABLE:
+        return f"{variants} of {count} children are variants"
+    components = sum(child.role is ChildRole.COMPONENT for child in outcome.children)
+    return f"{components} of {count} children are components"
+
+
+def _child_detail(child: ChildOutcome) -> str | None:
+    if child.role is ChildRole.VARIANT and child.variation:
+        return ", ".join(f"{code}={value}" for code, value in child.variation.items())
+    return child.reasons[-1].message if child.reasons else None
+
+
+def _child_row(outcome: FamilyOutcome, child: ChildOutcome) -> dict[str, Any]:
+    quantity, price, images = child.quantity, child.price, child.images
+    errors = "; ".join(f"{error.code}: {error.message}" for error in child.errors)
+    return {
+        "sku": child.sku,
+        "account": outcome.account,
+        "template": outcome.template,
+        "quantity": None if quantity is None else quantity.quantity,
+        "quantity_rule": None if quantity is None else quantity.rule.value,
+        "price": None if price is None else str(price.amount),
+        "currency": None if price is None else price.currency,
+        "main_image": None if images is None else images.main,
+        "image_count": None if images is None else len(images.images),
+        "error": errors or None,
+        "kind": child.role.value,
+        "parent": outcome.sku,
+        "detail": _child_detail(child),
     }
 
 
@@ -272,12 +368,18 @@ _Evaluated = tuple[list[dict[str, Any]], str | None, int]
 _CHUNK_SIZE = 500
 
 
-def _evaluate_item(setup: _EvaluateSetup, item: Product | LoadProblem) -> _Evaluated:
+def _evaluate_item(setup: _EvaluateSetup, item: Item) -> _Evaluated:
     if isinstance(item, LoadProblem):
         return [_problem_row(item)], item.describe(), 1
     config, account_ids, on = setup
     rows = []
     failed = 0
+    if isinstance(item, ProductFamily):
+        for account in account_ids:
+            family = evaluate_family(config, item, account, on=on)
+            rows.extend(_family_rows(family))
+            failed += bool(family.errors)
+        return rows, None, failed
     for account in account_ids:
         outcome = evaluate_listing(config, item, account, on=on)
         rows.append(_outcome_row(outcome))
@@ -371,7 +473,7 @@ def evaluate(
     account_ids = _accounts(loaded, config, accounts)
     reader = ProductReader(products)
     reader.check()
-    rows = failed = 0
+    rows = failed = families = 0
     to_terminal = output == "-" and sys.stdout.isatty()
     with _output(output) as out:
         writer = make_writer(
@@ -397,14 +499,15 @@ def evaluate(
                         writer.write(row)
                     rows += len(item_rows)
                     failed += item_failed
+                    families += bool(item_rows) and item_rows[0]["kind"] in _FAMILY_KINDS
                     bar.advance()
         finally:
             writer.close()
     if reader.count == 0:
         raise _no_products(products)
     click.echo(
-        f"{products}: {reader.count} products, {rows} rows, {failed} failed"
-        + ("" if output == "-" else f"; written to {output}"),
+        f"{products}: {reader.count} products{_families_note(families)}, {rows} rows,"
+        f" {failed} failed" + ("" if output == "-" else f"; written to {output}"),
         err=True,
     )
     return FAILED if failed else 0
@@ -450,10 +553,107 @@ def _explain_text(
     return "\n".join(lines) + "\n"
 
 
+def _explain_family(
+    config: Configuration,
+    family: ProductFamily,
+    where: tuple[str, int],
+    account_ids: Sequence[str],
+    on: date,
+    *,
+    as_json: bool,
+) -> int:
+    """``explain`` for a product family (at ``where``, the file and line): its listing on each
+    account, then each child."""
+    name, line = where
+    change = ProductChange(kind=ChangeKind.CREATED, product=family.parent)
+    outcomes = [
+        (
+            evaluate_family(config, family, account, on=on),
+            sync_family(config, family, change, account, on=on),
+        )
+        for account in account_ids
+    ]
+    if as_json:
+        data = {
+            "sku": family.parent.sku,
+            "line": line,
+            "family": family.kind.value,
+            "accounts": [
+                {"outcome": unstructure(outcome), "sync": unstructure(decision)}
+                for outcome, decision in outcomes
+            ],
+        }
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        click.echo(_explain_family_text(family, line, name, outcomes), nl=False)
+    return FAILED if any(outcome.errors for outcome, _ in outcomes) else 0
+
+
+def _explain_family_text(
+    family: ProductFamily,
+    line: int,
+    name: str,
+    outcomes: Sequence[tuple[FamilyOutcome, FamilySyncDecision]],
+) -> str:
+    parent = family.parent
+    count = len(family.children)
+    lines = [
+        f"{parent.sku}  {parent.name}".rstrip()
+        + f"  ({family.kind.value} family of {count} children; {name} line {line})"
+    ]
+    for outcome, decision in outcomes:
+        lines.append("")
+        lines.append(f"account {outcome.account}")
+        if outcome.template is None:
+            lines.append("  template  none: the family is not listed")
+        else:
+            lines.append(f"  template  {outcome.template}")
+        _steps(lines, outcome.reasons)
+        if outcome.quantity is not None:
+            lines.append(f"  quantity  {outcome.quantity}")
+        if outcome.price is not None:
+            lines.append(f"  price     {outcome.price.amount} {outcome.price.currency}")
+        for error in outcome.errors:
+            lines.append(f"  {error.what:<9} ERROR {error.code}")
+            lines.append(f"      - {error.message}")
+        if outcome.images is not None:
+            images = outcome.images
+            main = images.main or "none"
+            lines.append(f"  images    {len(images.images)} [{images.source.value}] main {main}")
+        if outcome.children:
+            lines.append(f"  children  {len(outcome.variants)} variants of {count}")
+            width = max(len(child.sku) for child in outcome.children)
+            for child in outcome.children:
+                quantity = "-" if child.quantity is None else str(child.quantity.quantity)
+                price = (
+                    "-" if child.price is None else f"{child.price.amount} {child.price.currency}"
+                )
+                detail = _child_detail(child) or ""
+                lines.append(
+                    f"    {child.sku:<{width}}  {child.role.value:<9}  qty {quantity:>5}"
+                    f"  price {price:<12}  {detail}".rstrip()
+                )
+                if child.quantity is not None:
+                    lines.extend(f"        - {step.message}" for step in child.quantity.steps)
+                if child.price is not None:
+                    lines.extend(f"        - {step.message}" for step in child.price.steps)
+                lines.extend(
+                    f"        - ERROR {error.code}: {error.message}" for error in child.errors
+                )
+        fields = ", ".join(sorted(field.value for field in decision.fields)) or "none"
+        lines.append(f"  sync      {decision.action.value} on creation; fields: {fields}")
+        _steps(lines, decision.reasons)
+    return "\n".join(lines) + "\n"
+
+
 @cli.command()
 @click.argument("config", metavar="CONFIG")
 @click.argument("products", metavar="PRODUCTS")
-@click.option("--sku", required=True, help="The product to explain.")
+@click.option(
+    "--sku",
+    required=True,
+    help="The product to explain (for a product family: its parent's or a child's SKU).",
+)
 @click.option(
     "--account",
     "-a",
@@ -487,6 +687,10 @@ def explain(
                 unreadable += 1
                 click.echo(f"{products}: {item.describe()}", err=True)
             continue
+        if isinstance(item, ProductFamily):
+            if sku != item.parent.sku and all(child.sku != sku for child in item.children):
+                continue
+            return _explain_family(loaded, item, (products, line), account_ids, on, as_json=as_json)
         if item.sku != sku:
             continue
         change = ProductChange(kind=ChangeKind.CREATED, product=item)
@@ -582,7 +786,11 @@ def preview(*, old: str, new: str, products: str, on: date, fmt: str, output: st
                     click.echo(f"{products}: {item.describe()}", err=True)
                     failed += 1
                     continue
-                for change in preview_change(before, after, (item,), on=on):
+                if isinstance(item, ProductFamily):
+                    found = preview_change(before, after, (), on=on, families=(item,))
+                else:
+                    found = preview_change(before, after, (item,), on=on)
+                for change in found:
                     writer.write(
                         {
                             "sku": change.sku,

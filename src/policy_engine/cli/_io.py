@@ -24,6 +24,7 @@ import attrs
 from policy_engine._batch import chunked
 from policy_engine._config import Configuration, load_config
 from policy_engine._errors import PolicyConfigError
+from policy_engine._families import ProductFamily
 from policy_engine._models import Product
 from policy_engine._serialization import structure
 
@@ -31,10 +32,12 @@ __all__ = [
     "FAILED",
     "USAGE",
     "CliError",
+    "Item",
     "LoadProblem",
     "ProductReader",
     "config_problem_lines",
     "decode_line",
+    "is_family",
     "load_configuration",
     "os_problem",
 ]
@@ -120,8 +123,9 @@ class LoadProblem:
     Attributes:
         line: The line of the file where the product starts.
         column: The column of a JSON syntax error, else ``None``.
-        code: ``invalid_json`` (not JSON text) or ``invalid_product`` (JSON that is not a
-            valid product).
+        code: ``invalid_json`` (not JSON text), ``invalid_product`` (JSON that is not a
+            valid product) or ``invalid_family`` (an object with a ``parent`` that is not a
+            valid product family).
         messages: Every problem, each ``"<message> @ $.path"`` for an invalid product.
         sku: The SKU, when the data has one.
     """
@@ -166,25 +170,40 @@ _DECODER = json.JSONDecoder(object_pairs_hook=_unique_keys)
 
 def _sku_of(data: Any) -> str | None:
     if isinstance(data, dict):
+        if "parent" in data:
+            data = data["parent"]
+            if not isinstance(data, dict):
+                return None
         sku = data.get("sku")
         if type(sku) is str:
             return sku
     return None
 
 
+def is_family(data: object) -> bool:
+    """Whether a JSON object is a product family: it has a ``parent`` (a product never has)."""
+    return isinstance(data, dict) and "parent" in data
+
+
 def _bad_json(line: int, column: int | None, message: str) -> LoadProblem:
     return LoadProblem(line=line, column=column, code="invalid_json", messages=(message,))
 
 
-def _load_product(data: Any, line: int, root: str) -> Product | LoadProblem:
+#: What one item of a products file becomes.
+Item = Product | ProductFamily | LoadProblem
+
+
+def _load_product(data: Any, line: int, root: str) -> Item:
+    family = is_family(data)
     try:
-        return structure(data, Product)
+        return structure(data, ProductFamily) if family else structure(data, Product)
     except PolicyConfigError as error:
         messages = tuple(f"{message} @ {root}{path[1:]}" for path, message in error.problems)
-        return LoadProblem(line=line, code="invalid_product", messages=messages, sku=_sku_of(data))
+        code = "invalid_family" if family else "invalid_product"
+        return LoadProblem(line=line, code=code, messages=messages, sku=_sku_of(data))
 
 
-def decode_line(number: int, raw: bytes, *, first: bool) -> Product | LoadProblem:
+def decode_line(number: int, raw: bytes, *, first: bool) -> Item:
     """A non-blank line of JSON Lines: the product it holds, or what is wrong with it.
 
     ``first`` tells whether it is the file's first product (a lone ``{`` there gets a hint).
@@ -208,7 +227,8 @@ def decode_line(number: int, raw: bytes, *, first: bool) -> Product | LoadProble
 class ProductReader:
     """Products from a JSON array or JSON Lines file, streamed (``-`` reads standard input).
 
-    Iterating yields ``(line, Product | LoadProblem)`` for each product in file order. In JSON
+    Iterating yields ``(line, Product | ProductFamily | LoadProblem)`` for each item in file
+    order (an object with a ``parent`` is a product family). In JSON
     Lines, blank lines are skipped and a line that is not JSON is a :class:`LoadProblem`
     (``invalid_json``, with its column); reading goes on with the next line. A JSON array that
     is not well formed cannot be read on past the error: iteration stops with a
@@ -242,7 +262,7 @@ class ProductReader:
         if self.name != STDIN:
             self._open().close()
 
-    def __iter__(self) -> Iterator[tuple[int, Product | LoadProblem]]:
+    def __iter__(self) -> Iterator[tuple[int, Item]]:
         with self._opened() as (file, head, is_array):
             if is_array:
                 yield from self._array(head, file)
@@ -255,7 +275,7 @@ class ProductReader:
 
         JSON Lines give ``(True, [(line number, raw line, first), ...])``: the lines are decoded
         and loaded with :func:`decode_line` where they are evaluated. A JSON array gives
-        ``(False, [(line, Product | LoadProblem), ...])``, parsed here (an array is one value, so
+        ``(False, [(line, Item), ...])``, parsed here (an array is one value, so
         it is read in one place).
         """
         with self._opened() as (file, head, is_array):
@@ -318,7 +338,7 @@ class ProductReader:
 
     # ---------------------------------------------------------------------------- JSON array
 
-    def _array(self, head: bytes, file: IO[bytes]) -> Iterator[tuple[int, Product | LoadProblem]]:
+    def _array(self, head: bytes, file: IO[bytes]) -> Iterator[tuple[int, Item]]:
         decoder = codecs.getincrementaldecoder("utf-8-sig")()
         reader = _ArrayText(self, file, decoder)
         reader.feed(head)
