@@ -8,13 +8,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 
 from policy_engine import (
     Account,
     Adjustment,
     AdjustmentKind,
+    Condition,
     Configuration,
     ImagePolicy,
     InventoryPolicy,
@@ -29,6 +31,7 @@ from policy_engine import (
     SyncPolicy,
     Threshold,
     assign_policy,
+    config_revision,
     default_config,
     dump_config,
     evaluate_listing,
@@ -237,6 +240,53 @@ class TestLoading:
 
         assert load_config(tomllib.loads(dump_config(config, format="toml"))) == config
         assert structure(unstructure(config), Configuration) == config
+
+
+class TestRevision:
+    """config_revision: a content hash of the canonical configuration."""
+
+    def test_pinned(self) -> None:
+        """The revision is "sha256:" and the SHA-256 of the sorted, compact JSON dump."""
+        import hashlib
+
+        config = default_config("ebay")
+        assert all(template.condition is None for template in config.templates)
+        canonical = json.dumps(dump_config(config), sort_keys=True, separators=(",", ":"))
+        expected = "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+        assert config_revision(config) == expected
+        assert len(expected) == len("sha256:") + 64
+
+    def test_edit_changes_the_revision(self) -> None:
+        """Any edit gives another revision; equal configurations give the same one."""
+        config = default_config("ebay")
+        edited = attrs.evolve(config, accounts=[attrs.evolve(config.accounts[0], id="other")])
+        assert config_revision(edited) != config_revision(config)
+        assert config_revision(default_config("ebay")) == config_revision(config)
+
+    def test_condition_text_or_tree(self) -> None:
+        """A template condition written as text or as its tree gives the same revision."""
+        data = dump_config(default_config("ebay"))
+        data["templates"][0]["condition"] = "price > 10"
+        config = load_config(data)
+        data["templates"][0]["condition"] = Condition("price > 10").to_tree()
+        as_tree = load_config(data)
+        assert dump_config(config) != dump_config(as_tree)
+        assert config_revision(config) == config_revision(as_tree)
+
+    @settings(max_examples=300)
+    @given(configurations())
+    def test_format_independent(self, config: Configuration) -> None:
+        """Invariant: a configuration read back from its JSON or TOML dump has the same revision."""
+        import tomllib
+
+        revision = config_revision(config)
+        assert (
+            config_revision(load_config(json.loads(dump_config(config, format="json")))) == revision
+        )
+        assert (
+            config_revision(load_config(tomllib.loads(dump_config(config, format="toml"))))
+            == revision
+        )
 
 
 class TestDefaults:

@@ -13,6 +13,7 @@ Edits return a new configuration; nothing is ever changed in place.
 from __future__ import annotations
 
 import enum
+import hashlib
 import itertools
 import json
 import math
@@ -70,6 +71,7 @@ __all__ = [
     "Referrer",
     "TemplateInUseError",
     "assign_policy",
+    "config_revision",
     "default_config",
     "dump_config",
     "load_config",
@@ -801,6 +803,24 @@ def dump_config(config: Configuration, *, format: str | None = None) -> Any:  # 
         return _to_toml(data)
     msg = f"unknown format {format!r}: use None, 'json' or 'toml'"
     raise ValueError(msg)
+
+
+def config_revision(config: Configuration) -> str:
+    """The configuration's revision: a content hash of its canonical JSON.
+
+    ``"sha256:"`` followed by 64 hex digits: the SHA-256 of :func:`dump_config`'s data written
+    as canonical JSON (keys sorted, no spaces, UTF-8), each template's condition as its canonical
+    tree. Two configurations that compare equal have
+    the same revision, whatever file or format they came from, so logs, decisions and a service's
+    responses can record which configuration decided.
+    """
+    data = unstructure(config)
+    # A condition dumps as written (text or tree); its canonical tree is what decides equality.
+    for template, dumped in zip(config.templates, data["templates"], strict=True):
+        if template.condition is not None:
+            dumped["condition"] = template.condition.to_tree()
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 # ---------------------------------------------------------------------------------------- TOML
