@@ -393,6 +393,9 @@ class TestEvaluate:
             "main_image": "/m/b/mb01-blue-1.jpg",
             "image_count": 3,
             "error": None,
+            "kind": "product",
+            "parent": None,
+            "detail": None,
         }
 
     def test_json_array_gives_the_same_rows(self, call: Any) -> None:
@@ -535,6 +538,9 @@ class TestEvaluate:
                     "main_image",
                     "image_count",
                     "error",
+                    "kind",
+                    "parent",
+                    "detail",
                 ]
             )
             + "\n",
@@ -645,6 +651,9 @@ class TestEvaluate:
             "main_image",
             "image_count",
             "error",
+            "kind",
+            "parent",
+            "detail",
         ]
         assert lines[1].split() == [
             "24-MB01",
@@ -656,6 +665,9 @@ class TestEvaluate:
             "USD",
             "/m/b/mb01-blue-1.jpg",
             "3",
+            "-",
+            "product",
+            "-",
             "-",
         ]
         assert len(lines) == 21

@@ -450,6 +450,28 @@ class TestBundle:
         assert outcome.quantity == 0
         assert [codes(c.reasons) for c in outcome.children] == [["component_unavailable"]] * 2
 
+    def test_unavailable_selection_with_an_available_one(self) -> None:
+        """An unavailable selection of an option that another selection fills does not stop the
+        bundle, and its reason says so; an option no selection fills does."""
+        family = bundle(
+            child("A", 50),
+            child("B", 0),
+            child("C", 0),
+            options=[(True, [("A", 1), ("B", 1)]), (True, [("C", 1)])],
+        )
+        outcome = evaluate_family(CONFIG, family, ACCOUNT)
+        assert outcome.quantity == 0
+        assert [codes(c.reasons) for c in outcome.children] == [
+            ["component_listed"],
+            ["component_selection_unavailable"],
+            ["component_unavailable"],
+        ]
+        assert by_sku(outcome)["B"].reasons[0].message == (
+            "B is disabled or out of stock: another selection of its option is sold instead"
+        )
+        filled = bundle(child("A", 50), child("B", 0), options=[(True, [("A", 1), ("B", 1)])])
+        assert evaluate_family(CONFIG, filled, ACCOUNT).quantity == 50
+
     def test_dynamic_price(self) -> None:
         """Σ over required options of the cheapest selection × its quantity."""
         family = bundle(

@@ -147,6 +147,9 @@ define_messages(
         "variant_unpriced": "{0} has no usable price: it is not a variant",
         "component_listed": "{0} is a component of the listing ({1} per listing)",
         "component_unavailable": "{0} is disabled or out of stock: the listing cannot be sold",
+        "component_selection_unavailable": (
+            "{0} is disabled or out of stock: another selection of its option is sold instead"
+        ),
         "component_optional": "{0} is in an optional bundle option: it does not limit the listing",
         "component_unused": "{0} is in no option of the bundle: it is not part of the listing",
         "family_quantity_sum": "the listing's quantity is the sum of its {0} variants: {1}",
@@ -934,6 +937,8 @@ def _bundle(family: ProductFamily, account_id: str, rule: Rule, on: date | None)
     evaluated = {child.sku: (child, *_parts(child, rule, on)) for child in family.children}
     selected: set[str] = set()
     in_required: dict[str, int] = {}
+    # The SKUs of the required options that no selection can fill: they stop the bundle.
+    blocking: set[str] = set()
     supply: int | None = None
     cheapest_total: list[tuple[PriceResult, int]] = []
     unpriced_option = False
@@ -958,6 +963,8 @@ def _bundle(family: ProductFamily, account_id: str, rule: Rule, on: date | None)
             ):
                 cheapest = (price, selection.qty)
         supply = best if supply is None else min(supply, best)
+        if not best:
+            blocking.update(selection.sku for selection in option.selections)
         if cheapest is None:
             unpriced_option = True
         else:
@@ -974,8 +981,10 @@ def _bundle(family: ProductFamily, account_id: str, rule: Rule, on: date | None)
                 role = _EXCLUDED
         elif _available(child, quantity):
             reasons = (Step(("component_listed", sku, per_bundle)),)
-        else:
+        elif sku in blocking:
             reasons = (Step(("component_unavailable", sku)),)
+        else:
+            reasons = (Step(("component_selection_unavailable", sku)),)
         children.append(_child(sku, role, _NO_VARIATION, quantity, price, images, errors, reasons))
     # A valid bundle has a required option, so ``supply`` is set.
     total = supply if supply is not None and parent.enabled else 0
