@@ -31,14 +31,18 @@ from policy_engine._families import (
     evaluate_family,
 )
 from policy_engine._family_sync import FamilySyncDecision, sync_family
+from policy_engine._images import ImageSelection
+from policy_engine._inventory import QuantityResult
 from policy_engine._listing import (
     ListingOutcome,
+    OutcomeError,
     evaluate_listing,
     lint,
     preview_change,
     sync_listing,
 )
 from policy_engine._models import Product
+from policy_engine._pricing import PriceResult
 from policy_engine._schema import SCHEMA_KINDS, json_schema
 from policy_engine._serialization import unstructure
 from policy_engine._sync import ChangeKind, ProductChange
@@ -256,24 +260,56 @@ def _output(name: str) -> Iterator[TextIO]:
         yield out
 
 
-def _outcome_row(outcome: ListingOutcome) -> dict[str, Any]:
-    quantity, price, images = outcome.quantity, outcome.price, outcome.images
-    errors = "; ".join(f"{error.code}: {error.message}" for error in outcome.errors)
+def _row(
+    sku: str,
+    account: str,
+    template: str | None,
+    *,
+    quantity: tuple[int, str | None] | None,
+    price: PriceResult | None,
+    images: ImageSelection | None,
+    errors: Sequence[OutcomeError],
+    kind: tuple[str | None, str | None, str | None],
+) -> dict[str, Any]:
+    """One row of ``evaluate``.
+
+    ``quantity`` is (quantity, rule) and ``kind`` is (kind, parent, detail).
+    """
     return {
-        "sku": outcome.sku,
-        "account": outcome.account,
-        "template": outcome.template,
-        "quantity": None if quantity is None else quantity.quantity,
-        "quantity_rule": None if quantity is None else quantity.rule.value,
+        "sku": sku,
+        "account": account,
+        "template": template,
+        "quantity": None if quantity is None else quantity[0],
+        "quantity_rule": None if quantity is None else quantity[1],
         "price": None if price is None else str(price.amount),
         "currency": None if price is None else price.currency,
         "main_image": None if images is None else images.main,
         "image_count": None if images is None else len(images.images),
-        "error": errors or None,
-        "kind": "product",
-        "parent": None,
-        "detail": None,
+        "error": "; ".join(f"{error.code}: {error.message}" for error in errors) or None,
+        "kind": kind[0],
+        "parent": kind[1],
+        "detail": kind[2],
     }
+
+
+def _rule(result: QuantityResult | None) -> tuple[int, str | None] | None:
+    return None if result is None else (result.quantity, result.rule.value)
+
+
+_PRODUCT = ("product", None, None)
+
+
+def _outcome_row(outcome: ListingOutcome) -> dict[str, Any]:
+    return _row(
+        outcome.sku,
+        outcome.account,
+        outcome.template,
+        quantity=_rule(outcome.quantity),
+        price=outcome.price,
+        images=outcome.images,
+        errors=outcome.errors,
+        kind=_PRODUCT,
+    )
 
 
 def _last_code(steps: Sequence[Any], prefix: str) -> str | None:
@@ -282,27 +318,36 @@ def _last_code(steps: Sequence[Any], prefix: str) -> str | None:
 
 def _family_rows(outcome: FamilyOutcome) -> list[dict[str, Any]]:
     """A family's listing row, then one row per child (its variants, components, left out)."""
-    price, images = outcome.price, outcome.images
-    errors = "; ".join(f"{error.code}: {error.message}" for error in outcome.errors)
+    rule = _last_code(outcome.reasons, "family_quantity") or _last_code(
+        outcome.reasons, "family_no_variant"
+    )
+    quantity = None if outcome.quantity is None else (outcome.quantity, rule)
+    kind = None if outcome.kind is None else outcome.kind.value
     rows = [
-        {
-            "sku": outcome.sku,
-            "account": outcome.account,
-            "template": outcome.template,
-            "quantity": outcome.quantity,
-            "quantity_rule": _last_code(outcome.reasons, "family_quantity")
-            or _last_code(outcome.reasons, "family_no_variant"),
-            "price": None if price is None else str(price.amount),
-            "currency": None if price is None else price.currency,
-            "main_image": None if images is None else images.main,
-            "image_count": None if images is None else len(images.images),
-            "error": errors or None,
-            "kind": None if outcome.kind is None else outcome.kind.value,
-            "parent": None,
-            "detail": _family_detail(outcome),
-        }
+        _row(
+            outcome.sku,
+            outcome.account,
+            outcome.template,
+            quantity=quantity,
+            price=outcome.price,
+            images=outcome.images,
+            errors=outcome.errors,
+            kind=(kind, None, _family_detail(outcome)),
+        )
     ]
-    rows.extend(_child_row(outcome, child) for child in outcome.children)
+    rows.extend(
+        _row(
+            child.sku,
+            outcome.account,
+            outcome.template,
+            quantity=_rule(child.quantity),
+            price=child.price,
+            images=child.images,
+            errors=child.errors,
+            kind=(child.role.value, outcome.sku, _child_detail(child)),
+        )
+        for child in outcome.children
+    )
     return rows
 
 
@@ -330,26 +375,6 @@ def _child_detail(child: ChildOutcome) -> str | None:
     if child.role is ChildRole.VARIANT and child.variation:
         return ", ".join(f"{code}={value}" for code, value in child.variation.items())
     return child.reasons[-1].message if child.reasons else None
-
-
-def _child_row(outcome: FamilyOutcome, child: ChildOutcome) -> dict[str, Any]:
-    quantity, price, images = child.quantity, child.price, child.images
-    errors = "; ".join(f"{error.code}: {error.message}" for error in child.errors)
-    return {
-        "sku": child.sku,
-        "account": outcome.account,
-        "template": outcome.template,
-        "quantity": None if quantity is None else quantity.quantity,
-        "quantity_rule": None if quantity is None else quantity.rule.value,
-        "price": None if price is None else str(price.amount),
-        "currency": None if price is None else price.currency,
-        "main_image": None if images is None else images.main,
-        "image_count": None if images is None else len(images.images),
-        "error": errors or None,
-        "kind": child.role.value,
-        "parent": outcome.sku,
-        "detail": _child_detail(child),
-    }
 
 
 def _problem_row(problem: LoadProblem) -> dict[str, Any]:
