@@ -427,11 +427,33 @@ def evaluate_listing(
     rules = evaluation.rules(account_id)
     template_id = None if listing is None else listing.template
     if template_id is None:
-        return _outcome(product.sku, account_id, *Evaluator.product_part(product, on, rules))
-    rule = evaluation.listing_rule(product, rules, template_id)
-    if isinstance(rule, Step):
-        return _outcome(product.sku, account_id, None, None, None, None, (), (rule,))
-    return _outcome(product.sku, account_id, *Evaluator.compute(product, on, rule))
+        part = Evaluator.product_part(product, on, rules)
+    else:
+        rule = evaluation.listing_rule(product, rules, template_id)
+        if isinstance(rule, Step):
+            return _outcome(product.sku, account_id, None, None, None, None, (), (rule,))
+        part = Evaluator.compute(product, on, rule)
+    if config.allocation is not None and part[1] is not None:
+        part = _allocated(config, product, account_id, template_id, part)
+    return _outcome(product.sku, account_id, *part)
+
+
+def _allocated(
+    config: Configuration,
+    product: Product,
+    account_id: str,
+    template_id: str | None,
+    part: ProductPart,
+) -> ProductPart:
+    """The part with the account's allocated quantity (every account with a template lists)."""
+    from policy_engine._allocation import allocated_quantities  # noqa: PLC0415 - a cycle
+
+    listed: dict[str, str | None] = {account.id: None for account in config.accounts}
+    listed[account_id] = template_id
+    quantities = allocated_quantities(config, product, listed=listed)
+    if quantities is None:
+        return part
+    return (part[0], quantities[account_id], *part[2:])
 
 
 _NONE, _UPDATE, _PRICE_INVENTORY = (
