@@ -42,6 +42,7 @@ from policy_engine import (
     SCHEMA_KINDS,
     Account,
     Adjustment,
+    AllocationPolicy,
     ChannelOrder,
     Condition,
     Configuration,
@@ -96,6 +97,7 @@ KIND_CLASSES: dict[str, type[Any]] = {
     "stock": Stock,
     "channel_order": ChannelOrder,
     "product_family": ProductFamily,
+    "allocation": AllocationPolicy,
 }
 
 
@@ -750,6 +752,7 @@ class TestDocuments:
             "templates",
             "accounts",
             "channels",
+            "allocation",
         }
 
     def test_unknown_kind(self) -> None:

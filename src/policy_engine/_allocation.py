@@ -60,6 +60,7 @@ from policy_engine._validation import (
 if TYPE_CHECKING:  # pragma: no cover
     from policy_engine._config import Configuration
     from policy_engine._models import Product
+    from policy_engine._stock_sync import ChannelListing, StockEvent
 
 __all__ = [
     "AccountAllocation",
@@ -523,8 +524,8 @@ class Allocator:
         if not enabled:
             return ([_DISABLED] * count, zeros, zeros, None, [()] * (count + 1), 0)
         if stock is None or not stock.manage_stock:
-            results = [compute_quantity(stock, account.policy) for account in given]
-            return (results, zeros, zeros, None, [(_NOT_TRACKED,)] * (count + 1), 0)
+            defaults = [compute_quantity(stock, account.policy) for account in given]
+            return (defaults, zeros, zeros, None, [(_NOT_TRACKED,)] * (count + 1), 0)
         if strategy is AllocationStrategy.SHARED:
             return self._shared(stock, explain)
 
@@ -838,4 +839,32 @@ def allocated_quantities(
         return None
     allocation = allocate_product(config, product, listed=listed)
     assert allocation is not None  # the configuration has an allocation section
+    return {share.account: share.quantity for share in allocation.shares}
+
+
+def event_quantities(
+    config: Configuration, event: StockEvent, listings: Iterable[ChannelListing]
+) -> dict[str, QuantityResult] | None:
+    """Account id → the allocated quantity of a stock event's product, or ``None`` when the
+    configuration's allocation cannot change a quantity.
+
+    The accounts that list the product are those with a live listing of the event's SKU (or of
+    its family, ``parent_sku``) whose template the configuration has, whether or not Auto Sync
+    pushes to them: a listing holds its share while it is live.
+    """
+    policy = config.allocation
+    if policy is None or not policy.changes_quantities:
+        return None
+    wanted = {event.sku, event.parent_sku}
+    templates: dict[str, str] = {}
+    for listing in listings:
+        if listing.sku in wanted and listing.listed and listing.template is not None:
+            templates.setdefault(listing.account, listing.template)
+    accounts: dict[str, InventoryPolicy] = {}
+    for account in config.accounts:
+        template_id = templates.get(account.id)
+        template = None if template_id is None else config.template(template_id)
+        if template is not None:
+            accounts[account.id] = config.inventory_policies[template.inventory_policy]
+    allocation = allocator_for(policy, accounts).allocate(event.stock, enabled=event.enabled)
     return {share.account: share.quantity for share in allocation.shares}

@@ -43,7 +43,7 @@ from policy_engine._limits import (
 )
 from policy_engine._orders import OrderPolicy
 from policy_engine._pricing import PricingPolicy
-from policy_engine._serialization import structure, unstructure
+from policy_engine._serialization import OMIT_NONE, structure, unstructure
 from policy_engine._sync import SyncPolicy
 from policy_engine._templates import ListingTemplate
 from policy_engine._validation import (
@@ -828,9 +828,6 @@ def config_revision(config: Configuration) -> str:
     responses can record which configuration decided.
     """
     data = unstructure(config)
-    if data.get("allocation") is None:
-        # A configuration without allocation keeps the revision it had before the section.
-        data.pop("allocation", None)
     # A condition dumps as written (text or tree); its canonical tree is what decides equality.
     for template, dumped in zip(config.templates, data["templates"], strict=True):
         if template.condition is not None:

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 import attrs
 
+from policy_engine._allocation import event_quantities
 from policy_engine._channels import BUILTIN_CHANNELS, SyncField
 from policy_engine._config import Account, Configuration
 from policy_engine._inventory import QuantityResult, QuantityRule, compute_quantity
@@ -380,6 +381,8 @@ def plan_stock_sync(
     sent: dict[str, int] = {}
     skipped_codes: dict[str, str] = {}
     count = 0
+    # With an allocation, each account's share of the stock (the listings hold their shares).
+    allocated = event_quantities(config, event, listings)
 
     for listing in listings:
         listed_sku = listing.sku
@@ -413,6 +416,8 @@ def plan_stock_sync(
             if isinstance(result, Step):
                 reason = result  # the template is not in the configuration
             else:
+                if allocated is not None:
+                    result = allocated.get(account_id, result)
                 quantity = result.quantity
                 # A family listing's last quantity is the family's, not this variant's.
                 last = listing.last_quantity if listed_sku == sku else None
