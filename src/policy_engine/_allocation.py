@@ -868,3 +868,91 @@ def event_quantities(
             accounts[account.id] = config.inventory_policies[template.inventory_policy]
     allocation = allocator_for(policy, accounts).allocate(event.stock, enabled=event.enabled)
     return {share.account: share.quantity for share in allocation.shares}
+
+
+def allocation_warnings(config: Configuration) -> list[tuple[str, str, str]]:
+    """Suspicious allocation settings as ``(code, message, path)``, for ``lint``.
+
+    ``allocation_setting_ignored``: a reservation, weight or priority list the strategy never
+    reads; ``allocation_weights_zero``: every account that splits the rest has weight 0, so
+    nothing beyond the reservations is ever listed; ``allocation_all_reserved``: under
+    ``reserved`` every account has a reservation, so the rest is never listed;
+    ``allocation_location_not_drawn``: a location for a source the account does not draw from.
+    """
+    policy = config.allocation
+    if policy is None:
+        return []
+    found: list[tuple[str, str, str]] = []
+    strategy = policy.strategy
+    base = "$.allocation"
+    shared = strategy is AllocationStrategy.SHARED
+    for key, settings in policy.accounts.items():
+        path = f"{base}.accounts{key_path(key)}"
+        if shared and settings.reserve:
+            found.append(
+                (
+                    "allocation_setting_ignored",
+                    f"the reservation of {key!r} is ignored under the 'shared' strategy",
+                    f"{path}.reserve",
+                )
+            )
+        if settings.weight != 1 and strategy in (
+            AllocationStrategy.SHARED,
+            AllocationStrategy.PRIORITY,
+        ):
+            found.append(
+                (
+                    "allocation_setting_ignored",
+                    f"the weight of {key!r} is ignored under the {strategy.value!r} strategy",
+                    f"{path}.weight",
+                )
+            )
+        if settings.sources:
+            drawn = ", ".join(settings.sources)
+            found.extend(
+                (
+                    "allocation_location_not_drawn",
+                    (
+                        f"{key!r} has a location for source {code!r} but does not draw from it"
+                        f" (its sources: {drawn})"
+                    ),
+                    f"{path}.locations{key_path(code)}",
+                )
+                for code in settings.locations
+                if code not in settings.sources
+            )
+    if shared and policy.priority:
+        found.append(
+            (
+                "allocation_setting_ignored",
+                "the priority list is ignored under the 'shared' strategy",
+                f"{base}.priority",
+            )
+        )
+    accounts = [account.id for account in config.accounts]
+    if strategy in (AllocationStrategy.WEIGHTS, AllocationStrategy.RESERVED) and accounts:
+        takers = [
+            policy.settings(key)
+            for key in accounts
+            if strategy is AllocationStrategy.WEIGHTS or not policy.settings(key).reserve
+        ]
+        if not takers:
+            found.append(
+                (
+                    "allocation_all_reserved",
+                    "every account has a reservation: the stock beyond them is never listed",
+                    f"{base}.strategy",
+                )
+            )
+        elif not any(settings.weight for settings in takers):
+            found.append(
+                (
+                    "allocation_weights_zero",
+                    (
+                        "every account that shares the rest has weight 0: nothing beyond the"
+                        " reservations is ever listed"
+                    ),
+                    f"{base}.accounts",
+                )
+            )
+    return found

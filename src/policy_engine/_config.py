@@ -441,7 +441,9 @@ class Configuration(Checked):
         converter=_frozen_mapping,
         metadata=check(max_items(MAX_CHANNELS), _check_channels),
     )
-    allocation: AllocationPolicy | None = attrs.field(default=None, metadata=check(_is_allocation))
+    allocation: AllocationPolicy | None = attrs.field(
+        default=None, metadata={OMIT_NONE: True, **check(_is_allocation)}
+    )
     # The templates serving each account, in order; filled on first use (not JSON, not equality).
     _by_account: dict[str, tuple[ListingTemplate, ...]] = attrs.field(
         init=False, eq=False, repr=False, factory=dict

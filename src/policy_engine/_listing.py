@@ -856,7 +856,10 @@ def lint(
     ``observed_without_update`` (observed attributes on a policy that never updates),
     ``sync_never_sends_quantity`` (an account's sync policy sends no quantity to its channel, so
     its stock goes stale), ``inventory_price_sync_off`` (an account whose sync policy has
-    Inventory/Price Sync off: stock and price changes never reach the channel).
+    Inventory/Price Sync off: stock and price changes never reach the channel), and for the
+    ``allocation`` section ``allocation_setting_ignored``, ``allocation_weights_zero``,
+    ``allocation_all_reserved`` and ``allocation_location_not_drawn`` (see the allocation
+    guide).
     """
     warnings: list[LintWarning] = []
     for policy_id, policy in config.inventory_policies.items():
@@ -916,11 +919,21 @@ def lint(
                 )
             )
     warnings.extend(_lint_accounts(config))
+    warnings.extend(_lint_allocation(config))
     if products is not None:
         warnings.extend(_lint_categories(config, products))
     if families is not None:
         warnings.extend(_lint_variant_limits(config, families))
     return tuple(warnings)
+
+
+def _lint_allocation(config: Configuration) -> list[LintWarning]:
+    from policy_engine._allocation import allocation_warnings  # noqa: PLC0415 - a cycle
+
+    return [
+        LintWarning(code=code, message=message, path=path)
+        for code, message, path in allocation_warnings(config)
+    ]
 
 
 def _lint_variant_limits(

@@ -33,9 +33,9 @@ from typing import Any, get_args, get_origin
 
 import attrs
 
+from policy_engine._allocation import AllocationPolicy
 from policy_engine._channels import BUILTIN_CHANNELS, SyncField
 from policy_engine._conditions import _ORDERING, _PREDICATES, MAX_LENGTH, OPS, load_condition
-from policy_engine._allocation import AllocationPolicy
 from policy_engine._config import CONFIG_VERSION, Account, Configuration
 from policy_engine._families import ProductFamily
 from policy_engine._images import ImagePolicy

@@ -56,8 +56,8 @@ from policy_engine._validation import (
 
 __all__ = [
     "DUMP",
-    "OMIT_NONE",
     "LOAD",
+    "OMIT_NONE",
     "Invalid",
     "load_json_value",
     "load_money",
