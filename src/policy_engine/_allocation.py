@@ -344,6 +344,8 @@ _DISABLED = QuantityResult(
 #: Results of an inventory policy per share, kept per account up to this many shares.
 _MEMO_SIZE = 4096
 _MANAGED = True
+_NO_UNITS: dict[str, int] = {}
+_NO_STEPS: list[list[Step]] = []
 
 
 # ------------------------------------------------------------------------------------ allocator
@@ -354,6 +356,7 @@ class _Account:
 
     __slots__ = (
         "id",
+        "index",
         "inside",
         "locations",
         "memo",
@@ -364,7 +367,10 @@ class _Account:
         "weight",
     )
 
-    def __init__(self, account_id: str, policy: InventoryPolicy, settings: AccountAllocation):
+    def __init__(
+        self, index: int, account_id: str, policy: InventoryPolicy, settings: AccountAllocation
+    ) -> None:
+        self.index = index
         self.id = account_id
         self.policy = policy
         self.reserve = settings.reserve
@@ -421,6 +427,14 @@ def _pool(stock: Stock, salable: bool) -> tuple[dict[str, int], int, int]:
     return units, total, held
 
 
+def _pool_total(stock: Stock, salable: bool) -> int:
+    """The pool's total, as :func:`_pool` counts it (the fast way for a single-source stock)."""
+    if stock.sources or salable:
+        return _pool(stock, salable)[1]
+    qty = stock.qty
+    return qty if qty > 0 and stock.in_stock else 0
+
+
 def _draw(units: dict[str, int], codes: tuple[str, ...], wanted: int) -> dict[str, int]:
     """Take up to ``wanted`` units from the sources ``codes`` (every source when empty), in
     the pool's order; return what was taken per source."""
@@ -469,22 +483,65 @@ class Allocator:
     :func:`allocate` builds one for a single call.
     """
 
-    __slots__ = ("_accounts", "_given", "_restricted", "policy")
+    __slots__ = (
+        "_accounts",
+        "_all_shared",
+        "_given",
+        "_memo",
+        "_restricted",
+        "_salable",
+        "_takers",
+        "_weights",
+        "policy",
+    )
 
     def __init__(self, policy: AllocationPolicy, accounts: Mapping[str, InventoryPolicy]) -> None:
         self.policy = policy
-        given = [_Account(key, value, policy.settings(key)) for key, value in accounts.items()]
+        given = [
+            _Account(index, key, value, policy.settings(key))
+            for index, (key, value) in enumerate(accounts.items())
+        ]
         self._given = tuple(given)
         # Service order: the priority list, then the others as given.
         rank = {key: index for index, key in enumerate(policy.priority)}
         self._accounts = tuple(sorted(given, key=lambda account: rank.get(account.id, len(rank))))
         self._restricted = any(account.sources for account in given)
+        self._all_shared = policy.strategy is AllocationStrategy.SHARED
+        self._salable = policy.salable
+        self._memo: dict[tuple[int, ...], tuple[int, ...]] = {}
+        # The accounts that split the rest, and their weights (``reserved`` and ``weights``).
+        weights = policy.strategy is AllocationStrategy.WEIGHTS
+        self._takers = tuple(a for a in self._accounts if weights or not a.reserve)
+        self._weights = [account.weight for account in self._takers]
 
     def quantities(self, stock: Stock | None, *, enabled: bool = True) -> tuple[int, ...]:
-        """The quantity each account lists, in the order the accounts were given."""
-        return tuple(
-            result.quantity for result in self._run(stock, enabled=enabled, explain=False)[0]
-        )
+        """The quantity each account lists, in the order the accounts were given.
+
+        The same numbers as :meth:`allocate`, without the explanations. When every account
+        draws from every source, an allocation depends on the stock only through a few numbers
+        (the pool and the stock status; under ``shared``, a single-source stock's fields), so
+        the quantities are kept per such key: a catalog's many products with the same stock
+        level cost one dictionary look-up each.
+        """
+        if enabled and stock is not None and stock.manage_stock and not self._restricted:
+            key: tuple[int, ...] | None
+            if not self._all_shared:
+                key = (_pool_total(stock, self._salable), stock.in_stock)
+            elif not stock.sources:
+                key = (stock.qty, stock.in_stock, stock.reserved, stock.out_of_stock_threshold)
+            else:
+                key = None
+            if key is not None:
+                memo = self._memo
+                found = memo.get(key)
+                if found is None:
+                    if len(memo) >= _MEMO_SIZE * 4:
+                        memo.clear()
+                    results = self._run(stock, enabled=enabled, explain=False)[0]
+                    found = memo[key] = tuple(result.quantity for result in results)
+                return found
+        results = self._run(stock, enabled=enabled, explain=False)[0]
+        return tuple(result.quantity for result in results)
 
     def allocate(self, stock: Stock | None, *, enabled: bool = True) -> Allocation:
         """The allocation of a product's stock, each account's share explained."""
@@ -529,14 +586,16 @@ class Allocator:
         if strategy is AllocationStrategy.SHARED:
             return self._shared(stock, explain)
 
-        units, total, held = _pool(stock, self.policy.salable)
-        pool = total
         restricted = self._restricted
-        index_of = {id(account): index for index, account in enumerate(given)}
+        if restricted or explain:
+            units, total, held = _pool(stock, self.policy.salable)
+        else:
+            units, total, held = _NO_UNITS, _pool_total(stock, self.policy.salable), 0
+        pool = total
         shares = [0] * count
         reserved = [0] * count
         draws: list[dict[str, int]] | None = [{} for _ in given] if restricted else None
-        steps: list[list[Step]] = [[] for _ in range(count + 1)]
+        steps: list[list[Step]] = [[] for _ in range(count + 1)] if explain else _NO_STEPS
         if explain:
             if held:
                 salable = ("allocation_salable", stock.reserved, stock.out_of_stock_threshold, held)
@@ -550,7 +609,7 @@ class Allocator:
         left = total
         for account in self._accounts:
             if account.reserve:
-                index = index_of[id(account)]
+                index = account.index
                 reach = _reach(units, account.sources, left) if restricted else left
                 granted = min(account.reserve, reach)
                 if restricted:
@@ -566,12 +625,14 @@ class Allocator:
         in_stock = stock.in_stock
         if strategy is AllocationStrategy.PRIORITY:
             for rank, account in enumerate(self._accounts, 1):
-                index = index_of[id(account)]
+                index = account.index
                 reach = _reach(units, account.sources, left) if restricted else left
                 share = shares[index] + reach
                 if explain:
                     steps[index].append(Step(("allocation_priority", rank, reach)))
-                result = self._inside(account, share, in_stock, steps[index], explain)
+                result = self._inside(
+                    account, share, in_stock, steps[index] if explain else None, explain
+                )
                 extra = result.quantity - shares[index]
                 if extra > 0:
                     if restricted:
@@ -582,17 +643,13 @@ class Allocator:
                     shares[index] += extra
                 results[index] = result
         else:
-            takers = [
-                account
-                for account in self._accounts
-                if strategy is AllocationStrategy.WEIGHTS or not account.reserve
-            ]
-            weights = [account.weight for account in takers]
+            takers = self._takers
+            weights = self._weights
             parts = _split(left, weights)
             total_weight = sum(weights)
             rest = left
             for account, allotted, weight in zip(takers, parts, weights, strict=True):
-                index = index_of[id(account)]
+                index = account.index
                 part = allotted
                 if explain:
                     split = ("allocation_weight", weight, total_weight, rest, part)
@@ -612,25 +669,27 @@ class Allocator:
                 if explain and strategy is AllocationStrategy.RESERVED and account.reserve:
                     steps[index].append(_RESERVED_ONLY)
                 results[index] = self._inside(
-                    account, shares[index], in_stock, steps[index], explain
+                    account, shares[index], in_stock, steps[index] if explain else None, explain
                 )
         if explain and draws is None:
             # One pool for everybody: each share is drawn from the sources in service order.
             draws = [{} for _ in given]
             units = _pool(stock, self.policy.salable)[0]
             for account in self._accounts:
-                index = index_of[id(account)]
+                index = account.index
                 draws[index] = _draw(units, (), shares[index])
+        if not explain:
+            return results, shares, reserved, draws, None, pool
         frozen_steps = [tuple(found) for found in steps]
         return results, shares, reserved, draws, frozen_steps, pool
 
     @staticmethod
     def _inside(
-        account: _Account, share: int, in_stock: bool, steps: list[Step], explain: bool
+        account: _Account, share: int, in_stock: bool, steps: list[Step] | None, explain: bool
     ) -> QuantityResult:
         """The account's policy inside its share, capped at the share."""
         result = account.inside_share(share, in_stock)
-        if explain:
+        if steps is not None:
             steps.append(Step(("allocation_share", share)))
         if result.quantity > share:
             cap = Step(("allocation_cap", result.quantity, share))
