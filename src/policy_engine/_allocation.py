@@ -54,6 +54,7 @@ from policy_engine._validation import (
     is_member,
     key_path,
     max_items,
+    shown,
     text,
 )
 
@@ -136,7 +137,7 @@ def _codes(what: str) -> Any:
             if type(value) is not str or not value or len(value) > MAX_ID_LENGTH:
                 return (
                     f"expected a list of non-empty strings of at most {MAX_ID_LENGTH}"
-                    f" characters, got {describe(value)} in it"
+                    f" characters, got {_shown(value)} in it"
                 )
             if value in seen:
                 return f"{value!r} is listed twice"
@@ -144,6 +145,10 @@ def _codes(what: str) -> Any:
         return None
 
     return _check
+
+
+def _shown(value: Any) -> str:
+    return shown(value) if type(value) is str else describe(value)
 
 
 def _locations(values: Any) -> str | None:
@@ -154,7 +159,7 @@ def _locations(values: Any) -> str | None:
             if type(item) is not str or not item or len(item) > MAX_ID_LENGTH:
                 return (
                     f"source codes and location ids must be non-empty strings of at most"
-                    f" {MAX_ID_LENGTH} characters, got {describe(item)}"
+                    f" {MAX_ID_LENGTH} characters, got {_shown(item)}"
                 )
     return None
 
