@@ -3,6 +3,7 @@ reach into listings, batches, stock events, previews, lint and order deductions 
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -48,6 +49,7 @@ from policy_engine import (
     structure,
     unstructure,
 )
+from policy_engine.cli import main
 from policy_engine.testing import (
     ACCOUNT_IDS,
     allocation_policies,
@@ -820,3 +822,58 @@ def test_allocation_survives_json() -> None:
         TestSourcesAndLocations.STOCK, THREE, AllocationPolicy(strategy="weights")
     )
     assert structure(unstructure(allocation), Allocation) == allocation
+
+
+class TestCommandLine:
+    """``policy-engine allocate`` prints each product's split; evaluate follows the section."""
+
+    def test_allocate(self, tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+        """One row per product and account; a product that does not load fails the run."""
+        config = tmp_path / "config.json"
+        config.write_text(json.dumps(config_data(WEIGHTS)))
+        products = tmp_path / "products.json"
+        products.write_text(json.dumps([{"sku": "MJ01", "stock": {"qty": 10}}, {"sku": 3}]))
+        status = main(["allocate", str(config), str(products), "-f", "json"])
+        captured = capsys.readouterr()
+        rows = json.loads(captured.out)
+        assert status == 1
+        assert [(r["account"], r["quantity"], r["sources"]) for r in rows[:3]] == [
+            ("ebay", 5, "default=5"),
+            ("amazon", 3, "default=3"),
+            ("tiktok", 2, "default=2"),
+        ]
+        assert rows[3]["error"].startswith("invalid_product")
+        assert "2 products, 4 rows, 1 failed" in captured.err
+
+    def test_allocate_without_section(
+        self, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Without a section every account is offered the whole stock (shared)."""
+        config = tmp_path / "config.json"
+        config.write_text(json.dumps(config_data()))
+        products = tmp_path / "products.json"
+        products.write_text(json.dumps([{"sku": "MJ01", "stock": {"qty": 10}}]))
+        assert main(["allocate", str(config), str(products), "-f", "csv"]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        assert lines[1] == "MJ01,ebay,shared,10,0,0,10,default=10,,"
+
+    def test_allocate_empty(self, tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+        """No products is an error."""
+        config = tmp_path / "config.json"
+        config.write_text(json.dumps(config_data()))
+        products = tmp_path / "products.json"
+        products.write_text("[]")
+        assert main(["allocate", str(config), str(products)]) == 1
+        assert "no products" in capsys.readouterr().err
+
+    def test_evaluate_follows_the_section(
+        self, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """evaluate lists the allocated quantities."""
+        config = tmp_path / "config.json"
+        config.write_text(json.dumps(config_data(WEIGHTS)))
+        products = tmp_path / "products.json"
+        products.write_text(json.dumps([{"sku": "MJ01", "price": "9.90", "stock": {"qty": 10}}]))
+        assert main(["evaluate", str(config), str(products), "-f", "json"]) == 0
+        rows = json.loads(capsys.readouterr().out)
+        assert [row["quantity"] for row in rows] == [5, 3, 2]
