@@ -152,8 +152,10 @@ def format_table(rows: Sequence[dict[str, Any]], count: int) -> str:
             f" {count:,} products × 3 accounts; load average {load}"
         ),
         "",
-        "| measurement | products/s (CPU) | baseline products/s | ratio (library/baseline) |"
-        " target |",
+        (
+            "| measurement | products/s (CPU) | baseline products/s | ratio (library/baseline) |"
+            " target |"
+        ),
         "|---|---:|---:|---:|---|",
     ]
     for row in rows:
