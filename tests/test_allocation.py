@@ -322,6 +322,25 @@ class TestAllocator:
         assert allocator.quantities(stock, enabled=enabled) == expected
         assert allocator.quantities(stock, enabled=enabled) == expected
 
+    def test_shared_over_sources(self) -> None:
+        """Under shared a stock with sources is computed on every call, the same each time."""
+        allocator = Allocator(AllocationPolicy(), THREE)
+        stock = TestSourcesAndLocations.STOCK
+        assert allocator.quantities(stock) == (0, 0, 0)
+        assert allocator._memo == {}
+
+    def test_allocators_are_cached_and_bounded(self) -> None:
+        """The configuration path reuses an allocator per section and policies, boundedly."""
+        from policy_engine._allocation import _ALLOCATORS, allocator_for
+
+        policy = AllocationPolicy(strategy="weights")
+        assert allocator_for(policy, THREE) is allocator_for(policy, THREE)
+        for weight in range(300):
+            allocator_for(
+                AllocationPolicy(accounts={"ebay": AccountAllocation(weight=weight)}), THREE
+            )
+        assert len(_ALLOCATORS) <= 256
+
     def test_memo_is_bounded(self) -> None:
         """Many distinct stock levels never grow the kept numbers without bound."""
         allocator = Allocator(AllocationPolicy(strategy="weights"), THREE)
@@ -554,6 +573,15 @@ class TestListings:
         outcome = evaluate_listing(config, self.PRODUCT, "ebay", listing=listing)
         assert outcome.quantity is not None
         assert outcome.quantity.quantity == 5
+
+    def test_stored_template_gone(self) -> None:
+        """An account whose stored template is gone lists nothing and takes no part."""
+        config = load_config(config_data(WEIGHTS))
+        allocation = allocate_product(
+            config, self.PRODUCT, listed={"ebay": "gone", "amazon": None, "tiktok": "all"}
+        )
+        assert allocation is not None
+        assert allocation.quantities == {"amazon": 6, "tiktok": 4}  # 3 : 2
 
     def test_shared_changes_nothing(self) -> None:
         """A shared section over every source gives today's outcomes exactly."""

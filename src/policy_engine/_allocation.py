@@ -728,10 +728,9 @@ def _listed_by_source(
     for code, units in drawn.items():
         if left <= 0:
             break
-        part = units if units < left else left
-        if part:
-            by_source[code] = part
-            left -= part
+        part = units if units < left else left  # drawn units are > 0: so is the part
+        by_source[code] = part
+        left -= part
     if not by_source:
         return _EMPTY, _EMPTY, ()
     mapping = account.locations
