@@ -416,6 +416,10 @@ def evaluate_listing(
     listing is not re-matched behind the connector's back. Without a template every part is
     ``None``.
 
+    With the configuration's ``allocation`` section, the quantity is the account's share of
+    the product's stock, allocated over every account whose templates match the product (see
+    :func:`~policy_engine.allocate_product`).
+
     A disabled product lists quantity 0 (rule ``product_disabled``). A price that cannot be
     computed is carried in ``errors`` (with ``price`` ``None``), never raised: one product's
     problem must not stop a batch. For many products use :func:`~policy_engine.evaluate_many`.

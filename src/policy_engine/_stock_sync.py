@@ -344,7 +344,9 @@ def plan_stock_sync(
     4. the account's sync policy has Inventory/Price Sync off, or does not send ``quantity`` to
        the account's channel → ``inventory_price_sync_disabled``;
     5. the quantity is ``compute_quantity(event.stock, <the template's inventory policy>)``,
-       or 0 (rule ``product_disabled``) when ``event.enabled`` is false; equal to the
+       or 0 (rule ``product_disabled``) when ``event.enabled`` is false — with the
+       configuration's ``allocation``, the account's share of the stock re-allocated over the
+       accounts with a live listing (see :func:`~policy_engine.allocate`); equal to the
        listing's ``last_quantity`` → ``unchanged``;
     6. the sync policy's ``quantity_revise_threshold`` is set and both the last and the new
        quantity are above it → ``above_revise_threshold``;
