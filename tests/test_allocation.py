@@ -528,6 +528,30 @@ class TestConfiguration:
         with pytest.raises(PolicyConfigError, match=r"@ \$\.allocation"):
             Configuration(allocation=3)  # type: ignore[arg-type]
 
+    @pytest.mark.parametrize(
+        ("section", "valid"),
+        [
+            ({"strategy": "weights", "accounts": {"ebay": {"weight": 2}}}, True),
+            ({"strategy": "fair"}, False),
+            ({"accounts": {"ebay": {"reserve": -1}}}, False),
+            ({"accounts": {"ebay": {"treshold": 1}}}, False),
+            ({"priority": "ebay"}, False),
+        ],
+    )
+    def test_schema_agrees_with_the_loader(self, section: dict[str, Any], valid: bool) -> None:
+        """The configuration's JSON Schema accepts exactly the sections the loader loads."""
+        from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+
+        data = config_data(section)
+        assert Draft202012Validator(json_schema()).is_valid(data) is valid
+        try:
+            load_config(data)
+        except PolicyConfigError:
+            loaded = False
+        else:
+            loaded = True
+        assert loaded is valid
+
     def test_schema(self) -> None:
         """The configuration schema and the 'allocation' kind describe the section."""
         schema = json_schema()

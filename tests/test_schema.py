@@ -1042,7 +1042,8 @@ def _sites(model: Any, dumped: Any, path: tuple[str | int, ...] = ()) -> Iterato
     if attrs.has(type(model)):
         yield path, type(model), dumped
         for field in attrs.fields(type(model)):
-            if field.init:
+            # A section left out while null (``allocation``) has nothing to mutate.
+            if field.init and field.name in dumped:
                 yield from _sites(
                     getattr(model, field.name), dumped[field.name], (*path, field.name)
                 )
