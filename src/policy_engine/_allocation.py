@@ -635,9 +635,7 @@ class Allocator:
                 share = shares[index] + reach
                 if explain:
                     steps[index].append(Step(("allocation_priority", rank, reach)))
-                result = self._inside(
-                    account, share, in_stock, steps[index] if explain else None, explain
-                )
+                result = self._inside(account, share, in_stock, steps[index] if explain else None)
                 extra = result.quantity - shares[index]
                 if extra > 0:
                     if restricted:
@@ -674,7 +672,7 @@ class Allocator:
                 if explain and strategy is AllocationStrategy.RESERVED and account.reserve:
                     steps[index].append(_RESERVED_ONLY)
                 results[index] = self._inside(
-                    account, shares[index], in_stock, steps[index] if explain else None, explain
+                    account, shares[index], in_stock, steps[index] if explain else None
                 )
         if explain and draws is None:
             # One pool for everybody: each share is drawn from the sources in service order.
@@ -690,9 +688,10 @@ class Allocator:
 
     @staticmethod
     def _inside(
-        account: _Account, share: int, in_stock: bool, steps: list[Step] | None, explain: bool
+        account: _Account, share: int, in_stock: bool, steps: list[Step] | None
     ) -> QuantityResult:
-        """The account's policy inside its share, capped at the share."""
+        """The account's policy inside its share, capped at the share (the ``allocation_share``
+        step recorded in ``steps`` unless ``None``)."""
         result = account.inside_share(share, in_stock)
         if steps is not None:
             steps.append(Step(("allocation_share", share)))
