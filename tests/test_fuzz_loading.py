@@ -261,6 +261,24 @@ def _stock_skips(draw: st.DrawFn) -> StockSkip:
 
 
 @st.composite
+def _allocations(draw: st.DrawFn) -> policy_engine.Allocation:
+    accounts = draw(st.lists(st.sampled_from(pt.ACCOUNT_IDS), unique=True, max_size=3))
+    policies = {key: draw(pt.inventory_policies()) for key in accounts}
+    return policy_engine.allocate(
+        draw(st.none() | pt.stocks()),
+        policies,
+        draw(pt.allocation_policies()),
+        enabled=draw(st.booleans()),
+    )
+
+
+@st.composite
+def _account_shares(draw: st.DrawFn) -> policy_engine.AccountShare:
+    allocation = draw(_allocations().filter(lambda found: bool(found.shares)))
+    return draw(st.sampled_from(allocation.shares))
+
+
+@st.composite
 def _quantities(draw: st.DrawFn) -> QuantityResult:
     return compute_quantity(draw(st.none() | pt.stocks()), draw(pt.inventory_policies()))
 
@@ -332,7 +350,11 @@ VALID: dict[type[Any], st.SearchStrategy[Any]] = {
         sync_policy=pt.skus(),
         order_policy=st.none() | pt.skus(),
     ),
+    policy_engine.AccountAllocation: pt.account_allocations(),
+    policy_engine.AccountShare: _account_shares(),
     policy_engine.ActivityRecord: pt.activity_records(),
+    policy_engine.Allocation: _allocations(),
+    policy_engine.AllocationPolicy: pt.allocation_policies(),
     policy_engine.Adjustment: pt.adjustments(),
     ChannelDefinition: st.builds(
         ChannelDefinition, fields=st.frozensets(st.sampled_from(SyncField), min_size=1)

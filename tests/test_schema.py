@@ -42,6 +42,7 @@ from policy_engine import (
     SCHEMA_KINDS,
     Account,
     Adjustment,
+    AllocationPolicy,
     ChannelOrder,
     Condition,
     Configuration,
@@ -96,6 +97,7 @@ KIND_CLASSES: dict[str, type[Any]] = {
     "stock": Stock,
     "channel_order": ChannelOrder,
     "product_family": ProductFamily,
+    "allocation": AllocationPolicy,
 }
 
 
@@ -750,6 +752,7 @@ class TestDocuments:
             "templates",
             "accounts",
             "channels",
+            "allocation",
         }
 
     def test_unknown_kind(self) -> None:
@@ -1039,7 +1042,8 @@ def _sites(model: Any, dumped: Any, path: tuple[str | int, ...] = ()) -> Iterato
     if attrs.has(type(model)):
         yield path, type(model), dumped
         for field in attrs.fields(type(model)):
-            if field.init:
+            # A section left out while null (``allocation``) has nothing to mutate.
+            if field.init and field.name in dumped:
                 yield from _sites(
                     getattr(model, field.name), dumped[field.name], (*path, field.name)
                 )

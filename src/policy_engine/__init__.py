@@ -5,6 +5,18 @@ Everything public is importable from here; the modules behind it are private.
 
 from __future__ import annotations
 
+from policy_engine._allocation import (
+    AccountAllocation,
+    AccountShare,
+    Allocation,
+    AllocationPolicy,
+    AllocationStrategy,
+    Allocator,
+    SourceSelection,
+    allocate,
+    allocate_product,
+    select_sources,
+)
 from policy_engine._batch import evaluate_many, evaluate_partitions
 from policy_engine._channels import (
     BUILTIN_CHANNELS,
@@ -250,9 +262,15 @@ __all__ = [
     "MAX_TEMPLATES",
     "SCHEMA_KINDS",
     "Account",
+    "AccountAllocation",
+    "AccountShare",
     "ActivityRecord",
     "Adjustment",
     "AdjustmentKind",
+    "Allocation",
+    "AllocationPolicy",
+    "AllocationStrategy",
+    "Allocator",
     "AttributeValue",
     "BadLogLine",
     "BadLogLineWarning",
@@ -328,6 +346,7 @@ __all__ = [
     "ShipmentPlan",
     "SkuResolver",
     "SourceItem",
+    "SourceSelection",
     "SqliteSink",
     "Step",
     "Stock",
@@ -349,6 +368,8 @@ __all__ = [
     "__version__",
     "activity_history",
     "activity_record",
+    "allocate",
+    "allocate_product",
     "apply_stock_changes",
     "assign_policy",
     "channel_fields",
@@ -386,6 +407,7 @@ __all__ = [
     "remove_template",
     "resolve",
     "select_images",
+    "select_sources",
     "sent_fields",
     "set_policy",
     "set_template",

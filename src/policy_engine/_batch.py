@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import attrs
 
+from policy_engine._allocation import allocated_quantities
 from policy_engine._config import Configuration
 from policy_engine._errors import PolicyConfigError
 from policy_engine._images import ImageSelection
@@ -182,6 +183,7 @@ def _outcomes(
     # The hot path: every account served by the same templates (the common case), the matching
     # loop inlined (Evaluator.product_part does the same).
     single = distinct[0] if len(distinct) == 1 else None
+    allocation = config.allocation is not None and config.allocation.changes_quantities
     ids = tuple(account_id for account_id, _ in plan)
     compute = Evaluator.compute
     for index, item in enumerate(items, start):
@@ -189,6 +191,7 @@ def _outcomes(
             yield from family_outcomes(config, item, index, ids, on, where=where)
             continue
         parts = None
+        allocated = None
         try:
             product = item if type(item) is Product else _load(item, index, where)
             if single is not None:
@@ -201,6 +204,8 @@ def _outcomes(
                 shared = compute(product, on, rule)
             else:
                 parts = _parts(product, on, distinct)
+            if allocation:
+                allocated = allocated_quantities(config, product)
             sku = product.sku
         except _Rejected as rejected:
             sku, shared = rejected.sku, rejected.part
@@ -209,7 +214,12 @@ def _outcomes(
             message = f"{type(error).__name__}: {error}"
             failure = OutcomeError(what="product", code="evaluation_failed", message=message)
             shared = (None, None, None, None, (failure,), _EVALUATION_FAILED)
-        if parts is None:
+        if allocated is not None:
+            for account_id, slot in plan:
+                part = shared if parts is None else parts[slot]
+                quantity = allocated.get(account_id, part[1])
+                yield _outcome(sku, account_id, part[0], quantity, *part[2:])
+        elif parts is None:
             for account_id in ids:
                 yield _outcome(sku, account_id, *shared)
         else:

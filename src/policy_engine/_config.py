@@ -27,6 +27,7 @@ from typing import Any, Protocol, TypeAlias
 
 import attrs
 
+from policy_engine._allocation import AllocationPolicy
 from policy_engine._channels import BUILTIN_CHANNELS, ChannelProfile, SyncField
 from policy_engine._errors import PolicyConfigError, PolicyEngineError
 from policy_engine._images import ImagePolicy
@@ -42,7 +43,7 @@ from policy_engine._limits import (
 )
 from policy_engine._orders import OrderPolicy
 from policy_engine._pricing import PricingPolicy
-from policy_engine._serialization import structure, unstructure
+from policy_engine._serialization import OMIT_NONE, structure, unstructure
 from policy_engine._sync import SyncPolicy
 from policy_engine._templates import ListingTemplate
 from policy_engine._validation import (
@@ -360,6 +361,12 @@ def _check_version(value: Any) -> str | None:
     return None
 
 
+def _is_allocation(value: Any) -> str | None:
+    if value is None or isinstance(value, AllocationPolicy):
+        return None
+    return f"expected an allocation section or null, got {describe(value)}"
+
+
 #: A message lists at most this many known ids (a configuration may hold a thousand).
 _KNOWN_SHOWN = 20
 
@@ -391,6 +398,8 @@ class Configuration(Checked):
         templates: Listing templates in priority order: a product uses the first that matches.
         accounts: Marketplace accounts.
         channels: Custom channel profiles by name (built-in ones need no definition).
+        allocation: How a product's stock is split across the accounts that list it, or
+            ``None`` (every account sees the whole stock, as under the ``shared`` strategy).
     """
 
     version: int = attrs.field(default=CONFIG_VERSION, metadata=check(_check_version))
@@ -431,6 +440,9 @@ class Configuration(Checked):
         factory=FrozenDict,
         converter=_frozen_mapping,
         metadata=check(max_items(MAX_CHANNELS), _check_channels),
+    )
+    allocation: AllocationPolicy | None = attrs.field(
+        default=None, metadata={OMIT_NONE: True, **check(_is_allocation)}
     )
     # The templates serving each account, in order; filled on first use (not JSON, not equality).
     _by_account: dict[str, tuple[ListingTemplate, ...]] = attrs.field(
@@ -506,6 +518,9 @@ class Configuration(Checked):
         problems: list[Problem] = []
         problems.extend(self._check_templates())
         problems.extend(self._check_accounts())
+        if self.allocation is not None:
+            known = (account.id for account in self.accounts)
+            problems.extend(self.allocation.reference_problems(known, "$.allocation"))
         return problems
 
     def _reference_problem(self, kind: PolicyKind, value: str, path: str) -> Problem | None:

@@ -416,6 +416,10 @@ def evaluate_listing(
     listing is not re-matched behind the connector's back. Without a template every part is
     ``None``.
 
+    With the configuration's ``allocation`` section, the quantity is the account's share of
+    the product's stock, allocated over every account whose templates match the product (see
+    :func:`~policy_engine.allocate_product`).
+
     A disabled product lists quantity 0 (rule ``product_disabled``). A price that cannot be
     computed is carried in ``errors`` (with ``price`` ``None``), never raised: one product's
     problem must not stop a batch. For many products use :func:`~policy_engine.evaluate_many`.
@@ -427,11 +431,33 @@ def evaluate_listing(
     rules = evaluation.rules(account_id)
     template_id = None if listing is None else listing.template
     if template_id is None:
-        return _outcome(product.sku, account_id, *Evaluator.product_part(product, on, rules))
-    rule = evaluation.listing_rule(product, rules, template_id)
-    if isinstance(rule, Step):
-        return _outcome(product.sku, account_id, None, None, None, None, (), (rule,))
-    return _outcome(product.sku, account_id, *Evaluator.compute(product, on, rule))
+        part = Evaluator.product_part(product, on, rules)
+    else:
+        rule = evaluation.listing_rule(product, rules, template_id)
+        if isinstance(rule, Step):
+            return _outcome(product.sku, account_id, None, None, None, None, (), (rule,))
+        part = Evaluator.compute(product, on, rule)
+    if config.allocation is not None and part[1] is not None:
+        part = _allocated(config, product, account_id, template_id, part)
+    return _outcome(product.sku, account_id, *part)
+
+
+def _allocated(
+    config: Configuration,
+    product: Product,
+    account_id: str,
+    template_id: str | None,
+    part: ProductPart,
+) -> ProductPart:
+    """The part with the account's allocated quantity (every account with a template lists)."""
+    from policy_engine._allocation import allocated_quantities  # noqa: PLC0415 - a cycle
+
+    listed: dict[str, str | None] = {account.id: None for account in config.accounts}
+    listed[account_id] = template_id
+    quantities = allocated_quantities(config, product, listed=listed)
+    if quantities is None:
+        return part
+    return (part[0], quantities[account_id], *part[2:])
 
 
 _NONE, _UPDATE, _PRICE_INVENTORY = (
@@ -834,7 +860,10 @@ def lint(
     ``observed_without_update`` (observed attributes on a policy that never updates),
     ``sync_never_sends_quantity`` (an account's sync policy sends no quantity to its channel, so
     its stock goes stale), ``inventory_price_sync_off`` (an account whose sync policy has
-    Inventory/Price Sync off: stock and price changes never reach the channel).
+    Inventory/Price Sync off: stock and price changes never reach the channel), and for the
+    ``allocation`` section ``allocation_setting_ignored``, ``allocation_weights_zero``,
+    ``allocation_all_reserved`` and ``allocation_location_not_drawn`` (see the allocation
+    guide).
     """
     warnings: list[LintWarning] = []
     for policy_id, policy in config.inventory_policies.items():
@@ -894,11 +923,21 @@ def lint(
                 )
             )
     warnings.extend(_lint_accounts(config))
+    warnings.extend(_lint_allocation(config))
     if products is not None:
         warnings.extend(_lint_categories(config, products))
     if families is not None:
         warnings.extend(_lint_variant_limits(config, families))
     return tuple(warnings)
+
+
+def _lint_allocation(config: Configuration) -> list[LintWarning]:
+    from policy_engine._allocation import allocation_warnings  # noqa: PLC0415 - a cycle
+
+    return [
+        LintWarning(code=code, message=message, path=path)
+        for code, message, path in allocation_warnings(config)
+    ]
 
 
 def _lint_variant_limits(

@@ -21,6 +21,7 @@ from typing import Any
 
 import attrs
 
+from policy_engine._allocation import SourceSelection, select_sources
 from policy_engine._errors import PolicyConfigError, PolicyEngineError
 from policy_engine._models import Product, Visibility, _to_money
 from policy_engine._steps import Step, define_messages
@@ -142,6 +143,13 @@ def _to_customer_mode(value: Any) -> Any:
 def _to_missing_product(value: Any) -> Any:
     """Convert a valid string to the member; leave anything else for the check to report."""
     return _MISSING_PRODUCTS.get(value, value) if type(value) is str else value
+
+
+def _to_source_selection(value: Any) -> Any:
+    try:
+        return SourceSelection(value) if type(value) is str else value
+    except ValueError:
+        return value
 
 
 def _tuple(values: Any) -> Any:
@@ -278,6 +286,10 @@ class OrderPlan:
         shipping_amount: The shipping the channel charged (``ChannelOrder.shipping_amount``).
         tax_amount: The tax the channel charged (``ChannelOrder.tax_amount``), also when
             ``apply_store_taxes`` has the store compute its own.
+        source_deductions: With the policy's ``source_deductions``: store SKU → MSI source
+            code → negative quantity, what the order takes from each source (empty otherwise).
+        unsourced: With ``source_deductions``: store SKU → the ordered units no source holds
+            (each also a ``source_shortfall`` reason).
     """
 
     create: bool
@@ -295,12 +307,15 @@ class OrderPlan:
     currency: str = "USD"
     shipping_amount: Decimal = Decimal(0)
     tax_amount: Decimal = Decimal(0)
+    source_deductions: FrozenDict[str, FrozenDict[str, int]] = attrs.field(factory=FrozenDict)
+    unsourced: FrozenDict[str, int] = attrs.field(factory=FrozenDict)
 
 
 _line = fast_constructor(PlannedLine)
 _customer = fast_constructor(PlannedCustomer)
 _plan = fast_constructor(OrderPlan)
 _NO_CHANGES: FrozenDict[str, int] = FrozenDict()
+_NO_SOURCES: FrozenDict[str, FrozenDict[str, int]] = FrozenDict()
 #: ``create_product`` of a planned line: a placeholder product, or an existing product.
 _PLACEHOLDER = True
 _EXISTING = False
@@ -363,6 +378,12 @@ class OrderPolicy(Checked):
         carrier_mapping: Store carrier → channel carrier.
         customer: Which store customer the orders belong to.
         status_mapping: Channel status → store status; an unmapped status gives ``pending``.
+        source_deductions: Also plan what the order takes from each MSI source
+            (``OrderPlan.source_deductions``); off keeps the per-SKU ``stock_changes`` alone.
+        source_selection: How the sources are chosen: ``priority`` (Magento's Source Priority
+            algorithm, the default) or ``largest_first``.
+        source_priority: Source codes in priority order (Magento's sources assigned to the
+            stock, in order); sources not named follow in the order of the product's stock.
     """
 
     title: str = attrs.field(metadata=check(is_str, non_empty))
@@ -393,6 +414,15 @@ class OrderPolicy(Checked):
     )
     status_mapping: FrozenDict[str, str] = attrs.field(
         factory=FrozenDict, converter=_frozen_mapping, metadata=check(_name_mapping("statuses"))
+    )
+    source_deductions: bool = attrs.field(default=False, metadata=check(is_bool))
+    source_selection: SourceSelection = attrs.field(
+        default=SourceSelection.PRIORITY,
+        converter=_to_source_selection,
+        metadata=check(is_member(SourceSelection)),
+    )
+    source_priority: tuple[str, ...] = attrs.field(
+        default=(), converter=_tuple, metadata=check(_str_list)
     )
 
     # Computed once from the fields above after they are checked; not part of JSON or equality.
@@ -611,6 +641,8 @@ def _skipped(reasons: tuple[Step, ...], order: ChannelOrder) -> OrderPlan:
         order.currency,
         order.shipping_amount,
         order.tax_amount,
+        _NO_SOURCES,
+        _NO_CHANGES,
     )
 
 
@@ -779,6 +811,9 @@ def plan_order(
     if store_status is None:
         store_status = DEFAULT_STORE_STATUS
         reasons.append(Step(("status_unmapped", status)))
+    deductions, unsourced = _NO_SOURCES, _NO_CHANGES
+    if policy.source_deductions and changes:
+        deductions, unsourced = _source_deductions(policy, resolver, order, changes, reasons)
     created = True
     return _plan(
         created,
@@ -795,7 +830,39 @@ def plan_order(
         order.currency,
         order.shipping_amount,
         order.tax_amount,
+        deductions,
+        unsourced,
     )
+
+
+def _source_deductions(
+    policy: OrderPolicy,
+    resolver: SkuResolver,
+    order: ChannelOrder,
+    changes: Mapping[str, int],
+    reasons: list[Step],
+) -> tuple[FrozenDict[str, FrozenDict[str, int]], FrozenDict[str, int]]:
+    """What the order takes from each MSI source of each store SKU with a managed stock, and the
+    units no source holds (each with a ``source_shortfall`` reason)."""
+    stocks = {}
+    for line in order.lines:
+        product = resolver._lookup(line.sku)
+        if product is not None and product.stock is not None and product.stock.manage_stock:
+            stocks[product.sku] = product.stock
+    deductions: dict[str, FrozenDict[str, int]] = {}
+    missing: dict[str, int] = {}
+    for store_sku, change in changes.items():  # in the order of each SKU's first line
+        stock = stocks.get(store_sku)
+        if stock is None:
+            continue
+        taken, left = select_sources(
+            stock, -change, policy.source_selection, policy.source_priority
+        )
+        deductions[store_sku] = FrozenDict(taken)
+        if left:
+            missing[store_sku] = left
+            reasons.append(Step(("source_shortfall", store_sku, left, -change - left)))
+    return FrozenDict(deductions), FrozenDict(missing) if missing else _NO_CHANGES
 
 
 # ---------------------------------------------------------------------------- plan_shipment

@@ -33,6 +33,7 @@ from typing import Any, get_args, get_origin
 
 import attrs
 
+from policy_engine._allocation import AllocationPolicy
 from policy_engine._channels import BUILTIN_CHANNELS, SyncField
 from policy_engine._conditions import _ORDERING, _PREDICATES, MAX_LENGTH, OPS, load_condition
 from policy_engine._config import CONFIG_VERSION, Account, Configuration
@@ -75,6 +76,7 @@ _KIND_CLASSES: Mapping[str, type[Any]] = {
     "stock": Stock,
     "channel_order": ChannelOrder,
     "product_family": ProductFamily,
+    "allocation": AllocationPolicy,
 }
 
 SCHEMA_KINDS: tuple[str, ...] = tuple(_KIND_CLASSES)
@@ -83,7 +85,7 @@ SCHEMA_KINDS: tuple[str, ...] = tuple(_KIND_CLASSES)
 ``configuration`` (the whole document), the five policies (``sync_policy``, ``inventory_policy``,
 ``pricing_policy``, ``image_policy``, ``order_policy``), the other parts of a configuration
 (``listing_template``, ``account``) and the inputs a connector sends (``product``, ``stock``,
-``channel_order``, ``product_family``).
+``channel_order``, ``product_family``), and the configuration's ``allocation`` section.
 """
 
 # ------------------------------------------------------------------------------- decimal strings

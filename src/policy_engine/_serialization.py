@@ -57,6 +57,7 @@ from policy_engine._validation import (
 __all__ = [
     "DUMP",
     "LOAD",
+    "OMIT_NONE",
     "Invalid",
     "load_json_value",
     "load_money",
@@ -72,6 +73,9 @@ LOAD = "policy_engine.load"
 
 #: Field metadata key of a custom dumper: ``dumper(value) -> JSON-compatible data``.
 DUMP = "policy_engine.dump"
+#: Field metadata: leave the field out of the dumped object while it is ``None`` (a section added
+#: later, so that documents and revisions without it stay as they were).
+OMIT_NONE = "policy_engine.omit_none"
 
 #: Quantities lie strictly below this magnitude (``MAX_QUANTITY`` is the largest accepted).
 QUANTITY_BOUND = 10**15
@@ -599,11 +603,22 @@ def _unknown_field_message(key: object, names: list[str]) -> str:
 def _unstructure_attrs(converter: cattrs.Converter, cls: type[Any]) -> Callable[[Any], Any]:
     fields = [field for field in attrs.fields(cls) if field.init]
     dumpers = [(field.name, field.metadata.get(DUMP, converter.unstructure)) for field in fields]
+    omitted = [field.name for field in fields if field.metadata.get(OMIT_NONE)]
 
     def _dump(obj: Any) -> dict[str, Any]:
         return {name: dump(getattr(obj, name)) for name, dump in dumpers}
 
-    return _dump
+    if not omitted:
+        return _dump
+
+    def _dump_present(obj: Any) -> dict[str, Any]:
+        data = _dump(obj)
+        for name in omitted:
+            if data[name] is None:
+                del data[name]
+        return data
+
+    return _dump_present
 
 
 def _dump_step(step: Step) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 import attrs
 
+from policy_engine._allocation import event_quantities
 from policy_engine._channels import BUILTIN_CHANNELS, SyncField
 from policy_engine._config import Account, Configuration
 from policy_engine._inventory import QuantityResult, QuantityRule, compute_quantity
@@ -343,7 +344,9 @@ def plan_stock_sync(
     4. the account's sync policy has Inventory/Price Sync off, or does not send ``quantity`` to
        the account's channel → ``inventory_price_sync_disabled``;
     5. the quantity is ``compute_quantity(event.stock, <the template's inventory policy>)``,
-       or 0 (rule ``product_disabled``) when ``event.enabled`` is false; equal to the
+       or 0 (rule ``product_disabled``) when ``event.enabled`` is false — with the
+       configuration's ``allocation``, the account's share of the stock re-allocated over the
+       accounts with a live listing (see :func:`~policy_engine.allocate`); equal to the
        listing's ``last_quantity`` → ``unchanged``;
     6. the sync policy's ``quantity_revise_threshold`` is set and both the last and the new
        quantity are above it → ``above_revise_threshold``;
@@ -380,6 +383,8 @@ def plan_stock_sync(
     sent: dict[str, int] = {}
     skipped_codes: dict[str, str] = {}
     count = 0
+    # With an allocation, each account's share of the stock (the listings hold their shares).
+    allocated = event_quantities(config, event, listings)
 
     for listing in listings:
         listed_sku = listing.sku
@@ -413,6 +418,8 @@ def plan_stock_sync(
             if isinstance(result, Step):
                 reason = result  # the template is not in the configuration
             else:
+                if allocated is not None:
+                    result = allocated.get(account_id, result)
                 quantity = result.quantity
                 # A family listing's last quantity is the family's, not this variant's.
                 last = listing.last_quantity if listed_sku == sku else None

@@ -17,9 +17,11 @@ from datetime import UTC, date, datetime
 from functools import partial
 from typing import Any, TextIO
 
+import attrs
 import click
 
 from policy_engine import _batch
+from policy_engine._allocation import AllocationPolicy, allocate_product
 from policy_engine._config import Configuration
 from policy_engine._curve import quantity_curve
 from policy_engine._families import (
@@ -831,6 +833,87 @@ def preview(*, old: str, new: str, products: str, on: date, fmt: str, output: st
     if reader.count == 0:
         raise _no_products(products)
     click.echo(f"{products}: {reader.count} products, {changes} changes, {failed} failed", err=True)
+    return FAILED if failed else 0
+
+
+# -------------------------------------------------------------------------------------- allocate
+
+ALLOCATE_COLUMNS = (
+    "sku",
+    "account",
+    "strategy",
+    "sellable",
+    "share",
+    "reserved",
+    "quantity",
+    "sources",
+    "locations",
+    "error",
+)
+
+
+def _units(values: Mapping[str, int]) -> str:
+    return ", ".join(f"{key}={value}" for key, value in values.items())
+
+
+@cli.command(name="allocate")
+@click.argument("config", metavar="CONFIG")
+@click.argument("products", metavar="PRODUCTS")
+@_FORMAT
+@_OUTPUT
+def allocate_command(*, config: str, products: str, fmt: str, output: str) -> int:
+    """How each product's stock is split across the accounts that list it.
+
+    One row per product and listing account (every account whose templates match the product),
+    under the configuration's allocation section (shared stock without one); a product that
+    cannot be loaded is one row with its error. Exit status 1 when any product failed.
+    """
+    loaded = load_configuration(config)
+    section = loaded.allocation if loaded.allocation is not None else AllocationPolicy()
+    working = attrs.evolve(loaded, allocation=section)
+    reader = ProductReader(products)
+    reader.check()
+    rows = failed = 0
+    with _output(output) as out:
+        writer = make_writer(
+            fmt, out, ALLOCATE_COLUMNS, numeric=("sellable", "share", "reserved", "quantity")
+        )
+        try:
+            for _, item in reader:
+                if not isinstance(item, Product):
+                    row: dict[str, Any] = dict.fromkeys(ALLOCATE_COLUMNS)
+                    if isinstance(item, LoadProblem):
+                        row["sku"], row["error"] = item.sku, f"{item.code}: {item.describe()}"
+                        click.echo(f"{products}: {item.describe()}", err=True)
+                    else:
+                        row["sku"], row["error"] = item.parent.sku, "families are not allocated"
+                    writer.write(row)
+                    rows += 1
+                    failed += 1
+                    continue
+                allocation = allocate_product(working, item)
+                assert allocation is not None  # the working configuration has a section
+                for share in allocation.shares:
+                    writer.write(
+                        {
+                            "sku": item.sku,
+                            "account": share.account,
+                            "strategy": allocation.strategy.value,
+                            "sellable": allocation.sellable,
+                            "share": share.share,
+                            "reserved": share.reserved,
+                            "quantity": share.quantity.quantity,
+                            "sources": _units(share.sources),
+                            "locations": _units(share.locations),
+                            "error": None,
+                        }
+                    )
+                    rows += 1
+        finally:
+            writer.close()
+    if reader.count == 0:
+        raise _no_products(products)
+    click.echo(f"{products}: {reader.count} products, {rows} rows, {failed} failed", err=True)
     return FAILED if failed else 0
 
 

@@ -23,6 +23,11 @@ except ImportError as error:  # pragma: no cover - exercised only without the ex
     )
     raise ImportError(msg) from error
 
+from policy_engine.testing._allocation import (
+    ACCOUNT_IDS,
+    account_allocations,
+    allocation_policies,
+)
 from policy_engine.testing._conditions import condition_texts, condition_trees, conditions
 from policy_engine.testing._config import configurations
 from policy_engine.testing._families import (
@@ -78,8 +83,11 @@ from policy_engine.testing._sync import (
 )
 
 __all__ = [
+    "ACCOUNT_IDS",
+    "account_allocations",
     "activity_records",
     "adjustments",
+    "allocation_policies",
     "attribute_values",
     "aware_datetimes",
     "bundle_options",
