@@ -303,7 +303,8 @@ class _Fields:
                 return date.fromisoformat(value)
             except ValueError:
                 pass
-        self.problem(f"$.{name}", f"expected a date (YYYY-MM-DD), got {describe(value)}")
+        shown = repr(value) if type(value) is str else describe(value)
+        self.problem(f"$.{name}", f"expected a date (YYYY-MM-DD), got {shown}")
         return datetime.now(UTC).date()
 
     def check(self) -> None:
