@@ -196,7 +196,8 @@ async function checkConfig() {
   const answer = await call("/v1/lint", { config: data });
   if (seq !== state.seq) return;
   if (!answer.ok) {
-    const found = problems(answer.data);
+    // The service names the request's field: $.config.x is the editor's $.x.
+    const found = problems(answer.data).map(([path, message]) => [path.replace(/^\$\.config(?=[.[]|$)/, "$"), message]);
     setStatus(`${found.length} problem${found.length === 1 ? "" : "s"}`, false);
     showErrors($("config-errors"), found);
     return;
