@@ -70,8 +70,16 @@ def serve_command(config: Path, *extra: str) -> Iterator[tuple[str, subprocess.P
     """``policy-engine serve CONFIG`` in a subprocess; yields its base URL and the process."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "policy_engine.cli", "serve", str(config), "--port", str(port)]
-        + list(extra),
+        [
+            sys.executable,
+            "-m",
+            "policy_engine.cli",
+            "serve",
+            str(config),
+            "--port",
+            str(port),
+            *list(extra),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -127,9 +135,7 @@ def request(
 def post_json(url: str, path: str, data: Any) -> tuple[int, dict[str, str], Any]:
     """POST a JSON body; returns the status, the headers and the decoded JSON answer."""
     body = json.dumps(data).encode("utf-8")
-    status, headers, answer = request(
-        url, "POST", path, body, {"Content-Type": "application/json"}
-    )
+    status, headers, answer = request(url, "POST", path, body, {"Content-Type": "application/json"})
     return status, headers, json.loads(answer)
 
 

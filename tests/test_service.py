@@ -116,7 +116,11 @@ class TestAnswers:
         status, _, body = post_json(
             url,
             "/v1/evaluate",
-            {"family": unstructure(family), "accounts": ["ebay-de", "aliexpress-us"], "on": "2026-11-23"},
+            {
+                "family": unstructure(family),
+                "accounts": ["ebay-de", "aliexpress-us"],
+                "on": "2026-11-23",
+            },
         )
         assert status == 200
         expected = [
@@ -150,7 +154,9 @@ class TestAnswers:
         """Explain gives the outcome, the sync decision and every step in reading order."""
         product = _product("24-MB01")
         status, _, body = post_json(
-            url, "/v1/explain", {"product": unstructure(product), "accounts": ["ebay-de"], "on": "2026-11-23"}
+            url,
+            "/v1/explain",
+            {"product": unstructure(product), "accounts": ["ebay-de"], "on": "2026-11-23"},
         )
         assert status == 200
         (entry,) = body["accounts"]
@@ -159,7 +165,8 @@ class TestAnswers:
         decision = sync_listing(CONFIG, change, "ebay-de", on=ON)
         assert entry["outcome"] == unstructure(outcome)
         assert entry["sync"] == unstructure(decision)
-        assert outcome.quantity is not None and outcome.price is not None
+        assert outcome.quantity is not None
+        assert outcome.price is not None
         assert outcome.images is not None
         steps = [
             *outcome.reasons,
@@ -178,7 +185,9 @@ class TestAnswers:
         """Explain a family: its outcome and the family's sync decision."""
         family = STORE.families[0]
         status, _, body = post_json(
-            url, "/v1/explain", {"family": unstructure(family), "accounts": ["ebay-de"], "on": "2026-11-23"}
+            url,
+            "/v1/explain",
+            {"family": unstructure(family), "accounts": ["ebay-de"], "on": "2026-11-23"},
         )
         assert status == 200
         change = ProductChange(kind=ChangeKind.CREATED, product=family.parent)
@@ -190,7 +199,9 @@ class TestAnswers:
         """A part that failed is one explanation step with its error code."""
         product = attrs.evolve(_product("24-MB01"), price=None, attributes={})
         status, _, body = post_json(
-            url, "/v1/explain", {"product": unstructure(product), "accounts": ["ebay-de"], "on": "2026-11-23"}
+            url,
+            "/v1/explain",
+            {"product": unstructure(product), "accounts": ["ebay-de"], "on": "2026-11-23"},
         )
         assert status == 200
         outcome = evaluate_listing(CONFIG, product, "ebay-de", on=ON)
@@ -215,7 +226,12 @@ class TestAnswers:
         status, _, body = post_json(
             url,
             "/v1/decide_sync",
-            {"change": unstructure(change), "account": "ebay-de", "family": unstructure(family), "on": "2026-11-23"},
+            {
+                "change": unstructure(change),
+                "account": "ebay-de",
+                "family": unstructure(family),
+                "on": "2026-11-23",
+            },
         )
         assert status == 200
         expected = sync_family(CONFIG, family, change, "ebay-de", on=ON)
@@ -404,7 +420,11 @@ class TestBatch:
         items.insert(5, {"sku": 5})
         items.append(unstructure(STORE.families[0]))
         status, headers, body = request(
-            url, "POST", "/v1/evaluate/batch?on=2026-11-23&account=ebay-de", self._lines(items) + b"\n\n", NDJSON
+            url,
+            "POST",
+            "/v1/evaluate/batch?on=2026-11-23&account=ebay-de",
+            self._lines(items) + b"\n\n",
+            NDJSON,
         )
         assert status == 200
         assert headers["content-type"] == "application/x-ndjson"
@@ -417,7 +437,10 @@ class TestBatch:
         assert lines[5] == {
             "line": 6,
             "sku": None,
-            "error": {"code": "invalid_product", "message": "expected a string, got an integer @ $.sku"},
+            "error": {
+                "code": "invalid_product",
+                "message": "expected a string, got an integer @ $.sku",
+            },
         }
         expected = list(evaluate_many(CONFIG, STORE.products, accounts="ebay-de", on=ON))
         good = [line for line in lines[:-1] if "accounts" in line]
@@ -434,7 +457,11 @@ class TestBatch:
         """full=true gives each account's whole outcome, as evaluate_many yields it."""
         product = _product("24-MB01")
         status, _, body = request(
-            url, "POST", "/v1/evaluate/batch?full=true&on=2026-11-23", self._lines([unstructure(product)]), NDJSON
+            url,
+            "POST",
+            "/v1/evaluate/batch?full=true&on=2026-11-23",
+            self._lines([unstructure(product)]),
+            NDJSON,
         )
         assert status == 200
         (line,) = [json.loads(text) for text in body.splitlines()]
@@ -465,7 +492,9 @@ class TestBatch:
         """Whatever the lines hold, the answer has exactly one line per non-blank input line,
         each naming its line number, in order."""
         encoded = [
-            item.replace(b"\n", b" ") if isinstance(item, bytes) else json.dumps(unstructure(item)).encode()
+            item.replace(b"\n", b" ")
+            if isinstance(item, bytes)
+            else json.dumps(unstructure(item)).encode()
             for item in items
         ]
         body = b"\n".join(encoded)
@@ -517,7 +546,11 @@ class TestBadRequests:
             ("/v1/quantity_curve", {}, ["$.policy"]),
             ("/v1/preview", {}, ["$.config"]),
             ("/v1/evaluate", {"product": {}, "accounts": "ebay-de"}, None),
-            ("/v1/evaluate", {"product": unstructure(_product("24-MB01")), "config": []}, ["$.config"]),
+            (
+                "/v1/evaluate",
+                {"product": unstructure(_product("24-MB01")), "config": []},
+                ["$.config"],
+            ),
             ("/v1/decide_sync", {"change": {}, "account": "nope"}, None),
         ]
         for path, data, expected in cases:
@@ -533,7 +566,10 @@ class TestBadRequests:
         status, _, body = post_json(url, "/v1/lint", {"config": data})
         assert status == 422
         assert body["error"]["problems"] == [
-            {"path": "$.config.inventory_policies.buffered.buffer", "message": "must be >= 0 (got -5)"}
+            {
+                "path": "$.config.inventory_policies.buffered.buffer",
+                "message": "must be >= 0 (got -5)",
+            }
         ]
 
     def test_not_an_object(self, url: str) -> None:
@@ -692,7 +728,9 @@ def _read_answer(sock: socket.socket) -> bytes:
         data += chunk
         head, _, rest = data.partition(b"\r\n\r\n")
         for line in head.split(b"\r\n"):
-            if line.lower().startswith(b"content-length:") and len(rest) >= int(line.split(b":")[1]):
+            if line.lower().startswith(b"content-length:") and len(rest) >= int(
+                line.split(b":")[1]
+            ):
                 return data
     return data
 
@@ -767,10 +805,19 @@ class TestAdobeCommerceWebhook:
         status, body = self._hook(url, "account=ebay-de", {"product": product_to_rest(product)})
         outcome = evaluate_listing(CONFIG, product, "ebay-de", on=date.today())  # noqa: DTZ011
         assert status == 200
-        assert outcome.quantity is not None and outcome.price is not None
+        assert outcome.quantity is not None
+        assert outcome.price is not None
         assert body == [
-            {"op": "replace", "path": "product/marketplace_qty", "value": outcome.quantity.quantity},
-            {"op": "replace", "path": "product/marketplace_price", "value": str(outcome.price.amount)},
+            {
+                "op": "replace",
+                "path": "product/marketplace_qty",
+                "value": outcome.quantity.quantity,
+            },
+            {
+                "op": "replace",
+                "path": "product/marketplace_price",
+                "value": str(outcome.price.amount),
+            },
         ]
 
     def test_custom_paths(self, url: str) -> None:
@@ -790,12 +837,16 @@ class TestAdobeCommerceWebhook:
         product = _product("MH01-S-Gray")
         assert evaluate_listing(gear_only, product, "ebay-de").template is None
         with serving(gear_only) as base:
-            status, body = self._hook(base, "account=ebay-de", {"product": product_to_rest(product)})
+            status, body = self._hook(
+                base, "account=ebay-de", {"product": product_to_rest(product)}
+            )
         assert (status, body) == (200, [{"op": "success"}])
 
     def test_unreadable_product_is_an_exception(self, url: str) -> None:
         """A product that cannot be read: the exception operation naming each problem."""
-        status, body = self._hook(url, "account=ebay-de", {"product": {"sku": 5}, "source_items": {}})
+        status, body = self._hook(
+            url, "account=ebay-de", {"product": {"sku": 5}, "source_items": {}}
+        )
         assert status == 200
         (operation,) = body
         assert operation["op"] == "exception"

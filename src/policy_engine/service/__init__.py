@@ -22,15 +22,15 @@ except ImportError as error:  # pragma: no cover - the test extra installs both
     msg = f"policy_engine.service needs Starlette and uvicorn: {SERVE_EXTRA_HINT}"
     raise ImportError(msg) from error
 
-from policy_engine.service._app import (
+from policy_engine.service._app import (  # noqa: E402 - after the check above
     MAX_BATCH_BYTES,
     MAX_BODY_BYTES,
     REVISION_HEADER,
     ServiceState,
     create_app,
 )
-from policy_engine.service._openapi import openapi_document
-from policy_engine.service._run import serve
+from policy_engine.service._openapi import openapi_document  # noqa: E402
+from policy_engine.service._run import serve  # noqa: E402
 
 __all__ = [
     "MAX_BATCH_BYTES",

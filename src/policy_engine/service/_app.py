@@ -155,9 +155,10 @@ class ServiceState:
             try:
                 config = load_config(self.path)
             except PolicyConfigError as error:
-                raise RequestError(422, "invalid_config", _strip(error.problems, self.path))
+                problems = _strip(error.problems, self.path)
+                raise RequestError(422, "invalid_config", problems) from None
             except (OSError, UnicodeDecodeError) as error:
-                message = f"{self.path}: cannot be read ({error})"
+                message = f"{self.path.name}: cannot be read ({error})"
                 raise RequestError(422, "invalid_config", [("$", message)]) from None
             old = self.revision
             self.config, self.revision = config, config_revision(config)
@@ -428,8 +429,8 @@ def _item(fields: _Fields) -> Product | ProductFamily | None:
     if has_product:
         loaded: Product | ProductFamily | None = fields.load("product", Product)
         return loaded
-    loaded = fields.load("family", ProductFamily)
-    return loaded
+    family: ProductFamily | None = fields.load("family", ProductFamily)
+    return family
 
 
 _EVALUATE_FIELDS = ("product", "family", "accounts", "on", "config")
@@ -451,7 +452,7 @@ async def evaluate(app: _App, request: Request) -> Response:
             "outcomes": [unstructure(outcome) for outcome in family_outcomes],
         }
     else:
-        assert isinstance(item, Product)  # noqa: S101 - fields.check() raised otherwise
+        assert isinstance(item, Product)
         outcomes = [evaluate_listing(config, item, account, on=on) for account in accounts]
         data = {
             "sku": item.sku,
@@ -497,7 +498,7 @@ async def explain(app: _App, request: Request) -> Response:
     accounts = _accounts(fields, config)
     on = fields.day()
     fields.check()
-    rows = []
+    rows: list[tuple[str, ListingOutcome | FamilyOutcome, Any]] = []
     if isinstance(item, ProductFamily):
         sku = item.parent.sku
         change = ProductChange(kind=ChangeKind.CREATED, product=item.parent)
@@ -506,7 +507,7 @@ async def explain(app: _App, request: Request) -> Response:
             decision = sync_family(config, item, change, account, on=on)
             rows.append((account, family, decision))
     else:
-        assert isinstance(item, Product)  # noqa: S101 - fields.check() raised otherwise
+        assert isinstance(item, Product)
         sku = item.sku
         change = ProductChange(kind=ChangeKind.CREATED, product=item)
         for account in accounts:
@@ -536,7 +537,8 @@ async def decide_sync(app: _App, request: Request) -> Response:
     family = fields.load("family", ProductFamily) if "family" in fields.data else None
     on = fields.day()
     fields.check()
-    assert change is not None and account is not None  # noqa: S101 - checked above
+    assert change is not None
+    assert account is not None
     if family is not None:
         decision: Any = sync_family(config, family, change, account, on=on)
     else:
@@ -551,7 +553,7 @@ async def stock_sync(app: _App, request: Request) -> Response:
     event = fields.load("event", StockEvent) if fields.require("event") else None
     listings = fields.load_list("listings", ChannelListing)
     fields.check()
-    assert event is not None  # noqa: S101 - checked above
+    assert event is not None
     plan = plan_stock_sync(event, listings, config)
     return app.response({"plan": unstructure(plan)}, revision=revision)
 
@@ -578,7 +580,8 @@ async def order(app: _App, request: Request) -> Response:
         else:
             policy = config.order_policies[account.order_policy]
     fields.check()
-    assert channel_order is not None and policy is not None  # noqa: S101 - checked above
+    assert channel_order is not None
+    assert policy is not None
     products = {product.sku: product for product in catalog}
     plan = plan_order(channel_order, policy, products, sequence=sequence, imported=imported)
     return app.response({"plan": unstructure(plan)}, revision=revision)
@@ -586,9 +589,7 @@ async def order(app: _App, request: Request) -> Response:
 
 async def preview(app: _App, request: Request) -> Response:
     """Every listing whose outcome a configuration edit changes (``preview_change``)."""
-    fields = _Fields(
-        await _json_body(request), ("config", "base", "products", "families", "on")
-    )
+    fields = _Fields(await _json_body(request), ("config", "base", "products", "families", "on"))
     if not fields.require("config"):
         fields.check()
     old, revision = app.config_of(fields, "base")
@@ -620,7 +621,9 @@ async def curve(app: _App, request: Request) -> Response:
     policy_id = fields.string("policy") if fields.require("policy") else None
     maximum = fields.data.get("max", 100)
     if type(maximum) is not int or not 0 <= maximum <= MAX_CURVE:
-        fields.problem("$.max", f"expected an integer from 0 to {MAX_CURVE}, got {describe(maximum)}")
+        fields.problem(
+            "$.max", f"expected an integer from 0 to {MAX_CURVE}, got {describe(maximum)}"
+        )
     policy = None
     if policy_id is not None:
         policy = config.inventory_policies.get(policy_id)
@@ -628,7 +631,7 @@ async def curve(app: _App, request: Request) -> Response:
             known = ", ".join(sorted(config.inventory_policies)) or "none defined"
             fields.problem("$.policy", f"unknown inventory policy {policy_id!r} (known: {known})")
     fields.check()
-    assert policy is not None  # noqa: S101 - checked above
+    assert policy is not None
     points = quantity_curve(policy, maximum)
     data = {"policy": policy_id, "points": [unstructure(point) for point in points]}
     return app.response(data, revision=revision)
@@ -843,7 +846,7 @@ class _RevisionHeader:
 
 async def _http_error(request: Request, error: Exception) -> Response:
     app: _App = request.app.state.service
-    assert isinstance(error, HTTPException)  # noqa: S101 - registered for HTTPException
+    assert isinstance(error, HTTPException)
     status = error.status_code
     code = {404: "not_found", 405: "method_not_allowed"}.get(status, "http_error")
     message = (
@@ -970,7 +973,7 @@ def create_app(
         lifespan=lifespan,
     )
     application.state.service = shared
-    application.add_middleware(_RevisionHeader, state=state)  # type: ignore[arg-type]
+    application.add_middleware(_RevisionHeader, state=state)
     return application
 
 
@@ -982,4 +985,3 @@ def _reload_logged(state: ServiceState) -> None:
         _log.error("reload refused, still serving %s: %s", state.revision, error)
         return
     _log.info("reloaded %s: revision %s (was %s)", state.path, new, old)
-

@@ -28,7 +28,11 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-_DATE = {"type": "string", "format": "date", "description": "Price as of this day (default: today, UTC)."}
+_DATE = {
+    "type": "string",
+    "format": "date",
+    "description": "Price as of this day (default: today, UTC).",
+}
 _ACCOUNTS = {
     "type": "array",
     "items": {"type": "string"},
@@ -272,7 +276,12 @@ def _document() -> dict[str, Any]:
     hook_op = {
         "summary": "Adobe Commerce webhook: replace operations with the quantity and price.",
         "parameters": [
-            {"name": name, "in": "query", "required": name == "account", "schema": {"type": "string"}}
+            {
+                "name": name,
+                "in": "query",
+                "required": name == "account",
+                "schema": {"type": "string"},
+            }
             for name in ("account", "prefix", "quantity_attribute", "price_attribute")
         ],
         "requestBody": {

@@ -69,9 +69,9 @@ async def adobe_commerce(app: _App, request: Request) -> Response:
         dict(request.query_params),
         ("account", "prefix", "quantity_attribute", "price_attribute"),
     )
-    account = query.data.get("account")
+    account: str = query.data.get("account", "")
     known = [item.id for item in config.accounts]
-    if account is None:
+    if "account" not in query.data:
         query.problem("$.account", "required query parameter missing")
     elif account not in known:
         listed = ", ".join(known) or "none defined"
