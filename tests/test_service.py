@@ -100,7 +100,9 @@ class TestAnswers:
         """One product: one outcome per account, equal to evaluate_listing's."""
         product = _product("24-MB01")
         status, headers, body = post_json(
-            url, "/v1/evaluate", {"product": unstructure(product), "on": ON.isoformat()}
+            url,
+            "/v1/evaluate",
+            {"product": unstructure(product), "on": ON.isoformat(), "full": True},
         )
         assert status == 200
         assert headers["policy-engine-revision"] == body["revision"] == REVISION
@@ -109,6 +111,33 @@ class TestAnswers:
             for account in CONFIG.accounts
         ]
         assert (body["sku"], body["kind"], body["outcomes"]) == ("24-MB01", "product", expected)
+
+    def test_evaluate_answers_what_is_sent(self, url: str) -> None:
+        """Without full, each account's row: template, quantity and rule, price, images."""
+        product = _product("24-MB01")
+        status, _, body = post_json(
+            url, "/v1/evaluate", {"product": unstructure(product), "on": ON.isoformat()}
+        )
+        assert status == 200
+        rows = []
+        for account in CONFIG.accounts:
+            outcome = evaluate_listing(CONFIG, product, account.id, on=ON)
+            assert outcome.quantity is not None
+            assert outcome.price is not None
+            assert outcome.images is not None
+            rows.append(
+                {
+                    "account": account.id,
+                    "template": outcome.template,
+                    "quantity": outcome.quantity.quantity,
+                    "quantity_rule": outcome.quantity.rule.value,
+                    "price": str(outcome.price.amount),
+                    "currency": outcome.price.currency,
+                    "images": list(outcome.images.images),
+                    "errors": [],
+                }
+            )
+        assert body["accounts"] == rows
 
     def test_evaluate_family_on_chosen_accounts(self, url: str) -> None:
         """A family, on the accounts asked for, in their order."""
@@ -120,6 +149,7 @@ class TestAnswers:
                 "family": unstructure(family),
                 "accounts": ["ebay-de", "aliexpress-us"],
                 "on": "2026-11-23",
+                "full": True,
             },
         )
         assert status == 200
@@ -145,7 +175,7 @@ class TestAnswers:
         )
         assert status == 200
         assert headers["policy-engine-revision"] == body["revision"] == config_revision(edited)
-        assert body["outcomes"][0]["quantity"]["quantity"] == 25
+        assert body["accounts"][0]["quantity"] == 25
         # The served configuration did not change.
         _, _, served = get_json(url, "/healthz")
         assert served["revision"] == REVISION
@@ -552,6 +582,7 @@ class TestBadRequests:
                 ["$.config"],
             ),
             ("/v1/decide_sync", {"change": {}, "account": "nope"}, None),
+            ("/v1/evaluate", {"product": unstructure(_product("24-MB01")), "full": 1}, ["$.full"]),
         ]
         for path, data, expected in cases:
             status, _, body = post_json(url, path, data)

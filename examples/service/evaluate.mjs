@@ -18,9 +18,8 @@ const product = JSON.parse(catalog.split("\n")[0]);
 
 const { response, answer } = await evaluate(product);
 console.log(`revision ${response.headers.get("policy-engine-revision") === answer.revision}`);
-for (const outcome of answer.outcomes) {
-  const { quantity, price } = outcome;
-  console.log(`${outcome.sku} on ${outcome.account}: ${quantity.quantity} at ${price.amount} ${price.currency}`);
+for (const row of answer.accounts) {
+  console.log(`${answer.sku} on ${row.account}: ${row.quantity} at ${row.price} ${row.currency}`);
 }
 
 // A bad request is a 4xx with every problem and its JSON path.

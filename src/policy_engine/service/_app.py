@@ -11,6 +11,7 @@ JSON path, as a 4xx JSON error. Nothing raised while answering reaches the clien
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import signal
@@ -437,29 +438,31 @@ _EVALUATE_FIELDS = ("product", "family", "accounts", "on", "config")
 
 
 async def evaluate(app: _App, request: Request) -> Response:
-    """One product or family on each account: quantity, price, images, with every step."""
-    fields = _Fields(await _json_body(request), _EVALUATE_FIELDS)
+    """One product or family on each account: what is sent (``full``: the whole outcomes)."""
+    data = await _json_body(request)
+    full = data.pop("full", False)
+    fields = _Fields(data, _EVALUATE_FIELDS)
+    if type(full) is not bool:
+        fields.problem("$.full", f"expected true or false, got {describe(full)}")
     config, revision = app.config_of(fields)
     item = _item(fields)
     accounts = _accounts(fields, config)
     on = fields.day()
     fields.check()
+    outcomes: list[ListingOutcome | FamilyOutcome]
     if isinstance(item, ProductFamily):
-        family_outcomes = [evaluate_family(config, item, account, on=on) for account in accounts]
-        data = {
-            "sku": item.parent.sku,
-            "kind": "family",
-            "outcomes": [unstructure(outcome) for outcome in family_outcomes],
-        }
+        sku, kind = item.parent.sku, "family"
+        outcomes = [evaluate_family(config, item, account, on=on) for account in accounts]
     else:
         assert isinstance(item, Product)
+        sku, kind = item.sku, "product"
         outcomes = [evaluate_listing(config, item, account, on=on) for account in accounts]
-        data = {
-            "sku": item.sku,
-            "kind": "product",
-            "outcomes": [unstructure(outcome) for outcome in outcomes],
-        }
-    return app.response(data, revision=revision)
+    answer: dict[str, Any] = {"sku": sku, "kind": kind}
+    if full:
+        answer["outcomes"] = [unstructure(outcome) for outcome in outcomes]
+    else:
+        answer["accounts"] = [_row(outcome) for outcome in outcomes]
+    return app.response(answer, revision=revision)
 
 
 def _explanation(outcome: ListingOutcome | FamilyOutcome, sync: Any) -> list[dict[str, Any]]:
@@ -687,8 +690,8 @@ async def demo(app: _App, request: Request) -> Response:
 # ------------------------------------------------------------------------------------ batches
 
 
-def _batch_rows(item: ListingOutcome | FamilyOutcome) -> dict[str, Any]:
-    """One account's result in a batch line: what is sent, without the steps."""
+def _row(item: ListingOutcome | FamilyOutcome) -> dict[str, Any]:
+    """One account's result as evaluate and batches answer it: what is sent, without steps."""
     images = item.images
     price = item.price
     row: dict[str, Any] = {"account": item.account, "template": item.template}
@@ -757,7 +760,7 @@ def _evaluate_batch(
                 if full:
                     record["outcomes"] = [unstructure(outcome) for outcome in group]
                 else:
-                    record["accounts"] = [_batch_rows(outcome) for outcome in group]
+                    record["accounts"] = [_row(outcome) for outcome in group]
         out.append(_dumps(record))
     out.append(b"")
     return b"\n".join(out)
@@ -960,6 +963,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(application: Starlette) -> AsyncIterator[None]:
+        # What was loaded at start lives as long as the service: keep the collector off it,
+        # so that collections stay short while requests are answered.
+        gc.collect()
+        gc.freeze()
         if reload_on_sighup and state.path is not None:
             loop = asyncio.get_running_loop()
             loop.add_signal_handler(signal.SIGHUP, _reload_logged, state)

@@ -69,6 +69,18 @@ _ITEM = {
 
 _ENVELOPES: dict[str, dict[str, Any]] = {
     "EvaluateRequest": _request(
+        {
+            **_ITEM,
+            "full": {
+                "type": "boolean",
+                "default": False,
+                "description": "Answer each account's whole outcome, with its steps.",
+            },
+        },
+        oneOf=[{"required": ["product"]}, {"required": ["family"]}],
+        description="One product or one product family (exactly one of the two).",
+    ),
+    "ExplainRequest": _request(
         _ITEM,
         oneOf=[{"required": ["product"]}, {"required": ["family"]}],
         description="One product or one product family (exactly one of the two).",
@@ -304,7 +316,7 @@ def _document() -> dict[str, Any]:
     paths: dict[str, Any] = {
         "/v1/evaluate": {"post": _json_op("Evaluate one product or family.", "EvaluateRequest")},
         "/v1/evaluate/batch": {"post": batch_op},
-        "/v1/explain": {"post": _json_op("Every step and the sync decision.", "EvaluateRequest")},
+        "/v1/explain": {"post": _json_op("Every step and the sync decision.", "ExplainRequest")},
         "/v1/decide_sync": {"post": _json_op("What a product change sends.", "DecideSyncRequest")},
         "/v1/plan_stock_sync": {
             "post": _json_op("What a stock event sends.", "PlanStockSyncRequest")
