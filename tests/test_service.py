@@ -809,6 +809,24 @@ class TestReload:
             assert status == 422
             assert "cannot be read" in json.loads(body)["error"]["message"]
 
+    def test_sighup_handler_logs(self, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+        """The SIGHUP handler logs a refused reload and keeps the old revision, then a reload."""
+        from policy_engine.service._app import _reload_logged
+
+        path = tmp_path / "config.json"
+        path.write_text(json.dumps(dump_config(CONFIG)), encoding="utf-8")
+        state = ServiceState.from_path(path)
+        path.write_text('{"accounts": 5}', encoding="utf-8")
+        with caplog.at_level("INFO", logger="policy_engine.service"):
+            _reload_logged(state)
+            assert state.revision == REVISION
+            assert f"reload refused, still serving {REVISION}" in caplog.text
+            edited = _edited(STORE, above=25)
+            path.write_text(json.dumps(dump_config(edited)), encoding="utf-8")
+            _reload_logged(state)
+        assert state.revision == config_revision(edited)
+        assert f"revision {state.revision} (was {REVISION})" in caplog.text
+
     def test_nothing_to_reload(self, url: str) -> None:
         """A service started from a loaded configuration has no file to reload: 409."""
         status, _, body = request(url, "POST", "/v1/reload")

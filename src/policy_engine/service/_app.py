@@ -11,7 +11,6 @@ JSON path, as a 4xx JSON error. Nothing raised while answering reaches the clien
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import logging
 import signal
@@ -473,18 +472,14 @@ def _explanation(outcome: ListingOutcome | FamilyOutcome, sync: Any) -> list[dic
         steps.extend({"part": part, "code": step.code, "message": step.message} for step in found)
 
     add("template", outcome.reasons)
-    if isinstance(outcome, ListingOutcome):
-        if outcome.quantity is not None:
-            add("quantity", outcome.quantity.steps)
-        if outcome.price is not None:
-            add("price", outcome.price.steps)
-        if outcome.images is not None:
-            add("images", outcome.images.steps)
-    else:
-        if outcome.price is not None:
-            add("price", outcome.price.steps)
-        if outcome.images is not None:
-            add("images", outcome.images.steps)
+    # A family's quantity is a number; its children's steps are in its outcome.
+    quantity = outcome.quantity if isinstance(outcome, ListingOutcome) else None
+    if quantity is not None:
+        add("quantity", quantity.steps)
+    if outcome.price is not None:
+        add("price", outcome.price.steps)
+    if outcome.images is not None:
+        add("images", outcome.images.steps)
     steps.extend(
         {"part": error.what, "code": error.code, "message": error.message}
         for error in outcome.errors
@@ -963,15 +958,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(application: Starlette) -> AsyncIterator[None]:
-        # What was loaded at start lives as long as the service: keep the collector off it,
-        # so that collections stay short while requests are answered.
-        gc.collect()
-        gc.freeze()
-        if reload_on_sighup and state.path is not None:
-            loop = asyncio.get_running_loop()
-            loop.add_signal_handler(signal.SIGHUP, _reload_logged, state)
+        sighup = reload_on_sighup and state.path is not None
+        if sighup:  # pragma: no cover - the main thread's loop: tested in a subprocess
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, _reload_logged, state)
         yield
-        if reload_on_sighup and state.path is not None:
+        if sighup:  # pragma: no cover - likewise
             asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
 
     application = Starlette(

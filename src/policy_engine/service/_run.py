@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from policy_engine.service._app import DEFAULT_BODY_TIMEOUT, create_app
 __all__ = ["serve"]
 
 
-def serve(
+def serve(  # pragma: no cover - runs until a signal: tested in a subprocess
     config: str | Path,
     *,
     host: str = "127.0.0.1",
@@ -29,6 +30,10 @@ def serve(
         PolicyConfigError: when the configuration file does not load at start.
     """
     app = create_app(config, body_timeout=body_timeout, reload_on_sighup=True)
+    # What is loaded now lives as long as the process: keep the collector off it, so that
+    # collections stay short while requests are answered.
+    gc.collect()
+    gc.freeze()
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s: %(message)s")
     uvicorn.run(
         app,
