@@ -124,13 +124,27 @@ class ServiceState:
 
     The only state of the service. :meth:`reload` swaps it atomically, after the new document
     has loaded without a problem; a bad document leaves the old configuration serving.
+
+    Attributes:
+        current: The configuration and its revision, in one tuple: read it once to have both
+            from the same load.
+        path: The file it was loaded from, or ``None``.
     """
 
     def __init__(self, config: Configuration, path: Path | None = None) -> None:
-        self.config = config
-        self.revision = config_revision(config)
+        self.current = (config, config_revision(config))
         self.path = path
         self._lock = threading.Lock()
+
+    @property
+    def config(self) -> Configuration:
+        """The configuration being served."""
+        return self.current[0]
+
+    @property
+    def revision(self) -> str:
+        """Its revision (:func:`~policy_engine.config_revision`)."""
+        return self.current[1]
 
     @classmethod
     def from_path(cls, path: str | Path) -> ServiceState:
@@ -161,7 +175,8 @@ class ServiceState:
                 message = f"{self.path.name}: cannot be read ({error})"
                 raise RequestError(422, "invalid_config", [("$", message)]) from None
             old = self.revision
-            self.config, self.revision = config, config_revision(config)
+            # One assignment: a request reads the configuration and its revision together.
+            self.current = (config, config_revision(config))
         return old, self.revision
 
 
@@ -385,19 +400,19 @@ class _App:
         )
 
     def config_of(self, fields: _Fields, name: str = "config") -> tuple[Configuration, str]:
-        """The configuration a request names: the one it sends, else the served one."""
+        """The configuration a request names, and its revision: the one it sends, else the
+        served one."""
         if name not in fields.data:
-            state = self.state
-            return state.config, state.revision
+            return self.state.current
+        value = fields.data[name]
+        if not isinstance(value, dict):
+            fields.problem(f"$.{name}", f"expected a configuration object, got {describe(value)}")
+            fields.check()
         try:
-            config = load_config(fields.data[name]) if isinstance(fields.data[name], dict) else None
+            config = load_config(value)
         except PolicyConfigError as error:
             fields.problems.extend(_prefixed(error.problems, f"$.{name}"))
-            fields.check()
-            raise  # pragma: no cover - check() raised
-        if config is None:
-            message = f"expected a configuration object, got {describe(fields.data[name])}"
-            raise RequestError(422, "invalid_request", [*fields.problems, (f"$.{name}", message)])
+            raise RequestError(422, "invalid_request", fields.problems) from None
         return config, config_revision(config)
 
 
@@ -651,8 +666,7 @@ async def schema(app: _App, request: Request) -> Response:
 
 async def current_config(app: _App, request: Request) -> Response:
     """The served configuration, as ``dump_config`` writes it."""
-    state = app.state
-    config, revision = state.config, state.revision
+    config, revision = app.state.current
     return app.response({"config": dump_config(config)}, revision=revision)
 
 
@@ -783,8 +797,7 @@ async def evaluate_batch(app: _App, request: Request) -> Response:
         listed = ", ".join(sorted(NDJSON_TYPES))
         message = f"expected Content-Type {listed}, got {media or 'none'}"
         raise RequestError(415, "unsupported_media_type", [("$", message)])
-    state = app.state
-    config, revision = state.config, state.revision
+    config, revision = app.state.current
     fields = _Fields(
         {key: value for key, value in request.query_params.multi_items() if key != "account"},
         ("on", "full"),

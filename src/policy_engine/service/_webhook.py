@@ -63,8 +63,7 @@ async def adobe_commerce(app: _App, request: Request) -> Response:
     shows why; a request the service cannot read at all (size, type, JSON) is a 4xx as on every
     endpoint.
     """
-    state = app.state
-    config, revision = state.config, state.revision
+    config, revision = app.state.current
     query = _Fields(
         dict(request.query_params),
         ("account", "prefix", "quantity_attribute", "price_attribute"),
