@@ -77,6 +77,8 @@ def test_editing_a_threshold_changes_the_listed_quantity(page: Any) -> None:
     expect(page.locator("#explanations")).to_contain_text("lists 25")
     expect(page.locator("#preview tbody")).to_contain_text("24-MB01")
     expect(page.locator("#preview-status")).to_contain_text("against the served configuration")
+    # The curve follows the first account's template (aliexpress: buffered) until one is picked.
+    expect(page.locator("#curve-policy")).to_have_value("buffered")
     page.select_option("#curve-policy", "threshold")
     expect(page.locator("#curve path.line")).to_have_attribute("data-points", "41")
 

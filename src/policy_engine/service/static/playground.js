@@ -5,7 +5,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { schema: null, demo: null, served: null, config: null, timer: null, seq: 0 };
+const state = { schema: null, demo: null, served: null, config: null, timer: null, seq: 0, curvePicked: false };
 
 // ------------------------------------------------------------------------------ JSON Schema
 // A small validator for the keywords the library's schemas use (draft 2020-12 subset).
@@ -277,6 +277,13 @@ async function evaluate() {
   }
   body.replaceChildren(...rows);
   explanations.replaceChildren(...blocks);
+  // Until a policy is picked by hand, the curve follows the first account's template.
+  const first = answer.data.accounts[0];
+  const template = first && (state.config.templates || []).find((item) => item.id === first.outcome.template);
+  if (!state.curvePicked && template && template.inventory_policy !== $("curve-policy").value) {
+    $("curve-policy").value = template.inventory_policy;
+    drawCurve();
+  }
 }
 
 // ---------------------------------------------------------------------------------- curve
@@ -392,7 +399,7 @@ async function start() {
   $("product-json").addEventListener("input", () => { clearTimeout(state.timer); state.timer = setTimeout(evaluate, 250); });
   $("on").addEventListener("change", () => { evaluate(); preview(); });
   $("config").addEventListener("input", scheduleCheck);
-  $("curve-policy").addEventListener("change", drawCurve);
+  $("curve-policy").addEventListener("change", () => { state.curvePicked = true; drawCurve(); });
   $("curve-max").addEventListener("change", drawCurve);
   $("reset-served").addEventListener("click", () => setConfig(state.served));
   $("reset-demo").addEventListener("click", () => setConfig(state.demo.config));
