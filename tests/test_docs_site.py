@@ -24,6 +24,7 @@ SUBPACKAGES = (
     "policy_engine.adapters.magento",
     "policy_engine.cli",
     "policy_engine.dask",
+    "policy_engine.service",
 )
 #: ``::: identifier`` lines: what mkdocstrings renders.
 DIRECTIVE = re.compile(r"^::: *(\S+)\s*$", re.MULTILINE)

@@ -993,3 +993,41 @@ def quantity_curve_command(
         _chart.save_plot(policy_id, policy, points, plot)
         click.echo(f"{plot}: written", err=True)
     return 0
+
+
+# ----------------------------------------------------------------------------------------- serve
+
+
+@cli.command()
+@click.argument("config", metavar="CONFIG")
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="The port."
+)
+@click.option(
+    "--body-timeout",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Seconds a client has to send a whole request body (slower: 408).",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(("critical", "error", "warning", "info", "debug")),
+    default="info",
+    show_default=True,
+)
+def serve(*, config: str, host: str, port: int, body_timeout: float, log_level: str) -> int:
+    """Serve CONFIG over HTTP/JSON, with the OpenAPI document and the playground at /.
+
+    Needs the serve extra (Starlette and uvicorn). SIGHUP or POST /v1/reload reads CONFIG again;
+    a document that does not load keeps the old one serving.
+    """
+    try:
+        from policy_engine.service import serve as run_service  # noqa: PLC0415 - optional extra
+    except ImportError as error:
+        raise CliError([f"serve: {error}"], USAGE) from None
+    load_configuration(config)  # every problem, one per line, before the server starts
+    run_service(config, host=host, port=port, body_timeout=body_timeout, log_level=log_level)
+    return 0
