@@ -79,6 +79,7 @@ from policy_engine._inventory import (
     Threshold,
     compute_quantity,
 )
+from policy_engine._jsonio import from_json, to_json
 from policy_engine._limits import (
     MAX_ACCOUNTS,
     MAX_ATTRIBUTE_INTEGER,
@@ -369,6 +370,7 @@ __all__ = [
     "feed_record",
     "field_for_change",
     "fields_for_changes",
+    "from_json",
     "json_schema",
     "lint",
     "load_config",
@@ -395,6 +397,7 @@ __all__ = [
     "sync_history",
     "sync_history_json_lines",
     "sync_listing",
+    "to_json",
     "unstructure",
     "validate_image_upload",
 ]

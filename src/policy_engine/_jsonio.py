@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 import types
 import typing
 from collections.abc import Callable
@@ -88,6 +89,9 @@ def decode_json(data: str | bytes) -> Any:
 
 
 _NOT_DECODED = object()
+#: A run of digits orjson may read as a float (an integer beyond 64 bits): left to the standard
+#: library, which reads integers of any size.
+_LONG_DIGITS = re.compile(rb"[0-9]{19}").search
 
 
 def _orjson_decode(data: str | bytes) -> Any:
@@ -97,19 +101,25 @@ def _orjson_decode(data: str | bytes) -> Any:
     escapes, every colon of the text is either inside a string (and stays in the decoded text
     when it is written again) or separates a key from its value; a dropped duplicate takes at
     least one colon with it. Anything orjson refuses (``NaN``, huge integers, lone surrogates,
-    deep nesting) is left to the standard library, which reports it as before.
+    deep nesting) is left to the standard library, which reports it as before, and so are long
+    runs of digits (orjson reads an integer beyond 64 bits as a float).
     """
     assert _orjson is not None
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-    if b"\\u" in raw:
+    if b"\\u" in raw or _LONG_DIGITS(raw) is not None:
         return _NOT_DECODED
     try:
         decoded = _orjson.loads(raw)
     except _orjson.JSONDecodeError:
         return _NOT_DECODED
     colons = raw.count(b":")
-    if colons and _orjson.dumps(decoded).count(b":") != colons:
-        return _NOT_DECODED
+    if colons:
+        try:
+            again = _orjson.dumps(decoded)
+        except TypeError:  # orjson writes less deeply nested values than it reads
+            return _NOT_DECODED
+        if again.count(b":") != colons:
+            return _NOT_DECODED
     return decoded
 
 
@@ -134,6 +144,8 @@ def from_json(data: str | bytes, cls: type[T]) -> T:
 # ------------------------------------------------------------------------------------ writing
 
 _WRITERS: dict[type, Callable[[Any], str]] = {}
+#: What no field holds: the value a writer's cache of the last written result starts with.
+_NOTHING = object()
 
 
 def to_json(obj: Any) -> str:
@@ -199,6 +211,7 @@ class _Writer:
             "_int": _int_text,
             "_any": _any_text,
             "_step": _step_text,
+            "_NOTHING": _NOTHING,
             "Decimal": Decimal,
             "Step": Step,
         }
@@ -228,7 +241,7 @@ class _Writer:
                 expression = f"_any({self.constant(dump, 'dump')}({value}))"
             elif _bare(field.type) is not None and attrs.has(_bare(field.type)):
                 # A result shared by several outcomes is written once: the last one is kept.
-                last = self.constant([(None, "")], "last")
+                last = self.constant([(_NOTHING, "")], "last")
                 text = f"t{index}"
                 lines.extend(
                     [
