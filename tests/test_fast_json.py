@@ -28,13 +28,13 @@ from policy_engine import (
     ProductFamily,
     SourceItem,
     Stock,
+    _jsonio,
     evaluate_many,
     from_json,
     structure,
     to_json,
     unstructure,
 )
-from policy_engine import _jsonio
 from policy_engine import testing as pt
 from policy_engine._fastload import Slow, fast_loader
 from policy_engine._serialization import Invalid, structure_detailed
@@ -299,9 +299,7 @@ class TestToJson:
 
     def test_unexpected_value_types_are_written_as_unstructure_writes_them(self) -> None:
         """A field holding another type than declared still gives the reference text."""
-        normal = Loose(
-            steps=(Step(("a", 1, None, "x")),), roles=frozenset({"b", "a"})
-        )
+        normal = Loose(steps=(Step(("a", 1, None, "x")),), roles=frozenset({"b", "a"}))
         odd = Loose(
             text=1,  # type: ignore[arg-type]
             count=True,
@@ -370,7 +368,7 @@ class TestDecodeJson:
         """For any text, decode_json returns the standard library's value (same repr) or raises
         ValueError with the same message."""
         data: str | bytes = text.encode("utf-8", "surrogatepass") if as_bytes else text
-        if as_bytes and "\ud800" <= max(text, default="a") and _has_surrogate(text):
+        if as_bytes and _has_surrogate(text):
             return  # not UTF-8 bytes: both refuse, with different codec messages
         assert decoded(_jsonio.decode_json, data) == decoded(reference, data)
 
@@ -380,10 +378,10 @@ class TestDecodeJson:
 
     def test_orjson_is_used_when_installed(self) -> None:
         pytest.importorskip("orjson")
-        assert _jsonio._orjson_decode(b'{"a": [1, 2.5, "x:y"]}') == {"a": [1, 2.5, "x:y"]}
-        assert _jsonio._orjson_decode(b'{"a": 1, "a": 2}') is _jsonio._NOT_DECODED
-        assert _jsonio._orjson_decode(b'"\\u0041"') is _jsonio._NOT_DECODED
-        assert _jsonio._orjson_decode(b"[NaN]") is _jsonio._NOT_DECODED
+        assert _jsonio.fast_decode(b'{"a": [1, 2.5, "x:y"]}') == {"a": [1, 2.5, "x:y"]}
+        assert _jsonio.fast_decode(b'{"a": 1, "a": 2}') is _jsonio.NOT_DECODED
+        assert _jsonio.fast_decode(b'"\\u0041"') is _jsonio.NOT_DECODED
+        assert _jsonio.fast_decode(b"[NaN]") is _jsonio.NOT_DECODED
 
 
 def _has_surrogate(text: str) -> bool:

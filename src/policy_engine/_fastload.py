@@ -17,6 +17,7 @@ is called.
 
 from __future__ import annotations
 
+import builtins
 import enum
 import re
 import types
@@ -52,6 +53,8 @@ class Slow(Exception):  # noqa: N818 - a control-flow signal, never seen by user
 
 
 _SLOW = Slow()
+#: Built-in functions the generated code calls, bound as locals.
+_BUILTINS = ("type", "len", "tuple", "frozenset", "dict")
 #: Money as plain text: Decimal() of it is what ``load_money`` gives (finite, in range).
 _PLAIN_MONEY = re.compile(rf"[0-9]{{1,{MAX_MONEY_INTEGER_DIGITS}}}(?:\.[0-9]{{1,40}})?")
 _MONEY_BOUND = 10**MAX_MONEY_INTEGER_DIGITS
@@ -106,6 +109,18 @@ class _Generator:
         name = f"_{hint}{self.counter}"
         self.namespace[name] = value
         return name
+
+    def compile(self, lines: list[str], name: str) -> Any:
+        """Define the function ``name`` whose body is ``lines`` (after a ``def`` line).
+
+        Every constant is bound as a default argument, so the code reads it as a local.
+        """
+        bound = ", ".join(f"{key}={key}" for key in [*self.namespace, *_BUILTINS])
+        source = f"def {name}(value, *, {bound}):\n" + "\n".join(lines[1:]) + "\n"
+        namespace = dict(self.namespace)
+        namespace.update({key: getattr(builtins, key) for key in _BUILTINS})
+        exec(source, namespace)  # noqa: S102 - built from the model's own fields and types
+        return namespace[name]
 
     def fresh(self, hint: str) -> str:
         self.counter += 1
@@ -183,9 +198,7 @@ class _Generator:
                 lines.append(f"    if {result} is not _MISSING:")
                 lines.append(f"        kwargs[{name!r}] = {result}")
             lines.append(f"    return {self.constant(cls)}(**kwargs)")
-        source = "\n".join(lines) + "\n"
-        exec(source, self.namespace)  # noqa: S102 - built from the class's own fields
-        load: Callable[[Any], Any] = self.namespace["load"]
+        load: Callable[[Any], Any] = self.compile(lines, "load")
         load.__qualname__ = f"{cls.__name__}.fast_load"
         return load
 
@@ -216,7 +229,7 @@ class _Generator:
         if checked:
             body.extend(self._convert(field, result))
             for checker in checkers:
-                body.extend(self._check(checker, field.type, result, custom=custom))
+                body.extend(self._check(checker, field.type, result, custom=custom, size=size))
         lines.extend("    " + line for line in body)
         return lines
 
@@ -340,6 +353,14 @@ class _Generator:
                 raise TypeError(tp)  # the class cannot be loaded fast: neither can this one
             return [f"    {result} = {self.constant(loader, 'load')}({value})"]
         hook = self.constant(self.converter.get_structure_hook(tp), "hook")
+        if tp is date:
+            parse = self.constant(date.fromisoformat, "date")
+            return [
+                f"    if type({value}) is str and len({value}) <= 64:",
+                f"        {result} = {parse}({value})",
+                "    else:",
+                f"        {result} = {hook}({value}, None)",
+            ]
         if tp is Decimal:
             # Plain decimal text (at most 12 integer digits, no sign, blank or exponent) and
             # small integers: what load_money gives is Decimal(value) itself.
@@ -379,9 +400,8 @@ class _Generator:
         sub = _Generator(self.cls)
         sub.converter = self.converter
         body = sub._value(item_type, "value", "result")
-        source = "def item(value):\n" + "\n".join(body) + "\n    return result\n"
-        exec(source, sub.namespace)  # noqa: S102 - built from the model's own types
-        return self.constant(sub.namespace["item"], "item")
+        item = sub.compile(["def item(value):", *body, "    return result"], "item")
+        return self.constant(item, "item")
 
     # ------------------------------------------------------------------ conversions and checks
 
@@ -392,7 +412,13 @@ class _Generator:
         return [f"    {result} = {self.constant(converter, 'conv')}({result})"]
 
     def _check(
-        self, checker: Any, tp: Any, result: str, *, custom: Callable[..., Any] | None
+        self,
+        checker: Any,
+        tp: Any,
+        result: str,
+        *,
+        custom: Callable[..., Any] | None,
+        size: tuple[int, Any] | None = None,
     ) -> list[str]:
         inline = getattr(checker, INLINE, None)
         base = _optional_inner(tp) if _is_optional(tp) else tp
@@ -408,9 +434,15 @@ class _Generator:
                 ]
             if inline is not None and inline[0] == "text" and base is str:
                 _, limit, optional, required = inline
-                test = f"len({result}) > {limit}"
+                loaded = MAX_STRING_LENGTH if size is None else size[0]
+                tests = [] if loaded <= limit else [f"len({result}) > {limit}"]
                 if required:
-                    test += f" or not {result}.strip()"
+                    tests.append(f"not {result}.strip()")
+                if not tests:
+                    if base is tp or optional:
+                        return []
+                    tests.append("False")
+                test = " or ".join(tests)
                 if base is tp:
                     return [f"    if {test}:", "        raise _SLOW"]
                 none = "raise _SLOW" if not optional else "pass"

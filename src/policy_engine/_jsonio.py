@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import enum
 import json
-import re
 import types
 import typing
 from collections.abc import Callable
@@ -29,7 +28,7 @@ import attrs
 from policy_engine._errors import PolicyConfigError
 from policy_engine._steps import Step
 
-__all__ = ["decode_json", "from_json", "to_json"]
+__all__ = ["NOT_DECODED", "decode_json", "fast_decode", "from_json", "to_json"]
 
 T = TypeVar("T")
 
@@ -80,22 +79,24 @@ def decode_json(data: str | bytes) -> Any:
         ValueError: the text is not JSON (a ``json.JSONDecodeError``, with its position), is not
             UTF-8, or an object repeats a key.
     """
-    if _orjson is not None:
-        decoded = _orjson_decode(data)
-        if decoded is not _NOT_DECODED:
-            return decoded
+    decoded = fast_decode(data)
+    if decoded is not NOT_DECODED:
+        return decoded
     text = data.decode("utf-8") if isinstance(data, bytes) else data
     return _STRICT.decode(text)
 
 
-_NOT_DECODED = object()
+#: What :func:`fast_decode` returns when the text is left to the standard library.
+NOT_DECODED = object()
 #: A run of digits orjson may read as a float (an integer beyond 64 bits): left to the standard
 #: library, which reads integers of any size.
-_LONG_DIGITS = re.compile(rb"[0-9]{19}").search
+_DIGITS = bytes(ord("0") if chr(byte).isdigit() and byte < 128 else ord(" ") for byte in range(256))
+_LONG_DIGITS = b"0" * 19
 
 
-def _orjson_decode(data: str | bytes) -> Any:
-    """The value orjson decodes, when it is surely what the standard library decodes.
+def fast_decode(data: str | bytes) -> Any:
+    """The value orjson decodes, when it is surely what the standard library decodes; else
+    :data:`NOT_DECODED` (also when orjson is not installed).
 
     orjson keeps the last of duplicate keys silently, so the text is checked: without ``\\u``
     escapes, every colon of the text is either inside a string (and stays in the decoded text
@@ -104,22 +105,23 @@ def _orjson_decode(data: str | bytes) -> Any:
     deep nesting) is left to the standard library, which reports it as before, and so are long
     runs of digits (orjson reads an integer beyond 64 bits as a float).
     """
-    assert _orjson is not None
+    if _orjson is None:
+        return NOT_DECODED
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-    if b"\\u" in raw or _LONG_DIGITS(raw) is not None:
-        return _NOT_DECODED
+    if b"\\u" in raw or _LONG_DIGITS in raw.translate(_DIGITS):
+        return NOT_DECODED
     try:
         decoded = _orjson.loads(raw)
     except _orjson.JSONDecodeError:
-        return _NOT_DECODED
+        return NOT_DECODED
     colons = raw.count(b":")
     if colons:
         try:
             again = _orjson.dumps(decoded)
         except TypeError:  # orjson writes less deeply nested values than it reads
-            return _NOT_DECODED
+            return NOT_DECODED
         if again.count(b":") != colons:
-            return _NOT_DECODED
+            return NOT_DECODED
     return decoded
 
 

@@ -380,8 +380,9 @@ def _evaluate_item(setup: _EvaluateSetup, item: Item) -> _Evaluated:
             rows.extend(_family_rows(family))
             failed += bool(family.errors)
         return rows, None, failed
-    for account in account_ids:
-        outcome = evaluate_listing(config, item, account, on=on)
+    # The batch path: the product's template, quantity, price and images computed once and
+    # shared by the accounts its template serves (each outcome equals evaluate_listing's).
+    for outcome in _batch.stream_chunk((config, tuple(account_ids), on, None), (item,), 0):
         rows.append(_outcome_row(outcome))
         failed += bool(outcome.errors)
     return rows, None, failed
