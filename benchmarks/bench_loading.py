@@ -167,7 +167,7 @@ def run_loaders(count: int) -> list[dict[str, Any]]:
         if found is not None:
             contenders[name] = found
     contenders["cattrs: preconf json converter, no checks"] = cattrs_loader()
-    for name, load in contenders.items():  # every contender loads every document
+    for load in contenders.values():  # every contender loads every document
         for text in texts:
             load(text)
     best = dict.fromkeys(contenders, float("inf"))
@@ -185,7 +185,6 @@ def run_jsonl(count: int) -> dict[str, Any]:
     """JSON Lines in, JSON Lines out, this process: listings per second, and a digest."""
     sys.path.insert(0, str(HERE))
     from bench_batch import CONFIG, ON
-
     from policy_engine import evaluate_many, unstructure
 
     try:
@@ -232,7 +231,6 @@ def write_inputs(directory: Path, count: int) -> tuple[Path, Path]:
     """The configuration (2 accounts, 5 templates) and ``count`` products as JSON Lines."""
     sys.path.insert(0, str(HERE))
     from bench_batch import CONFIG
-
     from policy_engine import dump_config
 
     config = directory / "config.json"

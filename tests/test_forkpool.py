@@ -14,11 +14,11 @@ from policy_engine import (
     Image,
     Product,
     Stock,
+    _forkpool,
     default_config,
     evaluate_many,
     unstructure,
 )
-from policy_engine import _forkpool
 
 ON = date(2026, 11, 23)
 CONFIG = default_config("aliexpress")

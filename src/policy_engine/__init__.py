@@ -79,7 +79,7 @@ from policy_engine._inventory import (
     Threshold,
     compute_quantity,
 )
-from policy_engine._jsonio import from_json, to_json
+from policy_engine._jsonio import decode_json, from_json, to_json
 from policy_engine._limits import (
     MAX_ACCOUNTS,
     MAX_ATTRIBUTE_INTEGER,
@@ -358,6 +358,7 @@ __all__ = [
     "config_revision",
     "currency_places",
     "decide_sync",
+    "decode_json",
     "default_config",
     "diff_products",
     "dump_config",
