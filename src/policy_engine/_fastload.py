@@ -225,8 +225,23 @@ class _Generator:
         checkers = tuple(field.metadata.get(CHECK, ()))
         custom = field.metadata.get(LOAD)
         size = size_limit(checkers)
-        body = self._value(field.type, value, result, custom=custom, size=size)
+        if checked and custom is _load_attributes_hook() and checkers == (_check_attributes(),):
+            lines.extend("    " + line for line in self._attributes(value, result, custom))
+            return lines
+        texts = [
+            checker
+            for checker in checkers
+            if getattr(checker, INLINE, ("",))[0] == "texts"
+            and _bare_items(field.type) is str
+            and custom is None
+        ]
+        item_limit = min([MAX_STRING_LENGTH, *(getattr(c, INLINE)[1] for c in texts)])
+        body = self._value(
+            field.type, value, result, custom=custom, size=size, item_limit=item_limit
+        )
         if checked:
+            # A texts check is done by the item test above (its count by the size bound).
+            checkers = tuple(checker for checker in checkers if checker not in texts)
             body.extend(self._convert(field, result))
             for checker in checkers:
                 body.extend(self._check(checker, field.type, result, custom=custom, size=size))
@@ -268,8 +283,12 @@ class _Generator:
         *,
         custom: Callable[..., Any] | None = None,
         size: tuple[int, Any] | None = None,
+        item_limit: int = MAX_STRING_LENGTH,
     ) -> list[str]:
         """Lines (at indentation 0 plus 4) that load ``value`` of type ``tp`` into ``result``.
+
+        ``item_limit``: the longest string item of a list of strings that passes (the loader's own
+        limit, or tighter when a check of the field says so).
 
         The choice of the detailed loader is the one ``_serialization`` makes: a field's custom
         loader, else a loader bounded by the field's size check, else the type's own.
@@ -288,7 +307,9 @@ class _Generator:
                 ]
             return [f"    {result} = {hook}({value}, None)"]
         if _is_optional(tp):
-            inner = self._value(_optional_inner(tp), value, result, size=size)
+            inner = self._value(
+                _optional_inner(tp), value, result, size=size, item_limit=item_limit
+            )
             return [
                 f"    if {value} is None:",
                 f"        {result} = None",
@@ -320,7 +341,7 @@ class _Generator:
         args = get_args(tp)
         if origin is frozenset or (origin is tuple and len(args) == 2 and args[1] is Ellipsis):
             item_type = args[0]
-            items = self._items(item_type, value)
+            items = self._items(item_type, value, item_limit)
             wrap = "tuple" if origin is tuple else "frozenset"
             return [
                 (
@@ -375,14 +396,16 @@ class _Generator:
             ]
         return [f"    {result} = {hook}({value}, {self.constant(tp, 'type')})"]
 
-    def _items(self, item_type: Any, value: str) -> tuple[list[str], str]:
+    def _items(
+        self, item_type: Any, value: str, limit: int = MAX_STRING_LENGTH
+    ) -> tuple[list[str], str]:
         """Lines checking the items of a list, and the expression of the loaded items."""
         if item_type is str:
             item = self.fresh("i")
             return (
                 [
                     f"    for {item} in {value}:",
-                    f"        if type({item}) is not str or len({item}) > {MAX_STRING_LENGTH}:",
+                    f"        if type({item}) is not str or len({item}) > {limit}:",
                     "            raise _SLOW",
                 ],
                 value,
@@ -402,6 +425,46 @@ class _Generator:
         body = sub._value(item_type, "value", "result")
         item = sub.compile(["def item(value):", *body, "    return result"], "item")
         return self.constant(item, "item")
+
+    def _attributes(self, value: str, result: str, custom: Callable[..., Any]) -> list[str]:
+        """A product's custom attributes: texts, integers, flags and nulls tested in line (what
+        ``_load_attributes`` keeps as they are and ``_check_attributes`` passes); anything else
+        (decimals, lists, a value over a limit) through the loader and the check."""
+        from policy_engine import _limits  # noqa: PLC0415 - only the limits below
+
+        ok, key, item = self.fresh("ok"), self.fresh("k"), self.fresh("a")
+        frozen = self.constant(FrozenDict, "frozen")
+        load = self.constant(custom, "hook")
+        check = self.constant(_check_attributes(), "check")
+        integer = _limits.MAX_ATTRIBUTE_INTEGER
+        return [
+            f"    {ok} = type({value}) is dict and len({value}) <= {_limits.MAX_ATTRIBUTES}",
+            f"    if {ok}:",
+            f"        for {key}, {item} in {value}.items():",
+            (
+                f"            if type({key}) is not str or not {key}"
+                f" or len({key}) > {_limits.MAX_ID_LENGTH}:"
+            ),
+            f"                {ok} = False",
+            "                break",
+            f"            if type({item}) is str:",
+            f"                if len({item}) > {_limits.MAX_ATTRIBUTE_VALUE_LENGTH}:",
+            f"                    {ok} = False",
+            "                    break",
+            f"            elif type({item}) is int:",
+            f"                if not {-integer} <= {item} <= {integer}:",
+            f"                    {ok} = False",
+            "                    break",
+            f"            elif {item} is not None and type({item}) is not bool:",
+            f"                {ok} = False",
+            "                break",
+            f"    if {ok}:",
+            f"        {result} = {frozen}({value})",
+            "    else:",
+            f"        {result} = {load}({value}, None)",
+            f"        if {check}({result}) is not None:",
+            "            raise _SLOW",
+        ]
 
     # ------------------------------------------------------------------ conversions and checks
 
@@ -458,6 +521,26 @@ class _Generator:
             return []
         name = self.constant(checker, "check")
         return [f"    if {name}({result}) is not None:", "        raise _SLOW"]
+
+
+def _bare_items(tp: Any) -> Any:
+    """The item type of a (possibly optional) tuple or frozenset type, else None."""
+    if _is_optional(tp):
+        tp = _optional_inner(tp)
+    args = get_args(tp)
+    return args[0] if get_origin(tp) in (tuple, frozenset) and args else None
+
+
+def _load_attributes_hook() -> Any:
+    from policy_engine import _models  # noqa: PLC0415 - the models import the loader
+
+    return _models._load_attributes
+
+
+def _check_attributes() -> Any:
+    from policy_engine import _models  # noqa: PLC0415 - the models import the loader
+
+    return _models._check_attributes
 
 
 def _identities() -> frozenset[Any]:
