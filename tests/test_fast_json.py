@@ -355,7 +355,7 @@ def reference(text: str | bytes) -> Any:
 class TestDecodeJson:
     """decode_json gives what the standard library's strict decoder gives."""
 
-    @relaxed(100)
+    @relaxed(60)
     @given(
         st.one_of(
             ODD_TEXTS,
