@@ -350,10 +350,10 @@ def main(argv: Iterable[str] | None = None) -> int:
         with tempfile.TemporaryDirectory() as name:
             directory = Path(name)
             config, products = write_inputs(directory, count)
-            runs = [("now", None)]
+            runs: list[tuple[str, Path | None]] = [("now", None)]
             if arguments.before is not None:
                 runs.append((str(arguments.before), arguments.before))
-            results = []
+            results: list[tuple[str, dict[str, Any]]] = []
             for label, source in runs:
                 result = run_cli(source, config, products, directory / f"out-{len(results)}.jsonl")
                 results.append((label, result))

@@ -393,6 +393,9 @@ class TestEvaluate:
             "main_image": "/m/b/mb01-blue-1.jpg",
             "image_count": 3,
             "error": None,
+            "kind": "product",
+            "parent": None,
+            "detail": None,
         }
 
     def test_json_array_gives_the_same_rows(self, call: Any) -> None:

@@ -182,7 +182,7 @@ class TestFastLoader:
         assert fast.value.errors == detailed.value.errors
 
     def test_mapping_that_is_not_a_dict_takes_the_detailed_path(self) -> None:
-        document = policy_engine.FrozenDict(demo_product())
+        document: policy_engine.FrozenDict[str, Any] = policy_engine.FrozenDict(demo_product())
         assert structure(document, Product) == structure_detailed(dict(document), Product)
 
     def test_types_without_a_generated_loader(self) -> None:

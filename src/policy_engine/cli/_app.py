@@ -32,8 +32,11 @@ from policy_engine._families import (
 )
 from policy_engine._family_sync import FamilySyncDecision, sync_family
 from policy_engine._listing import (
+    Evaluator,
     ListingOutcome,
+    ProductPart,
     evaluate_listing,
+    evaluator,
     lint,
     preview_change,
     sync_listing,
@@ -42,6 +45,7 @@ from policy_engine._models import Product
 from policy_engine._schema import SCHEMA_KINDS, json_schema
 from policy_engine._serialization import unstructure
 from policy_engine._sync import ChangeKind, ProductChange
+from policy_engine._validation import fast_constructor
 from policy_engine._version import __version__
 from policy_engine.cli import _chart
 from policy_engine.cli._demo import run_demo
@@ -59,6 +63,8 @@ from policy_engine.cli._io import (
 from policy_engine.cli._output import FORMATS, make_writer, progress, rich_console
 
 __all__ = ["cli", "run"]
+
+_make_outcome = fast_constructor(ListingOutcome)
 
 EVALUATE_COLUMNS = (
     "sku",
@@ -380,9 +386,16 @@ def _evaluate_item(setup: _EvaluateSetup, item: Item) -> _Evaluated:
             rows.extend(_family_rows(family))
             failed += bool(family.errors)
         return rows, None, failed
-    # The batch path: the product's template, quantity, price and images computed once and
-    # shared by the accounts its template serves (each outcome equals evaluate_listing's).
-    for outcome in _batch.stream_chunk((config, tuple(account_ids), on, None), (item,), 0):
+    # As evaluate_many does: the product's template, quantity, price and images computed once
+    # and shared by the accounts its template serves (each outcome equals evaluate_listing's).
+    evaluation = evaluator(config)
+    parts: dict[int, ProductPart] = {}
+    for account in account_ids:
+        rules = evaluation.rules(account)
+        part = parts.get(id(rules))
+        if part is None:
+            part = parts[id(rules)] = Evaluator.product_part(item, on, rules)
+        outcome = _make_outcome(item.sku, account, *part)
         rows.append(_outcome_row(outcome))
         failed += bool(outcome.errors)
     return rows, None, failed
