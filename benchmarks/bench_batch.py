@@ -355,6 +355,11 @@ def _cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _process_figures(pids: Iterable[int]) -> tuple[float, float]:
     """CPU seconds (summed) and the largest peak RSS (MB) of live processes, from /proc.
 
@@ -399,6 +404,7 @@ def run_scenario(name: str, count: int) -> dict[str, Any]:
     if name.startswith("JSON"):
         next(generate_records(1))
     started, cpu_started = time.perf_counter(), _cpu_seconds()
+    children_started = _children_cpu_seconds()
     result: tuple[int, int, str, int]
     if name == "generate only":
         result = (sum(1 for _ in generate(count)), 0, "0", 0)
@@ -432,6 +438,8 @@ def run_scenario(name: str, count: int) -> dict[str, Any]:
     if pool is not None:
         workers_cpu, workers_peak = _process_figures(pool._processes)
         pool.shutdown()
+    else:  # a pool evaluate_many started and stopped: its workers are waited-for children
+        workers_cpu = _children_cpu_seconds() - children_started
     return {
         "scenario": name,
         "products": count,
