@@ -37,8 +37,11 @@ from policy_engine import (
 )
 from policy_engine import testing as pt
 from policy_engine._fastload import Slow, fast_loader
+from policy_engine._limits import MAX_STRING_LENGTH
+from policy_engine._models import _texts
 from policy_engine._serialization import Invalid, structure_detailed
 from policy_engine._steps import Step
+from policy_engine._validation import Checked, check, is_str, text
 from policy_engine.testing import json_values, mutated_documents
 
 ON = date(2026, 6, 1)
@@ -137,6 +140,46 @@ class Loose:
     anything: Any = None
 
 
+@attrs.frozen(kw_only=True)
+class Node(Checked):
+    """A class that holds itself."""
+
+    name: str = attrs.field(metadata=check(text(20, required=True)))
+    children: tuple[Node, ...] = ()
+
+
+def _fussy(value: Any) -> str | None:
+    """A check that cannot judge its own class's default (the generator gives up on it)."""
+    if value == "boom":
+        msg = "cannot judge"
+        raise TypeError(msg)
+    return None
+
+
+@attrs.frozen(kw_only=True)
+class Fussy(Checked):
+    word: str = attrs.field(default="boom", metadata=check(_fussy))
+
+
+@attrs.frozen(kw_only=True)
+class HoldsFussy(Checked):
+    one: Fussy | None = None
+    many: tuple[Fussy, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class Defaults(Checked):
+    """Defaults the generated loader cannot take as they are."""
+
+    title: str = attrs.field(default="", metadata=check(text(10, required=True)))
+    copy: str = attrs.field(
+        default=attrs.Factory(lambda self: self.title, takes_self=True), metadata=check(is_str)
+    )
+    tags: list[str] = attrs.field(factory=list)
+    note: str | None = attrs.field(default="n", metadata=check(text(MAX_STRING_LENGTH)))
+    codes: tuple[str, ...] | None = attrs.field(default=(), metadata=check(_texts(5, 3)))
+
+
 # ------------------------------------------------------------------------------------ loading
 
 
@@ -200,6 +243,38 @@ class TestFastLoader:
         """A field type the generator does not know is loaded by its cattrs hook."""
         assert structure({"when": "2026-01-02"}, Odd) == Odd(when=date(2026, 1, 2))
         assert fast_loader(Odd) is not None
+
+    def test_a_class_that_holds_itself(self) -> None:
+        document = {"name": "root", "children": [{"name": "leaf"}]}
+        assert fast_loader(Node) is not None
+        assert structure(document, Node) == Node(name="root", children=(Node(name="leaf"),))
+        assert to_json(structure(document, Node)) == written(structure(document, Node))
+
+    def test_classes_the_generator_gives_up_on(self) -> None:
+        """A check that raises on a default: no generated loader, here and in the classes
+        holding it; structure still loads them the detailed way."""
+        assert fast_loader(Fussy) is None
+        assert fast_loader(HoldsFussy) is None
+        assert structure({"one": {"word": "a"}, "many": [{"word": "b"}]}, HoldsFussy) == HoldsFussy(
+            one=Fussy(word="a"), many=(Fussy(word="b"),)
+        )
+
+    @pytest.mark.parametrize(
+        "document",
+        [
+            {"title": "t"},
+            {"title": "t", "copy": "c", "tags": ["x"], "note": None, "codes": ["ab", "c"]},
+            {"title": "t", "note": "x", "codes": []},
+            {},
+            {"title": "t", "codes": ["toolong"]},
+            {"title": "t", "codes": ["a", "b", "c", "d"]},
+        ],
+    )
+    def test_defaults_and_optional_texts(self, document: dict[str, Any]) -> None:
+        """Defaults that fail their checks, depend on the object, or are mutable; texts that
+        may be null: the same as the detailed path."""
+        assert fast_loader(Defaults) is not None
+        assert_same(document, Defaults)
 
     def test_results_load_fast_too(self) -> None:
         """Outcomes (steps, optional results, enumerations) round-trip through the fast path."""

@@ -74,6 +74,21 @@ class TestForkedPool:
         outcomes.close()  # type: ignore[attr-defined]
 
 
+class TestWorkerSide:
+    """What a forked worker runs, run here."""
+
+    def test_run_slice(self) -> None:
+        from policy_engine._batch import loads
+
+        items = catalog(10)
+        serial = list(evaluate_many(CONFIG, items, on=ON))
+        _forkpool._share(items, (CONFIG, ("aliexpress",), ON, None))
+        try:
+            assert loads(_forkpool.run_slice(2, 6)) == serial[2:6]
+        finally:
+            _forkpool._share([], (CONFIG, (), ON, None))
+
+
 class TestWhenNotForked:
     """Other inputs keep the pool that receives pickled chunks."""
 
