@@ -17,6 +17,9 @@ Scenarios:
   one account (``serial, 1 account``): the listing throughput of one core.
 - ``2 workers``: ``evaluate_many(..., workers=2)``: products are pickled to the workers and the
   outcomes pickled back, in order.
+- ``serial, list`` / ``2 workers, list``: the same catalog as a list built before the clock
+  starts (a list is what the pool forks with: the workers read the products from their copy of
+  this process's memory and only slice bounds travel; the outcomes come back pickled).
 - ``2 workers, partitions``: ``evaluate_partitions(..., workers=2)``: as on Dask, each partition
   of the catalog is generated in the worker (``load``) and its outcomes summed there
   (``consume``); only the partition numbers and checksums travel.
@@ -338,6 +341,8 @@ SCENARIOS = {
     "serial": "evaluate_many, this process, 2 accounts",
     "serial, 1 account": "evaluate_many, this process, 1 account",
     "2 workers": "evaluate_many(..., workers=2)",
+    "serial, list": "evaluate_many over a list of products built before the clock starts",
+    "2 workers, list": "evaluate_many(..., workers=2) over that list: forked workers read it",
     "2 workers, partitions": "evaluate_partitions(..., workers=2), read and summed in the workers",
     "Dask, 2 processes": "evaluate_bag on dask's processes scheduler, num_workers=2",
     "JSON, serial": "JSON objects in, JSON lines out (transform=json_line), this process",
@@ -347,6 +352,11 @@ SCENARIOS = {
 
 def _cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
 
 
@@ -390,9 +400,11 @@ def run_scenario(name: str, count: int) -> dict[str, Any]:
         list(pool.map(_warm_up, range(2)))
     # The distinct products are built before the clock starts, here and in the workers.
     _templates()
+    catalog = list(generate(count)) if name.endswith(", list") else []
     if name.startswith("JSON"):
         next(generate_records(1))
     started, cpu_started = time.perf_counter(), _cpu_seconds()
+    children_started = _children_cpu_seconds()
     result: tuple[int, int, str, int]
     if name == "generate only":
         result = (sum(1 for _ in generate(count)), 0, "0", 0)
@@ -402,6 +414,10 @@ def run_scenario(name: str, count: int) -> dict[str, Any]:
         result = checksum(evaluate_many(CONFIG, generate(count), accounts="ali", on=ON))
     elif name == "2 workers":
         result = checksum(evaluate_many(CONFIG, generate(count), on=ON, executor=pool))
+    elif name == "serial, list":
+        result = checksum(evaluate_many(CONFIG, catalog, on=ON))
+    elif name == "2 workers, list":
+        result = checksum(evaluate_many(CONFIG, catalog, on=ON, workers=2))
     elif name == "2 workers, partitions":
         result = run_partitions(count, pool)
     elif name == "Dask, 2 processes":
@@ -422,6 +438,8 @@ def run_scenario(name: str, count: int) -> dict[str, Any]:
     if pool is not None:
         workers_cpu, workers_peak = _process_figures(pool._processes)
         pool.shutdown()
+    else:  # a pool evaluate_many started and stopped: its workers are waited-for children
+        workers_cpu = _children_cpu_seconds() - children_started
     return {
         "scenario": name,
         "products": count,
@@ -458,12 +476,19 @@ def run(*, count: int, memory_counts: tuple[int, ...] = ()) -> list[dict[str, An
     return rows
 
 
+def _kind(scenario: str) -> str:
+    """Which serial run a scenario is compared with: JSON, a list, or the generator."""
+    if scenario.startswith("JSON"):
+        return "json"
+    return "list" if scenario.endswith(", list") else "generator"
+
+
 def format_table(rows: list[dict[str, Any]]) -> str:
     """The figures as a Markdown table; ratios against the serial run of the same size."""
     serial = {
-        (row["scenario"].startswith("JSON"), row["products"]): row
+        (_kind(row["scenario"]), row["products"]): row
         for row in rows
-        if row["scenario"] in ("serial", "JSON, serial")
+        if row["scenario"] in ("serial", "JSON, serial", "serial, list")
     }
     lines = [
         (
@@ -478,7 +503,7 @@ def format_table(rows: list[dict[str, Any]]) -> str:
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for row in rows:
-        reference = serial.get((row["scenario"].startswith("JSON"), row["products"]))
+        reference = serial.get((_kind(row["scenario"]), row["products"]))
         rate = row["listings"] / row["seconds"] if row["listings"] else 0.0
         if row["scenario"] == "generate only":
             rate = row["products"] / row["seconds"]

@@ -91,6 +91,7 @@ from policy_engine._inventory import (
     Threshold,
     compute_quantity,
 )
+from policy_engine._jsonio import decode_json, from_json, to_json
 from policy_engine._limits import (
     MAX_ACCOUNTS,
     MAX_ATTRIBUTE_INTEGER,
@@ -378,6 +379,7 @@ __all__ = [
     "config_revision",
     "currency_places",
     "decide_sync",
+    "decode_json",
     "default_config",
     "diff_products",
     "dump_config",
@@ -390,6 +392,7 @@ __all__ = [
     "feed_record",
     "field_for_change",
     "fields_for_changes",
+    "from_json",
     "json_schema",
     "lint",
     "load_config",
@@ -417,6 +420,7 @@ __all__ = [
     "sync_history",
     "sync_history_json_lines",
     "sync_listing",
+    "to_json",
     "unstructure",
     "validate_image_upload",
 ]

@@ -398,6 +398,11 @@ def evaluate_many(
         return outcomes if transform is None else map(transform, outcomes)
     setup = _encode_setup((config, account_ids, day, transform), "transform")
     local: Setup = (config, account_ids, day, transform)
+    if executor is None and workers is not None:
+        from policy_engine._forkpool import can_fork, evaluate_forked  # noqa: PLC0415 - cycle
+
+        if can_fork(products):
+            return evaluate_forked(products, local, workers, chunk_size)  # type: ignore[arg-type]
     return _pooled(
         iter(products),
         setup,

@@ -41,6 +41,7 @@ from policy_engine._serialization import (
     load_quantity,
 )
 from policy_engine._validation import (
+    INLINE,
     JSON_SCHEMA,
     MAX_SIZE,
     Checked,
@@ -182,6 +183,7 @@ def _texts(limit: int, count: int | None = None) -> Any:
         return None
 
     _check.__dict__[JSON_SCHEMA] = {"items": {"maxLength": limit}}
+    _check.__dict__[INLINE] = ("texts", limit, count)
     if count is not None:
         _check.__dict__[JSON_SCHEMA]["maxItems"] = count
         _check.__dict__[MAX_SIZE] = count

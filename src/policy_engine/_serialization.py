@@ -27,6 +27,7 @@ import attrs
 import cattrs
 
 from policy_engine._errors import PolicyConfigError
+from policy_engine._fastload import fast_loader
 from policy_engine._limits import (
     MAX_ATTRIBUTE_VALUE_LENGTH,
     MAX_ID_LENGTH,
@@ -63,6 +64,7 @@ __all__ = [
     "load_money",
     "load_quantity",
     "structure",
+    "structure_detailed",
     "unstructure",
 ]
 
@@ -795,6 +797,17 @@ def structure(data: Any, cls: type[T]) -> T:
     Raises:
         PolicyConfigError: listing every problem as ``"<message> @ $.path"``.
     """
+    fast = fast_loader(cls) if isinstance(cls, type) else None
+    if fast is not None:
+        try:
+            return fast(data)  # type: ignore[no-any-return]
+        except Exception:  # noqa: BLE001, S110 - not plainly valid: the detailed path reports it
+            pass
+    return structure_detailed(data, cls)
+
+
+def structure_detailed(data: Any, cls: type[T]) -> T:
+    """:func:`structure` without its fast path: the reference the fast path must agree with."""
     try:
         return _CONVERTER.structure(data, cls)
     except Invalid as error:

@@ -21,6 +21,7 @@ from policy_engine._limits import MAX_ID_LENGTH, MAX_INTEGER, MAX_STRING_LENGTH
 
 __all__ = [
     "CHECK",
+    "INLINE",
     "JSON_SCHEMA",
     "MAX_SIZE",
     "Checked",
@@ -54,6 +55,11 @@ __all__ = [
 ]
 
 CHECK = "policy_engine.check"
+
+#: Attribute of a checker made by :func:`text` or :func:`is_member`: what it checks, as a tuple
+#: (``("text", limit, optional, required)``, ``("member", cls)``), so that the fast loader can
+#: fold the check into its generated code instead of calling it.
+INLINE = "policy_engine.inline"
 
 #: Attribute of a checker holding the JSON Schema keywords its rule amounts to (``{"minimum": 0}``),
 #: read by :func:`policy_engine.json_schema` so that the schema's ranges come from the checks.
@@ -241,6 +247,7 @@ def is_member(cls: type[enum.Enum]) -> Checker:
     def _check(value: Any) -> str | None:
         return None if isinstance(value, cls) else f"must be one of {allowed} (got {shown(value)})"
 
+    _check.__dict__[INLINE] = ("member", cls)
     return _check
 
 
@@ -353,6 +360,7 @@ def text(limit: int, *, optional: bool = False, required: bool = False) -> Check
         keywords.update(minLength=1, pattern=r"\S")
     _check.__dict__[JSON_SCHEMA] = keywords
     _check.__dict__[MAX_SIZE] = limit
+    _check.__dict__[INLINE] = ("text", limit, optional, required)
     return _check
 
 

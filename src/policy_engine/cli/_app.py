@@ -36,9 +36,12 @@ from policy_engine._family_sync import FamilySyncDecision, sync_family
 from policy_engine._images import ImageSelection
 from policy_engine._inventory import QuantityResult
 from policy_engine._listing import (
+    Evaluator,
     ListingOutcome,
     OutcomeError,
+    ProductPart,
     evaluate_listing,
+    evaluator,
     lint,
     preview_change,
     sync_listing,
@@ -48,6 +51,7 @@ from policy_engine._pricing import PriceResult
 from policy_engine._schema import SCHEMA_KINDS, json_schema
 from policy_engine._serialization import unstructure
 from policy_engine._sync import ChangeKind, ProductChange
+from policy_engine._validation import fast_constructor
 from policy_engine._version import __version__
 from policy_engine.cli import _chart
 from policy_engine.cli._demo import run_demo
@@ -65,6 +69,8 @@ from policy_engine.cli._io import (
 from policy_engine.cli._output import FORMATS, make_writer, progress, rich_console
 
 __all__ = ["cli", "run"]
+
+_make_outcome = fast_constructor(ListingOutcome)
 
 EVALUATE_COLUMNS = (
     "sku",
@@ -407,8 +413,16 @@ def _evaluate_item(setup: _EvaluateSetup, item: Item) -> _Evaluated:
             rows.extend(_family_rows(family))
             failed += bool(family.errors)
         return rows, None, failed
+    # As evaluate_many does: the product's template, quantity, price and images computed once
+    # and shared by the accounts its template serves (each outcome equals evaluate_listing's).
+    evaluation = evaluator(config)
+    parts: dict[int, ProductPart] = {}
     for account in account_ids:
-        outcome = evaluate_listing(config, item, account, on=on)
+        rules = evaluation.rules(account)
+        part = parts.get(id(rules))
+        if part is None:
+            part = parts[id(rules)] = Evaluator.product_part(item, on, rules)
+        outcome = _make_outcome(item.sku, account, *part)
         rows.append(_outcome_row(outcome))
         failed += bool(outcome.errors)
     return rows, None, failed

@@ -25,6 +25,7 @@ from policy_engine._batch import chunked
 from policy_engine._config import Configuration, load_config
 from policy_engine._errors import PolicyConfigError
 from policy_engine._families import ProductFamily
+from policy_engine._jsonio import NOT_DECODED, fast_decode
 from policy_engine._models import Product
 from policy_engine._serialization import structure
 
@@ -208,6 +209,9 @@ def decode_line(number: int, raw: bytes, *, first: bool) -> Item:
 
     ``first`` tells whether it is the file's first product (a lone ``{`` there gets a hint).
     """
+    fast = fast_decode(raw)
+    if fast is not NOT_DECODED:
+        return _load_product(fast, number, "$")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:

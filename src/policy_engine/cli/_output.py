@@ -53,6 +53,10 @@ def _cell(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
 
 
+#: ``json.dumps(row, ensure_ascii=False)``, without building an encoder for every row.
+_ROW_ENCODER = json.JSONEncoder(ensure_ascii=False)
+
+
 class JsonWriter:
     """A JSON array, written element by element."""
 
@@ -63,7 +67,7 @@ class JsonWriter:
     def write(self, row: Row) -> None:
         self.out.write("[\n" if self.first else ",\n")
         self.first = False
-        self.out.write(json.dumps(row, ensure_ascii=False))
+        self.out.write(_ROW_ENCODER.encode(row))
 
     def close(self) -> None:
         self.out.write("[]\n" if self.first else "\n]\n")
@@ -76,7 +80,7 @@ class JsonLinesWriter:
         self.out = out
 
     def write(self, row: Row) -> None:
-        self.out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        self.out.write(_ROW_ENCODER.encode(row) + "\n")
 
     def close(self) -> None:
         return None
