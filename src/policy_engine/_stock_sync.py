@@ -401,9 +401,9 @@ def plan_stock_sync(
             reason = _AUTO_SYNC_OFF
         elif listing.template is None:
             reason = _NO_TEMPLATE
-        elif rules[0] is not None:
-            reason = rules[0]
         else:
+            # The template is looked up before the account's policy (rule 3 before rule 4): a
+            # deleted template is the problem to report, not a setting of the account.
             template_id = listing.template
             result = quantities.get(template_id)
             if result is None:
@@ -412,6 +412,8 @@ def plan_stock_sync(
                 )
             if isinstance(result, Step):
                 reason = result  # the template is not in the configuration
+            elif rules[0] is not None:
+                reason = rules[0]
             else:
                 quantity = result.quantity
                 # A family listing's last quantity is the family's, not this variant's.
