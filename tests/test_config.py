@@ -18,8 +18,10 @@ from policy_engine import (
     AdjustmentKind,
     Condition,
     Configuration,
+    FrozenDict,
     ImagePolicy,
     InventoryPolicy,
+    ListingChange,
     ListingTemplate,
     PolicyConfigError,
     PolicyInUseError,
@@ -525,6 +527,28 @@ class TestPreview:
         assert ("otto-2", "listing") in whats
         assert all(c.sku == "24-MB01" for c in changes)
         assert preview_change(old, old, [BAG, TEE], on=ON) == ()
+
+    def test_changes_are_immutable_and_hashable(self) -> None:
+        """A change's before and after are read-only (objects FrozenDicts, lists tuples): a
+        change hashes, and dumps to the same JSON as the plain values it was built from."""
+        old = load_config(document())
+        data = document()
+        data["accounts"].append({"id": "otto-2", "channel": "otto", "sync_policy": "any"})
+        changes = preview_change(old, load_config(data), [BAG], on=ON)
+        (added,) = [change for change in changes if change.what == "listing"]
+        assert type(added.after) is FrozenDict
+        assert type(added.after["reasons"]) is tuple
+        assert len({*changes, *changes}) == len(changes)
+        with pytest.raises(TypeError):
+            added.after["template"] = "other"  # type: ignore[index]
+        built = ListingChange(
+            sku="A", account="a", what="images", before=["/a.jpg", {"b": [1]}], after=None
+        )
+        assert built.before == ("/a.jpg", {"b": (1,)})
+        assert type(built.before[1]) is FrozenDict
+        assert hash(built) == hash(attrs.evolve(built))
+        assert unstructure(built)["before"] == ["/a.jpg", {"b": [1]}]
+        assert structure(json.loads(json.dumps(unstructure(built))), ListingChange) == built
 
 
 class TestLint:

@@ -82,6 +82,7 @@ from policy_engine import (
     dump_config,
     load_config,
     structure,
+    unstructure,
 )
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -611,10 +612,13 @@ class TestFreeFormValues:
         return structure(document, ListingChange).before
 
     def test_json_values_load_as_they_are(self) -> None:
-        """Text, numbers, booleans, null, lists and objects load unchanged."""
+        """Text, numbers, booleans, null, lists and objects load unchanged, read-only (lists as
+        tuples), and dump back to the same JSON."""
         value = {"a": [1, 2.5, "x", True, None, {"b": []}], "c": Decimal("1.5")}
-        assert self.load(value) == value
-        assert self.load(_nested_list(MAX_JSON_DEPTH)) == _nested_list(MAX_JSON_DEPTH)
+        assert self.load(value) == {"a": (1, 2.5, "x", True, None, {"b": ()}), "c": Decimal("1.5")}
+        deep = self.load(_nested_list(MAX_JSON_DEPTH))
+        assert deep == _nested(MAX_JSON_DEPTH, tuple)
+        assert unstructure(deep) == _nested_list(MAX_JSON_DEPTH)
 
     def test_problems(self) -> None:
         """NaN, keys that are not text, values that are not JSON, integers, strings and lists
@@ -924,6 +928,13 @@ def _nested_list(depth: int) -> Any:
     value: Any = "x"
     for _ in range(depth):
         value = [value]
+    return value
+
+
+def _nested(depth: int, kind: Any) -> Any:
+    value: Any = "x"
+    for _ in range(depth):
+        value = kind([value])
     return value
 
 
