@@ -540,7 +540,7 @@ class TestPreview:
         assert type(added.after["reasons"]) is tuple
         assert len({*changes, *changes}) == len(changes)
         with pytest.raises(TypeError):
-            added.after["template"] = "other"  # type: ignore[index]
+            added.after["template"] = "other"
         built = ListingChange(
             sku="A", account="a", what="images", before=["/a.jpg", {"b": [1]}], after=None
         )
