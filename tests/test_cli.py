@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from policy_engine import Product, load_config, unstructure
+from policy_engine import Product, dump_config, load_config, unstructure
 from policy_engine.cli import _io as cli_io
 from policy_engine.cli import main
 from policy_engine.cli._demo import evaluate, load_sample_store
@@ -329,6 +329,27 @@ class TestCheck:
         assert first.startswith(f"{name}: ")
         assert first.endswith("'>>' is not allowed at column 7 @ $.templates[0].condition")
         assert context == ["        price >> 3", "              ^~"]
+
+    @pytest.mark.parametrize("suffix", [".json", ".toml"])
+    def test_byte_order_mark(self, call: Any, tmp_path: Path, suffix: str) -> None:
+        """A configuration saved with a UTF-8 byte-order mark is read, as products files are."""
+        config = load_config(EXAMPLES / "config.json")
+        path = tmp_path / f"config{suffix}"
+        text = dump_config(config, format=suffix[1:])
+        path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+        status, out, err = call("check", str(path))
+        assert (status, err) == (0, "")
+        assert out.startswith(f"{path}: ok: ")
+
+    def test_utf16(self, call: Any, tmp_path: Path) -> None:
+        """A configuration saved as UTF-16 is one line saying so, exit 1."""
+        path = tmp_path / "config.json"
+        path.write_bytes('\ufeff{"version": 1}'.encode("utf-16-le"))
+        status, _, err = call("check", str(path))
+        assert status == 1
+        assert err == (
+            f"{path}: not UTF-8 text (byte 0: a UTF-16 byte-order mark; save the file as UTF-8)\n"
+        )
 
     def test_not_utf8(self, call: Any, tmp_path: Path) -> None:
         """A configuration that is not UTF-8 text is one line, exit 1."""

@@ -536,11 +536,6 @@ class TestLoadConfig:
         assert caught.value.errors == ["expected an object, got a bytes @ $"]
 
 
-def _gap(reason: str, raises: type[BaseException]) -> pytest.MarkDecorator:
-    """An input the fuzzers found that still escapes: xfail (strict) until it is fixed."""
-    return pytest.mark.xfail(raises=raises, strict=True, reason=reason)
-
-
 class TestFoundByFuzzing:
     """Inputs the fuzzers found that escaped as another exception."""
 
@@ -596,7 +591,6 @@ class TestFoundByFuzzing:
         assert hash(change) == hash(structure(unstructure(change), ListingChange))
         check_round_trip(change, ListingChange)
 
-    @_gap("load_config reads files as UTF-8 unchecked", UnicodeDecodeError)
     def test_file_not_utf8(self, directory: Path) -> None:
         """A file that is not UTF-8 is a PolicyConfigError."""
         path = directory / "latin1.json"

@@ -104,11 +104,11 @@ def load_configuration(name: str) -> Configuration:
     try:
         return load_config(Path(name))
     except PolicyConfigError as error:
-        raise CliError(config_problem_lines(name, error), FAILED) from None
-    except UnicodeDecodeError as error:
-        raise CliError(
-            [f"{name}: not UTF-8 text (byte {error.start}: {error.reason})"], FAILED
-        ) from None
+        lines = config_problem_lines(name, error)
+        if isinstance(error.__cause__, UnicodeDecodeError):
+            # The file's bytes, not its JSON, are wrong: the line names the byte, not a path.
+            lines = [line.removesuffix(" @ $") for line in lines]
+        raise CliError(lines, FAILED) from None
     except OSError as error:
         raise os_problem(name, error) from None
 
