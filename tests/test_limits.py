@@ -70,6 +70,7 @@ from policy_engine import (
     PolicyEngineError,
     Product,
     ProductChange,
+    ProductFamily,
     SourceItem,
     Step,
     Stock,
@@ -736,6 +737,37 @@ class TestEdges:
         for _ in range(sys.getrecursionlimit() + 10):
             data = {"next": data}
         assert _errors(lambda: structure(data, Chain)) == ["document is nested too deeply @ $"]
+
+    @pytest.mark.parametrize(
+        ("where", "error"),
+        [
+            ("x", "unknown field @ $.x"),
+            ("stock", "expected an object, got a list @ $.stock"),
+            ("attributes", "expected a string, got a list @ $.attributes.a[0]"),
+            ("qty", "got an integer of over 40 digits @ $.stock.qty"),
+            ("family", "expected an object, got a list @ $.children[0].images[0]"),
+        ],
+    )
+    def test_products_nested_deep_or_with_huge_numbers(self, where: str, error: str) -> None:
+        """A product (or family) nested 100,000 levels deep somewhere, or with a quantity of
+        5,000 digits, is a PolicyConfigError with a path, never another exception."""
+        deep = _nested_list(100_000)
+        document: dict[str, Any] = {
+            "x": {"sku": "A", "x": deep},
+            "stock": {"sku": "A", "stock": deep},
+            "attributes": {"sku": "A", "attributes": {"a": deep}},
+            "qty": {"sku": "A", "stock": {"qty": 10**5000}},
+            "family": {
+                "parent": {"sku": "A", "type": "configurable"},
+                "variation_attributes": ["color"],
+                "children": [{"sku": "B", "images": deep}],
+            },
+        }[where]
+        cls = ProductFamily if where == "family" else Product
+        with pytest.raises(PolicyConfigError) as caught:
+            structure(document, cls)
+        (line,) = caught.value.errors
+        assert line.endswith(error)
 
     def test_attribute_codes_in_sync_inputs(self) -> None:
         """Observed attributes and changed codes are ids: at most MAX_ID_LENGTH characters."""
