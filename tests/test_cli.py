@@ -1452,6 +1452,7 @@ class TestProductReader:
                 '[{"sku": "unterminated',
                 "line 1, column 10: invalid JSON: Unterminated string starting at",
             ),
+            ("[" * 2_001, "line 1, column 2002: invalid JSON: the file ends inside the array"),
         ],
     )
     def test_malformed_arrays(self, tmp_path: Path, text: str, error: str) -> None:
@@ -1499,7 +1500,7 @@ class TestProductReader:
             '{"sku": "A"}',
             '{"sku": "D", "x": ' + "[" * 100_000 + '"]{[\\\\"' + "]" * 100_000 + "}",
             '{"sku": "Q", "stock": {"qty": ' + "9" * 5_000 + "}}",
-            "[" * 100_000 + "]" * 100_000,
+            "[" * 100_000 + '"' + "x" * 100_000 + '"' + "]" * 100_000,
             "-" + "9" * 5_000,
             '{"sku": "B"}',
         ]

@@ -322,6 +322,15 @@ class TestReadOnlyMedia:
             found = _read_without_write_access(directory, "W0")
         assert found == [_history(0, 1), _history(0, 0)]
 
+    def test_write_ahead_log_cannot_be_opened(self, tmp_path: Path) -> None:
+        """Where SQLite cannot open the write-ahead log a reader needs (its name taken by a
+        directory here), the database is read as it stands."""
+        path = tmp_path / "log.db"
+        with SqliteSink(path) as sink:
+            sink.write([_history(0, 0)])
+        (tmp_path / "log.db-wal").mkdir()
+        assert pe.sync_history(path, "W0") == [_history(0, 0)]
+
     def test_reading_writes_nothing(self, tmp_path: Path) -> None:
         """Reading a history never writes to the database file, even where it could."""
         path = tmp_path / "log.db"

@@ -127,8 +127,10 @@ class LoadProblem:
     """A product that could not be read or loaded.
 
     Attributes:
-        line: The line of the file where the product starts.
-        column: The column of a JSON syntax error, else ``None``.
+        line: The line of the file where the product starts (where its bytes that are not
+            UTF-8 are, for an element of a JSON array holding such bytes).
+        column: The column of a JSON syntax error or of bytes that are not UTF-8, else
+            ``None``.
         code: ``invalid_json`` (not JSON text), ``invalid_product`` (JSON that is not a
             valid product) or ``invalid_family`` (an object with a ``parent`` that is not a
             valid product family).
@@ -248,9 +250,11 @@ class ProductReader:
     Iterating yields ``(line, Product | ProductFamily | LoadProblem)`` for each item in file
     order (an object with a ``parent`` is a product family). In JSON
     Lines, blank lines are skipped and a line that is not JSON is a :class:`LoadProblem`
-    (``invalid_json``, with its column); reading goes on with the next line. A JSON array that
-    is not well formed cannot be read on past the error: iteration stops with a
-    :class:`CliError` naming the line and column.
+    (``invalid_json``, with its column); reading goes on with the next line. So is a product
+    the JSON parser cannot read (nested too deeply, an integer too long for Python, bytes that
+    are not UTF-8), in JSON Lines and in a JSON array alike. A JSON array that is not well
+    formed cannot be read on past the error: iteration stops with a :class:`CliError` naming
+    the line and column.
 
     Attributes:
         name: The file's name as given.
