@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from policy_engine import Product, load_config, unstructure
+from policy_engine import MAX_JSON_DEPTH, Product, dump_config, load_config, unstructure
 from policy_engine.cli import _io as cli_io
 from policy_engine.cli import main
 from policy_engine.cli._demo import evaluate, load_sample_store
@@ -329,6 +329,27 @@ class TestCheck:
         assert first.startswith(f"{name}: ")
         assert first.endswith("'>>' is not allowed at column 7 @ $.templates[0].condition")
         assert context == ["        price >> 3", "              ^~"]
+
+    @pytest.mark.parametrize("suffix", [".json", ".toml"])
+    def test_byte_order_mark(self, call: Any, tmp_path: Path, suffix: str) -> None:
+        """A configuration saved with a UTF-8 byte-order mark is read, as products files are."""
+        config = load_config(EXAMPLES / "config.json")
+        path = tmp_path / f"config{suffix}"
+        text = dump_config(config, format=suffix[1:])
+        path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+        status, out, err = call("check", str(path))
+        assert (status, err) == (0, "")
+        assert out.startswith(f"{path}: ok: ")
+
+    def test_utf16(self, call: Any, tmp_path: Path) -> None:
+        """A configuration saved as UTF-16 is one line saying so, exit 1."""
+        path = tmp_path / "config.json"
+        path.write_bytes('\ufeff{"version": 1}'.encode("utf-16-le"))
+        status, _, err = call("check", str(path))
+        assert status == 1
+        assert err == (
+            f"{path}: not UTF-8 text (byte 0: a UTF-16 byte-order mark; save the file as UTF-8)\n"
+        )
 
     def test_not_utf8(self, call: Any, tmp_path: Path) -> None:
         """A configuration that is not UTF-8 text is one line, exit 1."""
@@ -1241,6 +1262,16 @@ def read_all(path: Path, chunk: int | None = None) -> list[tuple[int, Any]]:
         return items
 
 
+def _not_utf8(line: int, column: int, reason: str) -> LoadProblem:
+    return LoadProblem(
+        line=line, column=column, code="invalid_json", messages=(f"not UTF-8 text ({reason})",)
+    )
+
+
+def _invalid_json(line: int, message: str) -> LoadProblem:
+    return LoadProblem(line=line, code="invalid_json", messages=(message,))
+
+
 def read_error(path: Path, chunk: int | None = None) -> list[str]:
     with pytest.raises(CliError) as caught:
         read_all(path, chunk)
@@ -1433,6 +1464,7 @@ class TestProductReader:
                 '[{"sku": "unterminated',
                 "line 1, column 10: invalid JSON: Unterminated string starting at",
             ),
+            ("[" * 2_001, "line 1, column 2002: invalid JSON: the file ends inside the array"),
         ],
     )
     def test_malformed_arrays(self, tmp_path: Path, text: str, error: str) -> None:
@@ -1444,12 +1476,59 @@ class TestProductReader:
             assert read_error(path, chunk) == [f"{path}: {error}"]
 
     def test_array_not_utf8(self, tmp_path: Path) -> None:
-        """An array that is not UTF-8 text stops with one line."""
+        """Bytes that are not UTF-8 inside an array element make that element a problem at
+        their line and column; the elements around it are read, however the reads cut it."""
         path = tmp_path / "p.json"
-        path.write_bytes(b'[{"sku": "A"}, {"sku": "\xff"}]')
-        [line] = read_error(path)
-        assert line.startswith(f"{path}: line 1, column ")
-        assert line.endswith(": not UTF-8 text (invalid start byte)")
+        path.write_bytes(b'[{"sku": "A"},\n {"sku": "\xff\xfe"},\n {"name": "\xc3"}, {"sku": "B"}]')
+        for chunk in (1, 2, 7, 1 << 16):
+            assert read_all(path, chunk) == [
+                (1, Product(sku="A")),
+                (2, _not_utf8(2, 11, "invalid start byte")),
+                (3, _not_utf8(3, 12, "invalid continuation byte")),
+                (3, Product(sku="B")),
+            ]
+
+    def test_array_not_utf8_between_elements(self, tmp_path: Path) -> None:
+        """Bytes that are not UTF-8 between elements stop the array at their real position,
+        after the elements before them, with a pointer to JSON Lines."""
+        path = tmp_path / "p.json"
+        path.write_bytes(b'[{"sku": "A"},\n\xff {"sku": "B"}]')
+        with pytest.raises(CliError) as caught:
+            list(ProductReader(str(path)))
+        assert caught.value.lines == [
+            (
+                f"{path}: line 2, column 1: not UTF-8 text (invalid start byte); a JSON array"
+                " cannot be read past it (JSON Lines can: one product per line)"
+            )
+        ]
+        reader = iter(ProductReader(str(path)))
+        assert next(reader) == (1, Product(sku="A"))
+
+    @pytest.mark.parametrize("array", [False, True], ids=["json-lines", "json-array"])
+    def test_values_the_json_parser_cannot_read(self, tmp_path: Path, array: bool) -> None:
+        """A product nested 100,000 levels deep, an integer of 5,000 digits, a list nested
+        100,000 deep: each is that item's problem, and every other item is read."""
+        items = [
+            '{"sku": "A"}',
+            '{"sku": "D", "x": ' + "[" * 100_000 + '"]{[\\\\"' + "]" * 100_000 + "}",
+            '{"sku": "Q", "stock": {"qty": ' + "9" * 5_000 + "}}",
+            "[" * 100_000 + '"' + "x" * 100_000 + '"' + "]" * 100_000,
+            "-" + "9" * 5_000,
+            '{"sku": "B"}',
+        ]
+        path = tmp_path / ("p.json" if array else "p.jsonl")
+        path.write_text("[" + ",\n".join(items) + "]" if array else "\n".join(items), "utf-8")
+        deep = f"invalid JSON: nested deeper than {MAX_JSON_DEPTH} levels"
+        digits = f"invalid JSON: an integer of more than {sys.get_int_max_str_digits()} digits"
+        for chunk in (7, 1 << 16):
+            assert read_all(path, chunk) == [
+                (1, Product(sku="A")),
+                (2, _invalid_json(2, f"{deep} (100001)")),
+                (3, _invalid_json(3, digits)),
+                (4, _invalid_json(4, f"{deep} (100000)")),
+                (5, _invalid_json(5, digits)),
+                (6, Product(sku="B")),
+            ]
 
     def test_array_strings_with_brackets_and_escapes(self, tmp_path: Path) -> None:
         """Brackets, commas, escaped quotes and multi-byte characters inside strings are data."""
@@ -1554,6 +1633,32 @@ class TestWriters:
 
 class TestEdges:
     """Interruptions, closed pipes, standard input and the rarer branches, in process."""
+
+    @pytest.mark.parametrize("suffix", [".jsonl", ".json"])
+    def test_unreadable_values_in_process(self, call: Any, tmp_path: Path, suffix: str) -> None:
+        """A product nested 100,000 levels deep and a quantity of 5,000 digits are rows with
+        their error, between the rows of the products around them; exit 1, no traceback."""
+        items = [
+            json.dumps(product("A")),
+            '{"sku": "D", "x": ' + "[" * 100_000 + "]" * 100_000 + "}",
+            '{"sku": "Q", "stock": {"qty": ' + "9" * 5_000 + "}}",
+            json.dumps(product("B")),
+        ]
+        text = "[" + ",\n".join(items) + "]" if suffix == ".json" else "\n".join(items)
+        name = write(tmp_path / f"p{suffix}", text)
+        for workers in ("1", "2"):
+            status, out, err = call(
+                "evaluate", CONFIG, name, "-a", "ali-us", "-f", "jsonl", "-j", workers
+            )
+            assert status == 1
+            rows = [json.loads(line) for line in out.splitlines()]
+            assert [row["sku"] for row in rows] == ["A", None, None, "B"]
+            assert [row["price"] for row in rows] == ["10.00", None, None, "10.00"]
+            assert err.splitlines() == [
+                f"{name}: line 2: invalid JSON: nested deeper than {MAX_JSON_DEPTH} levels (100001)",
+                f"{name}: line 3: invalid JSON: an integer of more than 4300 digits",
+                f"{name}: 4 products, 4 rows, 2 failed",
+            ]
 
     def test_load_problems_in_process(self, call: Any, tmp_path: Path) -> None:
         """Products that cannot be read are rows with their error, on stderr too; exit 1."""

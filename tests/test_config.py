@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 from datetime import date
 from decimal import Decimal
@@ -18,8 +19,10 @@ from policy_engine import (
     AdjustmentKind,
     Condition,
     Configuration,
+    FrozenDict,
     ImagePolicy,
     InventoryPolicy,
+    ListingChange,
     ListingTemplate,
     PolicyConfigError,
     PolicyInUseError,
@@ -225,6 +228,45 @@ class TestLoading:
         bad_toml = tmp_path / "bad.toml"
         bad_toml.write_text("version = ", encoding="utf-8")
         assert errors_of(bad_toml)[0].startswith(f"{bad_toml}: invalid TOML:")
+
+    @pytest.mark.parametrize("format_", ["json", "toml"])
+    def test_byte_order_mark(self, tmp_path: Path, format_: str) -> None:
+        """A file starting with a UTF-8 byte-order mark loads, as a products file does, with
+        CRLF line endings too; an error's line and column do not count the mark."""
+        config = load_config(document())
+        path = tmp_path / f"config.{format_}"
+        text = dump_config(config, format=format_).replace("\n", "\r\n")
+        path.write_bytes(codecs.BOM_UTF8 + text.encode("utf-8"))
+        assert load_config(path) == config
+        broken = tmp_path / "broken.json"
+        broken.write_bytes(codecs.BOM_UTF8 + b'{"version": 1,\n  "templates": [}')
+        assert errors_of(broken) == [
+            f"{broken}: invalid JSON: Expecting value (line 2, column 17) @ $"
+        ]
+
+    @pytest.mark.parametrize(
+        ("content", "problem"),
+        [
+            (b'{"version": 1, "x": "\xe9"}', "byte 21: invalid continuation byte"),
+            (b'{"version": 1, "x": "\xff"}', "byte 21: invalid start byte"),
+            (b"version = 1\nx = '\xc3", "byte 17: unexpected end of data"),
+            (
+                codecs.BOM_UTF16_LE + '{"version": 1}'.encode("utf-16-le"),
+                "byte 0: a UTF-16 byte-order mark; save the file as UTF-8",
+            ),
+            (
+                codecs.BOM_UTF16_BE + '{"version": 1}'.encode("utf-16-be"),
+                "byte 0: a UTF-16 byte-order mark; save the file as UTF-8",
+            ),
+            ('{"version": 1}'.encode("utf-16-le"), "byte 1: a NUL byte; save the file as UTF-8"),
+        ],
+        ids=["latin-1", "invalid-start", "cut", "utf-16-le", "utf-16-be", "utf-16-no-mark"],
+    )
+    def test_not_utf8(self, tmp_path: Path, content: bytes, problem: str) -> None:
+        """A file that is not UTF-8 is a PolicyConfigError naming the file and the byte."""
+        path = tmp_path / ("config.toml" if content.startswith(b"version") else "config.json")
+        path.write_bytes(content)
+        assert errors_of(path) == [f"{path}: not UTF-8 text ({problem}) @ $"]
 
     def test_dump_format_must_be_known(self) -> None:
         """dump_config rejects an unknown format."""
@@ -525,6 +567,28 @@ class TestPreview:
         assert ("otto-2", "listing") in whats
         assert all(c.sku == "24-MB01" for c in changes)
         assert preview_change(old, old, [BAG, TEE], on=ON) == ()
+
+    def test_changes_are_immutable_and_hashable(self) -> None:
+        """A change's before and after are read-only (objects FrozenDicts, lists tuples): a
+        change hashes, and dumps to the same JSON as the plain values it was built from."""
+        old = load_config(document())
+        data = document()
+        data["accounts"].append({"id": "otto-2", "channel": "otto", "sync_policy": "any"})
+        changes = preview_change(old, load_config(data), [BAG], on=ON)
+        (added,) = [change for change in changes if change.what == "listing"]
+        assert type(added.after) is FrozenDict
+        assert type(added.after["reasons"]) is tuple
+        assert len({*changes, *changes}) == len(changes)
+        with pytest.raises(TypeError):
+            added.after["template"] = "other"
+        built = ListingChange(
+            sku="A", account="a", what="images", before=["/a.jpg", {"b": [1]}], after=None
+        )
+        assert built.before == ("/a.jpg", {"b": (1,)})
+        assert type(built.before[1]) is FrozenDict
+        assert hash(built) == hash(attrs.evolve(built))
+        assert unstructure(built)["before"] == ["/a.jpg", {"b": [1]}]
+        assert structure(json.loads(json.dumps(unstructure(built))), ListingChange) == built
 
 
 class TestLint:

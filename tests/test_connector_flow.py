@@ -460,16 +460,16 @@ class TestPreview:
         assert (change.sku, change.what) == ("MH01", "sync")
         assert change.before["upload"] == change.after["upload"]
         assert {"price", "quantity"} <= set(change.before["update"])
-        assert change.after["update"] == [
+        assert change.after["update"] == tuple(
             field for field in change.before["update"] if field not in ("price", "quantity")
-        ]
+        )
 
     def test_switching_children_on_is_reported(self) -> None:
         """Turning sync_not_visible_individually on shows the children that start being sent."""
         changes = preview_change(
             self._with(), self._with(sync_not_visible_individually=True), [self.CHILD]
         )
-        assert [(c.what, c.before) for c in changes] == [("sync", {"upload": [], "update": []})]
+        assert [(c.what, c.before) for c in changes] == [("sync", {"upload": (), "update": ()})]
         assert "quantity" in changes[0].after["upload"]
 
     def test_values_not_sent_are_not_reported(self) -> None:
@@ -487,7 +487,7 @@ class TestPreview:
             buffer=40, product_upload=False, product_update=False, inventory_price_sync=False
         )
         changes = preview_change(self._with(buffer=5), off, [self.PARENT])
-        assert [(c.what, c.after) for c in changes] == [("sync", {"upload": [], "update": []})]
+        assert [(c.what, c.after) for c in changes] == [("sync", {"upload": (), "update": ()})]
 
     def test_sent_fields(self) -> None:
         """sent_fields: upload fields, full-update fields, and quantity and price with

@@ -290,16 +290,16 @@ class TestPreviewFamilies:
             (
                 "MH01",
                 "variants",
-                [
+                (
                     {"sku": "MH01-S", "quantity": 5, "price": "52.00"},
                     {"sku": "MH01-M", "quantity": 5, "price": "52.00"},
                     {"sku": "MH01-L", "quantity": 0, "price": "52.00"},
-                ],
-                [
+                ),
+                (
                     {"sku": "MH01-S", "quantity": 3, "price": "52.00"},
                     {"sku": "MH01-M", "quantity": 3, "price": "52.00"},
                     {"sku": "MH01-L", "quantity": 0, "price": "52.00"},
-                ],
+                ),
             ),
         ]
 

@@ -558,11 +558,6 @@ class TestLoadConfig:
         assert caught.value.errors == ["expected an object, got a bytes @ $"]
 
 
-def _gap(reason: str, raises: type[BaseException]) -> pytest.MarkDecorator:
-    """An input the fuzzers found that still escapes: xfail (strict) until it is fixed."""
-    return pytest.mark.xfail(raises=raises, strict=True, reason=reason)
-
-
 class TestFoundByFuzzing:
     """Inputs the fuzzers found that escaped as another exception."""
 
@@ -601,19 +596,23 @@ class TestFoundByFuzzing:
         [
             pytest.param(math.nan, id="nan"),
             pytest.param(math.inf, id="infinity"),
-            pytest.param(
-                [1, {"a": 2}],
-                id="list",
-                marks=_gap("ListingChange.before/after keep a mutable list", AssertionError),
-            ),
         ],
     )
     def test_listing_change_values(self, value: Any) -> None:
-        """A value that cannot round-trip equal and hashable (NaN, a mutable list) is refused."""
+        """A value that cannot round-trip equal (NaN, an infinity) is refused."""
         data = {"sku": "A", "account": "a", "what": "price", "before": value, "after": None}
         assert check_structure(data, ListingChange) is None
 
-    @_gap("load_config reads files as UTF-8 unchecked", UnicodeDecodeError)
+    def test_listing_change_lists_are_frozen(self) -> None:
+        """A list or an object in before/after loads read-only: the change hashes and
+        round-trips equal."""
+        data = {"sku": "A", "account": "a", "what": "price", "before": [1, {"a": [2]}], "after": {}}
+        change = structure(data, ListingChange)
+        assert change.before == (1, {"a": (2,)})
+        assert type(change.before[1]) is policy_engine.FrozenDict
+        assert hash(change) == hash(structure(unstructure(change), ListingChange))
+        check_round_trip(change, ListingChange)
+
     def test_file_not_utf8(self, directory: Path) -> None:
         """A file that is not UTF-8 is a PolicyConfigError."""
         path = directory / "latin1.json"

@@ -70,6 +70,7 @@ from policy_engine import (
     PolicyEngineError,
     Product,
     ProductChange,
+    ProductFamily,
     SourceItem,
     Step,
     Stock,
@@ -82,6 +83,7 @@ from policy_engine import (
     dump_config,
     load_config,
     structure,
+    unstructure,
 )
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -611,10 +613,13 @@ class TestFreeFormValues:
         return structure(document, ListingChange).before
 
     def test_json_values_load_as_they_are(self) -> None:
-        """Text, numbers, booleans, null, lists and objects load unchanged."""
+        """Text, numbers, booleans, null, lists and objects load unchanged, read-only (lists as
+        tuples), and dump back to the same JSON."""
         value = {"a": [1, 2.5, "x", True, None, {"b": []}], "c": Decimal("1.5")}
-        assert self.load(value) == value
-        assert self.load(_nested_list(MAX_JSON_DEPTH)) == _nested_list(MAX_JSON_DEPTH)
+        assert self.load(value) == {"a": (1, 2.5, "x", True, None, {"b": ()}), "c": Decimal("1.5")}
+        deep = self.load(_nested_list(MAX_JSON_DEPTH))
+        assert deep == _nested(MAX_JSON_DEPTH, tuple)
+        assert unstructure(deep) == _nested_list(MAX_JSON_DEPTH)
 
     def test_problems(self) -> None:
         """NaN, keys that are not text, values that are not JSON, integers, strings and lists
@@ -732,6 +737,37 @@ class TestEdges:
         for _ in range(sys.getrecursionlimit() + 10):
             data = {"next": data}
         assert _errors(lambda: structure(data, Chain)) == ["document is nested too deeply @ $"]
+
+    @pytest.mark.parametrize(
+        ("where", "error"),
+        [
+            ("x", "unknown field @ $.x"),
+            ("stock", "expected an object, got a list @ $.stock"),
+            ("attributes", "expected a string, got a list @ $.attributes.a[0]"),
+            ("qty", "got an integer of over 40 digits @ $.stock.qty"),
+            ("family", "expected an object, got a list @ $.children[0].images[0]"),
+        ],
+    )
+    def test_products_nested_deep_or_with_huge_numbers(self, where: str, error: str) -> None:
+        """A product (or family) nested 100,000 levels deep somewhere, or with a quantity of
+        5,000 digits, is a PolicyConfigError with a path, never another exception."""
+        deep = _nested_list(100_000)
+        document: dict[str, Any] = {
+            "x": {"sku": "A", "x": deep},
+            "stock": {"sku": "A", "stock": deep},
+            "attributes": {"sku": "A", "attributes": {"a": deep}},
+            "qty": {"sku": "A", "stock": {"qty": 10**5000}},
+            "family": {
+                "parent": {"sku": "A", "type": "configurable"},
+                "variation_attributes": ["color"],
+                "children": [{"sku": "B", "images": deep}],
+            },
+        }[where]
+        cls = ProductFamily if where == "family" else Product
+        with pytest.raises(PolicyConfigError) as caught:
+            structure(document, cls)
+        (line,) = caught.value.errors
+        assert line.endswith(error)
 
     def test_attribute_codes_in_sync_inputs(self) -> None:
         """Observed attributes and changed codes are ids: at most MAX_ID_LENGTH characters."""
@@ -924,6 +960,13 @@ def _nested_list(depth: int) -> Any:
     value: Any = "x"
     for _ in range(depth):
         value = [value]
+    return value
+
+
+def _nested(depth: int, kind: Any) -> Any:
+    value: Any = "x"
+    for _ in range(depth):
+        value = kind([value])
     return value
 
 

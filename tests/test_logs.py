@@ -23,6 +23,7 @@ from policy_engine import (
     ActivityRecord,
     ChannelListing,
     FeedRecord,
+    FrozenDict,
     JsonLinesSink,
     ListingTemplate,
     LogRecord,
@@ -34,6 +35,7 @@ from policy_engine import (
     Step,
     Stock,
     StockEvent,
+    StockEventSource,
     SyncAction,
     SyncField,
     SyncHistoryRecord,
@@ -193,6 +195,72 @@ class TestRecords:
             PolicyConfigError, match=r"expected a string, got an integer @ \$\.template"
         ):
             ActivityRecord(at=AT, account="a", sku="S", action="none", reasons=(), template=3)  # type: ignore[arg-type]
+
+    def test_history_record_built_in_python(self, tmp_path: Path) -> None:
+        """A history record built from a source name and plain dicts is converted, as loading
+        converts it: it hashes, is stored by the SQLite sink and read back equal."""
+        record = SyncHistoryRecord(
+            sku="MJ01",
+            source="sales_order",
+            at=AT,
+            origin_account=None,
+            sent={"otto": 7},
+            skipped={"ae": "not_listed"},
+        )
+        assert record.source is StockEventSource.SALES_ORDER
+        assert type(record.sent) is FrozenDict
+        assert type(record.skipped) is FrozenDict
+        loaded = structure(unstructure(record), SyncHistoryRecord)
+        assert loaded == record
+        assert hash(loaded) == hash(record)
+        with SqliteSink(tmp_path / "log.db") as sink:
+            assert sink.write([record]) == 1
+        assert sync_history(tmp_path / "log.db", "MJ01") == [record]
+
+    def test_history_record_checks(self) -> None:
+        """A history record built with bad values is refused at construction, every problem
+        with its path."""
+        with pytest.raises(PolicyConfigError) as caught:
+            SyncHistoryRecord(
+                sku="",
+                source="pos",
+                at=datetime(2024, 5, 1),  # noqa: DTZ001 - the point of the test
+                origin_account="",
+                sent={"otto": -1},
+                skipped={"ae": 3},
+            )
+        assert caught.value.errors == [
+            "must not be empty @ $.sku",
+            (
+                "must be one of 'sales_order', 'purchase_order', 'work_order',"
+                " 'manual_adjustment', 'file_upload', 'inventory_feed', 'channel_order'"
+                " (got 'pos') @ $.source"
+            ),
+            "must include a time zone offset (e.g. 2024-05-01T09:30:00+00:00) @ $.at",
+            "must not be empty @ $.origin_account",
+            (
+                "expected account id -> quantity sent, an integer between 0 and"
+                " 9007199254740991 (got -1 for 'otto') @ $.sent"
+            ),
+            "expected account id -> reason code, a non-empty string (got 3 for 'ae') @ $.skipped",
+        ]
+        for sent, message in [
+            ([("otto", 1)], "expected an object of account id -> quantity sent, got a list"),
+            ({"": 1}, "account ids must be non-empty strings (got the key '')"),
+            ({"otto": True}, "expected account id -> quantity sent, an integer between 0 and"),
+        ]:
+            with pytest.raises(PolicyConfigError) as caught:
+                SyncHistoryRecord(
+                    sku="MJ01",
+                    source="sales_order",
+                    at=AT,
+                    origin_account=None,
+                    sent=sent,
+                    skipped={},
+                )
+            (error,) = caught.value.errors
+            assert error.startswith(message)
+            assert error.endswith("@ $.sent")
 
     def test_payload_loading_problems(self) -> None:
         """Loaded from JSON, every bad payload value is reported with its key's path."""

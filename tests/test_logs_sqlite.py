@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
+import shutil
 import sqlite3
 import sys
+import tempfile
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -161,6 +165,181 @@ class TestLockedDatabase:
         with SqliteSink(tmp_path / "log.db") as sink:
             assert (sink.timeout, sink.retries) == (30.0, 5)
             assert sink.path == str(tmp_path / "log.db")
+
+
+def _garbled(path: Path) -> None:
+    """A log database whose pages after the first are overwritten: "malformed"."""
+    with SqliteSink(path) as sink:
+        sink.write([_history(0, index) for index in range(50)])
+    data = path.read_bytes()
+    path.write_bytes(data[:4096] + b"\xff" * (len(data) - 4096))
+
+
+_READERS = (pe.sync_history, pe.activity_history, pe.feed_history)
+
+
+class TestUnusableDatabase:
+    """A file that is no log database, or that cannot be opened: an error naming the file and
+    what to do, never a bare sqlite3 error."""
+
+    @pytest.mark.parametrize("content", [b"x" * 5000, b"SQLite format 3\x00" + b"\x00" * 200])
+    def test_not_a_database(self, tmp_path: Path, content: bytes) -> None:
+        """Garbage (or a cut header) is refused by the sink and by every reader alike."""
+        path = tmp_path / "garbage.db"
+        path.write_bytes(content)
+        errors = []
+        with pytest.raises(pe.LogDatabaseError) as caught:
+            SqliteSink(path)
+        errors.append(caught.value)
+        for read in _READERS:
+            with pytest.raises(pe.LogDatabaseError) as caught:
+                read(path, "W0")
+            errors.append(caught.value)
+        for error in errors:
+            assert isinstance(error, PolicyEngineError)
+            assert isinstance(error.__cause__, sqlite3.DatabaseError)
+            assert error.path == str(path)
+            assert str(error) == (
+                f"the log database {path} is not a usable SQLite database (file is not a"
+                " database): move it aside or restore a backup; SqliteSink creates a new one"
+            )
+        assert path.read_bytes() == content
+
+    def test_malformed(self, tmp_path: Path) -> None:
+        """A damaged database is named, with the same advice."""
+        path = tmp_path / "log.db"
+        _garbled(path)
+        with pytest.raises(pe.LogDatabaseError) as caught:
+            pe.sync_history(path, "W0")
+        assert str(caught.value) == (
+            f"the log database {path} is not a usable SQLite database (database disk image is"
+            " malformed): move it aside or restore a backup; SqliteSink creates a new one"
+        )
+        with pytest.raises(pe.LogDatabaseError, match="malformed"), SqliteSink(path) as sink:
+            sink.write([_history(0, 99)])
+
+    @pytest.mark.parametrize("where", ["directory", "missing-directory"])
+    def test_cannot_be_opened(self, tmp_path: Path, where: str) -> None:
+        """A directory, or a file in a missing directory, cannot be opened: said with the path."""
+        path = tmp_path if where == "directory" else tmp_path / "missing" / "log.db"
+        with pytest.raises(pe.LogDatabaseError) as caught:
+            SqliteSink(path)
+        assert caught.value.path == str(path)
+        assert str(caught.value) == (
+            f"the log database {path} cannot be opened (unable to open database file): check"
+            " that its directory exists and that this process may read and write there"
+        )
+        assert not (tmp_path / "missing").exists()
+
+    def test_cannot_be_written(self, tmp_path: Path) -> None:
+        """A write the database refuses (read-only) names the file; nothing is stored."""
+        path = tmp_path / "log.db"
+        with SqliteSink(path) as sink:
+            sink.connection.execute("PRAGMA query_only = ON")
+            with pytest.raises(pe.LogDatabaseError) as caught:
+                sink.write([_history(0, 0)])
+        assert str(caught.value) == (
+            f"the log database {path} cannot be written (attempt to write a readonly database):"
+            " check the permissions of the file and of its directory"
+        )
+        assert pe.sync_history(path, "W0") == []
+
+    def test_pickles(self) -> None:
+        """The error survives a process pool with its path and message."""
+        import pickle
+
+        error = pe.LogDatabaseError("/var/log/shop.db", "the log database … cannot be opened")
+        copy = pickle.loads(pickle.dumps(error))
+        assert (copy.path, str(copy)) == (error.path, str(error))
+
+
+@pytest.fixture
+def shared_directory() -> Iterator[Path]:
+    """A new directory every user may reach (a test's own directory is root's alone)."""
+    directory = Path(tempfile.mkdtemp(prefix="policy-engine-"))
+    directory.chmod(0o755)
+    try:
+        yield directory / "logs"
+    finally:
+        for path in (directory, *directory.rglob("*")):
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        shutil.rmtree(directory)
+
+
+def _read_without_write_access(directory: Path, sku: str) -> list[SyncHistoryRecord]:
+    """Read a product's history where nothing may be written: the directory and files are
+    made read-only, and (tests run as root, whom permissions do not stop) the reading runs in
+    a child process that has given up root, as on read-only media."""
+    for item in directory.iterdir():
+        item.chmod(0o444)
+    directory.chmod(0o555)
+    if os.geteuid() != 0:
+        return pe.sync_history(directory / "log.db", sku)
+    receive, send = multiprocessing.get_context("fork").Pipe(duplex=False)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child process, measured in the parent
+        try:
+            os.setgid(65534)
+            os.setuid(65534)
+            send.send(pe.sync_history(directory / "log.db", sku))
+        except BaseException as error:  # noqa: BLE001 - sent to the parent to raise
+            send.send(error)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    found = receive.recv()
+    if isinstance(found, BaseException):
+        raise found
+    return found  # type: ignore[no-any-return]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork to give up root")
+class TestReadOnlyMedia:
+    """``sync_history`` reads a database it may not write: it opens it read-only."""
+
+    def test_read_only_directory(self, shared_directory: Path) -> None:
+        """A database in a directory nothing may be written to (no -wal or -shm file can be
+        created) is read, and left byte for byte as it was."""
+        directory = shared_directory
+        directory.mkdir()
+        records = [_history(0, index) for index in range(3)]
+        with SqliteSink(directory / "log.db") as sink:
+            sink.write(records)
+        before = (directory / "log.db").read_bytes()
+        assert _read_without_write_access(directory, "W0") == records[::-1]
+        assert (directory / "log.db").read_bytes() == before
+        assert sorted(item.name for item in directory.iterdir()) == ["log.db"]
+
+    def test_writer_alive(self, shared_directory: Path) -> None:
+        """With its -wal and -shm files beside it (a writer is running), a read-only database
+        is read with every committed record, the ones still in the write-ahead log included."""
+        directory = shared_directory
+        directory.mkdir()
+        with SqliteSink(directory / "log.db") as sink:
+            sink.write([_history(0, 0)])
+            sink.connection.execute("PRAGMA wal_autocheckpoint = 0")
+            sink.write([_history(0, 1)])
+            found = _read_without_write_access(directory, "W0")
+        assert found == [_history(0, 1), _history(0, 0)]
+
+    def test_write_ahead_log_cannot_be_opened(self, tmp_path: Path) -> None:
+        """Where SQLite cannot open the write-ahead log a reader needs (its name taken by a
+        directory here), the database is read as it stands."""
+        path = tmp_path / "log.db"
+        with SqliteSink(path) as sink:
+            sink.write([_history(0, 0)])
+        (tmp_path / "log.db-wal").mkdir()
+        assert pe.sync_history(path, "W0") == [_history(0, 0)]
+
+    def test_reading_writes_nothing(self, tmp_path: Path) -> None:
+        """Reading a history never writes to the database file, even where it could."""
+        path = tmp_path / "log.db"
+        with SqliteSink(path) as sink:
+            sink.write([_history(0, 0)])
+        before = path.read_bytes()
+        stamp = path.stat().st_mtime_ns
+        assert pe.sync_history(path, "W0") == [_history(0, 0)]
+        assert (path.read_bytes(), path.stat().st_mtime_ns) == (before, stamp)
 
 
 def test_log_write_error_pickles() -> None:

@@ -221,6 +221,17 @@ class TestSkipReasons:
             "order 8123 was already imported: it is never created twice"
         )
 
+    @pytest.mark.parametrize("imported", ["12", ""])
+    def test_imported_as_a_bare_string_is_refused(self, imported: str) -> None:
+        """A bare string is not a collection of order ids: a TypeError, not a substring match."""
+        order = _order("MJ01", order_id="1")
+        with pytest.raises(TypeError) as caught:
+            plan_order(order, POLICY, CATALOG, sequence=1, imported=imported)
+        assert str(caught.value) == (
+            "imported must be a collection of channel order ids (a set, a list…),"
+            f" not a string: got {imported!r}"
+        )
+
     def test_status_not_eligible(self) -> None:
         """A status outside import_statuses is skipped, naming the statuses that create orders."""
         policy = _policy(import_statuses=(PAID, "AWAITING_SHIPMENT"))

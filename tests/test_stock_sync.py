@@ -225,6 +225,13 @@ class TestRulesInOrder:
         skip = _only_skip(plan_stock_sync(_event(), [_listing("eb", template=None)], CONFIG))
         assert skip.reason.code == "no_template"
 
+    @pytest.mark.parametrize("account", ["eb", "eb2", "shop2"])
+    def test_deleted_template_before_sync_policy(self, account: str) -> None:
+        """A template id the configuration lacks is ``no_template`` before the account's policy."""
+        listing = _listing(account, template="retired")
+        skip = _only_skip(plan_stock_sync(_event(), [listing], CONFIG))
+        assert skip.reason == Step(("no_template", "retired"))
+
     def test_sync_policy_before_quantity(self) -> None:
         """Inventory/Price Sync off is reported even when the quantity is unchanged."""
         listing = _listing("eb", last_quantity=18)

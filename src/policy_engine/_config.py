@@ -12,6 +12,7 @@ Edits return a new configuration; nothing is ever changed in place.
 
 from __future__ import annotations
 
+import codecs
 import enum
 import hashlib
 import itertools
@@ -739,8 +740,7 @@ def read_document(path: Path) -> str:
     rejected without being loaded.
 
     Raises:
-        PolicyConfigError: when the file is too large.
-        UnicodeDecodeError: when the file is not UTF-8 text.
+        PolicyConfigError: when the file is too large, or is not UTF-8 text (naming the byte).
         OSError: when the file cannot be read.
     """
     chunks: list[bytes] = []
@@ -757,15 +757,31 @@ def read_document(path: Path) -> str:
             size += len(chunk)
     if size > MAX_DOCUMENT_BYTES:
         raise _too_large(str(path), size)
-    text = b"".join(chunks).decode("utf-8")
+    data = b"".join(chunks)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        reason = error.reason
+        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            reason = "a UTF-16 byte-order mark; save the file as UTF-8"
+        raise _not_utf8(path, error.start, reason) from error
+    if "\x00" in text:  # valid UTF-8, but neither JSON nor TOML: UTF-16 without its mark
+        raise _not_utf8(path, data.index(0), "a NUL byte; save the file as UTF-8")
+    # A UTF-8 byte-order mark is not part of the document (products files skip it too).
+    text = text.removeprefix("\ufeff")
     # Universal newlines, as a file opened in text mode reads them.
     return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
+def _not_utf8(path: Path, position: int, reason: str) -> PolicyConfigError:
+    return PolicyConfigError([f"{path}: not UTF-8 text (byte {position}: {reason}) @ $"])
 
 
 def load_config(data_or_path: Mapping[str, Any] | str | Path) -> Configuration:
     """Load and validate a configuration from a mapping, or a JSON or TOML file.
 
     A path ending in ``.toml`` is read as TOML (standard :mod:`tomllib`), anything else as JSON.
+    A file is UTF-8 text; a UTF-8 byte-order mark at its start is skipped.
     Everything is validated at once: types, values, references between sections, assignment
     levels, duplicate ids and sync fields against each account's channel.
 
@@ -774,8 +790,8 @@ def load_config(data_or_path: Mapping[str, Any] | str | Path) -> Configuration:
     page of the documentation for every limit).
 
     Raises:
-        PolicyConfigError: listing every problem as ``"<message> @ $.path"``.
-        UnicodeDecodeError: when the file is not UTF-8 text.
+        PolicyConfigError: listing every problem as ``"<message> @ $.path"``; a file that is
+            not UTF-8 text is one problem naming the file and the byte where decoding failed.
         OSError: when the file cannot be read.
     """
     if isinstance(data_or_path, str | Path):

@@ -11,7 +11,7 @@ legal but suspicious settings.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +32,7 @@ from policy_engine._inventory import (
     QuantityRule,
     compute_quantity,
 )
+from policy_engine._limits import MAX_JSON_DEPTH
 from policy_engine._models import Product, ProductType, Visibility
 from policy_engine._orders import OrderPolicy
 from policy_engine._pricing import PriceResult, PricingPolicy, compute_price
@@ -48,7 +49,7 @@ from policy_engine._sync import (
     decide_sync,
 )
 from policy_engine._templates import ListingTemplate
-from policy_engine._validation import fast_constructor, key_path
+from policy_engine._validation import FrozenDict, fast_constructor, key_path
 
 if TYPE_CHECKING:  # pragma: no cover
     from policy_engine._families import FamilyOutcome, ProductFamily
@@ -574,6 +575,19 @@ def _without_unchanged(
 # ------------------------------------------------------------------------------------- preview
 
 
+def _frozen_json(value: Any, depth: int = 0) -> Any:
+    """A JSON value made read-only and hashable: a list becomes a tuple, an object a
+    ``FrozenDict``, all the way down (to ``MAX_JSON_DEPTH`` levels, as loading allows)."""
+    kind = type(value)
+    if kind is str or kind is int or value is None or depth >= MAX_JSON_DEPTH:
+        return value
+    if kind is list or kind is tuple:
+        return tuple([_frozen_json(item, depth + 1) for item in value])
+    if isinstance(value, Mapping):
+        return FrozenDict({key: _frozen_json(item, depth + 1) for key, item in value.items()})
+    return value
+
+
 @attrs.frozen(kw_only=True)
 class ListingChange:
     """One difference a configuration edit makes to a listing.
@@ -583,7 +597,9 @@ class ListingChange:
         account: The account id.
         what: ``sync`` (the fields sent differ), ``template``, ``quantity``, ``price``,
             ``images`` or ``listing`` (an account added or removed).
-        before: The value before the edit (JSON-compatible; ``None`` when absent). Loaded from
+        before: The value before the edit (JSON-compatible; ``None`` when absent), kept
+            read-only so that a change hashes: an object is a ``FrozenDict``, a list a tuple
+            (a list or a dict given is converted; each dumps to JSON as before). Loaded from
             JSON, it must be JSON: finite numbers, text keys, within the limits of any value.
         after: The value after the edit.
     """
@@ -591,8 +607,8 @@ class ListingChange:
     sku: str
     account: str
     what: str
-    before: Any = attrs.field(eq=True, hash=False, metadata={LOAD: load_json_value})
-    after: Any = attrs.field(eq=True, hash=False, metadata={LOAD: load_json_value})
+    before: Any = attrs.field(converter=_frozen_json, metadata={LOAD: load_json_value})
+    after: Any = attrs.field(converter=_frozen_json, metadata={LOAD: load_json_value})
 
 
 def _price_summary(

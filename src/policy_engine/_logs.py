@@ -25,6 +25,7 @@ from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Literal, NamedTuple, Protocol, Self, TypeAlias, runtime_checkable
+from urllib.parse import quote
 
 import attrs
 
@@ -70,6 +71,7 @@ __all__ = [
     "BadLogLineWarning",
     "FeedRecord",
     "JsonLinesSink",
+    "LogDatabaseError",
     "LogRecord",
     "LogSink",
     "LogWriteError",
@@ -892,6 +894,54 @@ class LogWriteError(PolicyEngineError):
         return (type(self), (self.path, self.attempts, self._reason))
 
 
+class LogDatabaseError(PolicyEngineError):
+    """An SQLite log database cannot be used: the file is not a database or is damaged, it
+    cannot be opened, or it refuses a write. The message names the file and what to do; the
+    ``sqlite3`` error is chained.
+
+    Attributes:
+        path: The database file.
+    """
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.path, str(self)))
+
+
+#: What an SQLite error code (its primary part) says about the database file, and what to do.
+_UNUSABLE: Mapping[int, str] = {
+    **dict.fromkeys(
+        (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT),
+        "is not a usable SQLite database ({error}): move it aside or restore a backup;"
+        " SqliteSink creates a new one",
+    ),
+    **dict.fromkeys(
+        (sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM, sqlite3.SQLITE_AUTH),
+        "cannot be opened ({error}): check that its directory exists and that this process"
+        " may read and write there",
+    ),
+    sqlite3.SQLITE_READONLY: (
+        "cannot be written ({error}): check the permissions of the file and of its directory"
+    ),
+    **dict.fromkeys(
+        (sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL),
+        "cannot be used ({error}): check the disk it is on (free space, errors)",
+    ),
+}
+
+
+def _database_error(path: str, error: sqlite3.Error) -> LogDatabaseError | None:
+    """The :class:`LogDatabaseError` an SQLite error amounts to, or ``None`` (not the file's)."""
+    code = getattr(error, "sqlite_errorcode", None)
+    advice = _UNUSABLE.get(code & 0xFF) if type(code) is int else None
+    if advice is None:
+        return None
+    return LogDatabaseError(path, f"the log database {path} {advice.format(error=error)}")
+
+
 _INSERT_ACTIVITY = (
     "INSERT INTO activity (at, at_us, account, sku, action, template, reasons)"
     " VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -937,6 +987,8 @@ class SqliteSink(_ClosingSink):
         PolicyConfigError: ``timeout`` is not a number >= 0 or ``retries`` not an integer >= 0
             (before the database is opened).
         LogWriteError: the database stayed locked while the schema was created.
+        LogDatabaseError: the file is not a database or is damaged, or cannot be opened or
+            written.
     """
 
     def __init__(
@@ -955,12 +1007,24 @@ class SqliteSink(_ClosingSink):
         self._path = os.fspath(path)
         self._timeout = float(timeout)
         self._retries = retries
-        self._connection = sqlite3.connect(path, timeout=timeout, isolation_level=None)
+        try:
+            self._connection = sqlite3.connect(path, timeout=timeout, isolation_level=None)
+        except sqlite3.Error as error:
+            self._raise_unusable(error)
+            raise  # pragma: no cover - connecting fails only for the file's reasons
         try:
             self._retrying(self._prepare)
-        except BaseException:
+        except BaseException as error:
             self._connection.close()
+            if isinstance(error, sqlite3.Error):
+                self._raise_unusable(error)
             raise
+
+    def _raise_unusable(self, error: sqlite3.Error) -> None:
+        """Raise the :class:`LogDatabaseError` naming the file, when the error is the file's."""
+        unusable = _database_error(self._path, error)
+        if unusable is not None:
+            raise unusable from error
 
     def _prepare(self) -> None:
         """WAL mode and the schema; an up-to-date database is only read, never locked."""
@@ -1021,6 +1085,7 @@ class SqliteSink(_ClosingSink):
         Raises:
             PolicyConfigError: a value is not a record (nothing is stored).
             LogWriteError: the database stayed locked through every retry (nothing is stored).
+            LogDatabaseError: the database is damaged or refuses the write (nothing is stored).
         """
         activity: list[tuple[Any, ...]] = []
         feed: list[tuple[Any, ...]] = []
@@ -1084,7 +1149,11 @@ class SqliteSink(_ClosingSink):
                 raise
             connection.execute("COMMIT")
 
-        self._retrying(store)
+        try:
+            self._retrying(store)
+        except sqlite3.Error as error:
+            self._raise_unusable(error)
+            raise
         return len(listed)
 
     def close(self) -> None:
@@ -1126,11 +1195,33 @@ def _query(
     path = Path(connection_or_path)
     if not path.is_file():
         raise FileNotFoundError(2, "no such log database", str(path))
-    connection = sqlite3.connect(path)
+    # Read-only: reading never writes. Where SQLite cannot create the -wal and -shm files a
+    # reader of a WAL database needs (read-only media), the file is read as it is (immutable).
+    uri = f"file:{quote(os.fspath(path))}?mode=ro"
     try:
-        return _rows(connection, table=table, select=select, build=build, sku=sku, limit=limit)
-    finally:
-        connection.close()
+        for options in ("", "&immutable=1"):
+            connection = sqlite3.connect(uri + options, uri=True)
+            try:
+                return _rows(
+                    connection, table=table, select=select, build=build, sku=sku, limit=limit
+                )
+            except sqlite3.OperationalError as error:
+                if options or not _read_only_media(error):
+                    raise
+            finally:
+                connection.close()
+    except sqlite3.Error as error:
+        unusable = _database_error(str(path), error)
+        if unusable is None:
+            raise
+        raise unusable from error
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+
+def _read_only_media(error: sqlite3.Error) -> bool:
+    """Whether an error says a read-only connection cannot set up its WAL files."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return type(code) is int and code & 0xFF in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN)
 
 
 def _rows(

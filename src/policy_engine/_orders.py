@@ -700,6 +700,7 @@ def plan_order(
     Raises:
         PolicyConfigError: ``sequence`` is not an int >= 0, or ``catalog`` is a resolver built
             for another alternate SKU attribute than the policy's.
+        TypeError: ``imported`` is a bare string rather than a collection of order ids.
 
     >>> from decimal import Decimal
     >>> from policy_engine import ChannelOrder, OrderLine, OrderPolicy, Product, plan_order
@@ -716,6 +717,12 @@ def plan_order(
     if type(sequence) is not int or sequence < 0:
         message = f"the order sequence must be an integer >= 0 (got {sequence!r})"
         raise PolicyConfigError([f"{message} @ $.sequence"])
+    if isinstance(imported, str):
+        # ``"1" in "12"`` is a substring test: a bare string would count order 1 as imported.
+        raise TypeError(
+            "imported must be a collection of channel order ids (a set, a list…),"
+            f" not a string: got {imported!r}"
+        )
 
     skips: list[Step] = []
     if not policy.create_orders:

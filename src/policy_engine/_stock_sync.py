@@ -16,7 +16,7 @@ follows updates every channel, the ordering one included.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -26,12 +26,14 @@ from policy_engine._allocation import event_quantities
 from policy_engine._channels import BUILTIN_CHANNELS, SyncField
 from policy_engine._config import Account, Configuration
 from policy_engine._inventory import QuantityResult, QuantityRule, compute_quantity
+from policy_engine._limits import MAX_INTEGER
 from policy_engine._listing import DISABLED
 from policy_engine._models import Product, Stock
 from policy_engine._serialization import LOAD, fail
 from policy_engine._steps import Step, define_messages
 from policy_engine._validation import (
     Checked,
+    Checker,
     FrozenDict,
     Problem,
     at_least,
@@ -45,6 +47,7 @@ from policy_engine._validation import (
     key_path,
     non_empty,
     raise_problems,
+    shown,
 )
 
 __all__ = [
@@ -243,9 +246,50 @@ class StockSkip:
     reason: Step
 
 
+def _frozen(values: Any) -> Any:
+    """A mapping as a read-only ``FrozenDict``; leave anything else for the check to report."""
+    if type(values) is FrozenDict or not isinstance(values, Mapping):
+        return values
+    return FrozenDict(values)
+
+
+def _by_account(what: str, rule: str, bad: Callable[[Any], bool]) -> Checker:
+    """Check: an object of account id -> ``what``, each value following ``rule`` (``bad``
+    says when it does not)."""
+
+    def _check(values: Any) -> str | None:
+        if not isinstance(values, Mapping):
+            return f"expected an object of account id -> {what}, got {describe(values)}"
+        for key, value in values.items():
+            if type(key) is not str or not key.strip():
+                return f"account ids must be non-empty strings (got the key {shown(key)})"
+            if bad(value):
+                return (
+                    f"expected account id -> {what}, {rule} (got {shown(value)} for {shown(key)})"
+                )
+        return None
+
+    return _check
+
+
+_is_sent = _by_account(
+    "quantity sent",
+    f"an integer between 0 and {MAX_INTEGER}",
+    lambda value: type(value) is not int or not 0 <= value <= MAX_INTEGER,
+)
+_is_skipped = _by_account(
+    "reason code",
+    "a non-empty string",
+    lambda value: type(value) is not str or not value.strip(),
+)
+
+
 @attrs.frozen(kw_only=True)
-class SyncHistoryRecord:
+class SyncHistoryRecord(Checked):
     """One entry of a product's "Sync History": what a stock event sent where.
+
+    Built in Python, it is checked and converted as loading does: ``source`` may be given by
+    name and ``sent`` / ``skipped`` as plain mappings (kept read-only, as ``FrozenDict``).
 
     Attributes:
         sku: The store SKU.
@@ -256,12 +300,12 @@ class SyncHistoryRecord:
         skipped: Account id → the reason code of a listing that got nothing.
     """
 
-    sku: str
-    source: StockEventSource
-    at: datetime = attrs.field(metadata={LOAD: load_aware_datetime})
-    origin_account: str | None
-    sent: FrozenDict[str, int]
-    skipped: FrozenDict[str, str]
+    sku: str = attrs.field(metadata=check(is_str, non_empty))
+    source: StockEventSource = attrs.field(converter=_to_source, metadata=check(_is_source))
+    at: datetime = attrs.field(metadata={LOAD: load_aware_datetime, **check(is_aware_datetime)})
+    origin_account: str | None = attrs.field(metadata=check(is_str_or_none, non_empty))
+    sent: FrozenDict[str, int] = attrs.field(converter=_frozen, metadata=check(_is_sent))
+    skipped: FrozenDict[str, str] = attrs.field(converter=_frozen, metadata=check(_is_skipped))
 
 
 @attrs.frozen(kw_only=True)
@@ -406,9 +450,9 @@ def plan_stock_sync(
             reason = _AUTO_SYNC_OFF
         elif listing.template is None:
             reason = _NO_TEMPLATE
-        elif rules[0] is not None:
-            reason = rules[0]
         else:
+            # The template is looked up before the account's policy (rule 3 before rule 4): a
+            # deleted template is the problem to report, not a setting of the account.
             template_id = listing.template
             result = quantities.get(template_id)
             if result is None:
@@ -417,6 +461,8 @@ def plan_stock_sync(
                 )
             if isinstance(result, Step):
                 reason = result  # the template is not in the configuration
+            elif rules[0] is not None:
+                reason = rules[0]
             else:
                 if allocated is not None:
                     result = allocated.get(account_id, result)

@@ -832,15 +832,8 @@ def preview(*, old: str, new: str, products: str, on: date, fmt: str, output: st
                 else:
                     found = preview_change(before, after, (item,), on=on)
                 for change in found:
-                    writer.write(
-                        {
-                            "sku": change.sku,
-                            "account": change.account,
-                            "what": change.what,
-                            "before": change.before,
-                            "after": change.after,
-                        }
-                    )
+                    # The JSON form: before and after as plain lists and objects.
+                    writer.write(unstructure(change))
                     changes += 1
         finally:
             writer.close()

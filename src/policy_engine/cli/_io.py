@@ -22,10 +22,11 @@ from typing import IO, Any, NoReturn
 import attrs
 
 from policy_engine._batch import chunked
-from policy_engine._config import Configuration, load_config
+from policy_engine._config import Configuration, json_depth, load_config
 from policy_engine._errors import PolicyConfigError
 from policy_engine._families import ProductFamily
 from policy_engine._jsonio import NOT_DECODED, fast_decode
+from policy_engine._limits import MAX_JSON_DEPTH
 from policy_engine._models import Product
 from policy_engine._serialization import structure
 
@@ -55,6 +56,11 @@ _CHUNK = 1 << 16
 _TAIL = 64
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _BLANK = b" \t\r\n" + codecs.BOM_UTF8
+#: A byte that is not UTF-8, as the ``surrogateescape`` error handler decodes it.
+_ESCAPED = re.compile("[\udc80-\udcff]")
+#: What matters when a value is skipped without decoding it: brackets, commas, strings.
+_STRUCTURE = re.compile(r'[\[\]{},"]')
+_STRING_REST = re.compile(r'[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 
 
 class CliError(Exception):
@@ -105,11 +111,11 @@ def load_configuration(name: str) -> Configuration:
     try:
         return load_config(Path(name))
     except PolicyConfigError as error:
-        raise CliError(config_problem_lines(name, error), FAILED) from None
-    except UnicodeDecodeError as error:
-        raise CliError(
-            [f"{name}: not UTF-8 text (byte {error.start}: {error.reason})"], FAILED
-        ) from None
+        lines = config_problem_lines(name, error)
+        if isinstance(error.__cause__, UnicodeDecodeError):
+            # The file's bytes, not its JSON, are wrong: the line names the byte, not a path.
+            lines = [line.removesuffix(" @ $") for line in lines]
+        raise CliError(lines, FAILED) from None
     except OSError as error:
         raise os_problem(name, error) from None
 
@@ -122,8 +128,10 @@ class LoadProblem:
     """A product that could not be read or loaded.
 
     Attributes:
-        line: The line of the file where the product starts.
-        column: The column of a JSON syntax error, else ``None``.
+        line: The line of the file where the product starts (where its bytes that are not
+            UTF-8 are, for an element of a JSON array holding such bytes).
+        column: The column of a JSON syntax error or of bytes that are not UTF-8, else
+            ``None``.
         code: ``invalid_json`` (not JSON text), ``invalid_product`` (JSON that is not a
             valid product) or ``invalid_family`` (an object with a ``parent`` that is not a
             valid product family).
@@ -225,7 +233,19 @@ def decode_line(number: int, raw: bytes, *, first: bool) -> Item:
         return _bad_json(number, error.colno, message)
     except _DuplicateKeysError as error:
         return _bad_json(number, None, f"invalid JSON: {error}")
+    except RecursionError:
+        return _bad_json(number, None, _too_deep(json_depth(text)))
+    except ValueError:  # an integer longer than Python reads (sys.get_int_max_str_digits())
+        return _bad_json(number, None, _too_long_integer())
     return _load_product(data, number, "$")
+
+
+def _too_deep(depth: int) -> str:
+    return f"invalid JSON: nested deeper than {MAX_JSON_DEPTH} levels ({depth})"
+
+
+def _too_long_integer() -> str:
+    return f"invalid JSON: an integer of more than {sys.get_int_max_str_digits()} digits"
 
 
 class ProductReader:
@@ -234,9 +254,11 @@ class ProductReader:
     Iterating yields ``(line, Product | ProductFamily | LoadProblem)`` for each item in file
     order (an object with a ``parent`` is a product family). In JSON
     Lines, blank lines are skipped and a line that is not JSON is a :class:`LoadProblem`
-    (``invalid_json``, with its column); reading goes on with the next line. A JSON array that
-    is not well formed cannot be read on past the error: iteration stops with a
-    :class:`CliError` naming the line and column.
+    (``invalid_json``, with its column); reading goes on with the next line. So is a product
+    the JSON parser cannot read (nested too deeply, an integer too long for Python, bytes that
+    are not UTF-8), in JSON Lines and in a JSON array alike. A JSON array that is not well
+    formed cannot be read on past the error: iteration stops with a :class:`CliError` naming
+    the line and column.
 
     Attributes:
         name: The file's name as given.
@@ -343,7 +365,9 @@ class ProductReader:
     # ---------------------------------------------------------------------------- JSON array
 
     def _array(self, head: bytes, file: IO[bytes]) -> Iterator[tuple[int, Item]]:
-        decoder = codecs.getincrementaldecoder("utf-8-sig")()
+        # Bytes that are not UTF-8 are decoded as lone surrogates, so that they spoil only the
+        # element holding them (found where it is decoded), not the whole chunk read.
+        decoder = codecs.getincrementaldecoder("utf-8-sig")("surrogateescape")
         reader = _ArrayText(self, file, decoder)
         reader.feed(head)
         reader.expect("[")
@@ -353,9 +377,13 @@ class ProductReader:
         else:
             while True:
                 line = reader.line_of(reader.value_start())
-                data = reader.value()
+                item: Item
+                try:
+                    item = _load_product(reader.value(), line, f"$[{index}]")
+                except _UnreadableError as error:
+                    item = _bad_json(error.line or line, error.column, error.message)
                 self.count += 1
-                yield line, _load_product(data, line, f"$[{index}]")
+                yield line, item
                 index += 1
                 separator = reader.peek()
                 if separator == ",":
@@ -369,6 +397,26 @@ class ProductReader:
                 reader.fail(reader.pos, "invalid JSON: expected ',' or ']' after an array element")
         if reader.peek() != "":
             reader.fail(reader.pos, "invalid JSON: extra data after the array")
+
+
+class _UnreadableError(Exception):
+    """An array element the JSON decoder cannot read, skipped: what is wrong, and where (the
+    element's own line when ``line`` is ``None``)."""
+
+    def __init__(self, message: str, line: int | None = None, column: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+
+
+def _utf8_reason(text: str) -> str:
+    """Why text decoded with ``surrogateescape`` is not UTF-8, as the strict decoder says."""
+    try:
+        text.encode("utf-8", "surrogateescape").decode("utf-8")
+    except UnicodeDecodeError as error:
+        return error.reason
+    return "invalid byte"  # pragma: no cover - only called on text holding an escaped byte
 
 
 class _ArrayText:
@@ -385,12 +433,12 @@ class _ArrayText:
         self.eof = False
         self.line = 1  # the line of buffer[0]
         self.column = 1  # the column of buffer[0]
+        self.escaped = False  # whether a byte that is not UTF-8 has been read
 
     def feed(self, data: bytes) -> None:
-        try:
-            text = self.decoder.decode(data, final=not data)
-        except UnicodeDecodeError as error:
-            self.fail(len(self.buffer), f"not UTF-8 text ({error.reason})")
+        text = self.decoder.decode(data, final=not data)
+        if not self.escaped and _ESCAPED.search(text):
+            self.escaped = True
         if not data:
             self.eof = True
         consumed = self.buffer[: self.pos]
@@ -416,12 +464,26 @@ class _ArrayText:
     def line_of(self, pos: int) -> int:
         return self.line + self.buffer.count("\n", 0, pos)
 
-    def location(self, pos: int) -> str:
+    def position(self, pos: int) -> tuple[int, int]:
+        """The line and column of a position of the buffer."""
         newlines = self.buffer.count("\n", 0, pos)
         column = pos - self.buffer.rfind("\n", 0, pos) if newlines else self.column + pos
-        return f"line {self.line + newlines}, column {column}"
+        return self.line + newlines, column
+
+    def location(self, pos: int) -> str:
+        line, column = self.position(pos)
+        return f"line {line}, column {column}"
+
+    def not_utf8(self, pos: int) -> str:
+        """What is wrong with the byte at ``pos``, which is not UTF-8."""
+        return f"not UTF-8 text ({_utf8_reason(self.buffer[pos : pos + 4])})"
 
     def fail(self, pos: int, message: str) -> NoReturn:
+        if self.escaped and _ESCAPED.match(self.buffer, pos):
+            message = (
+                f"{self.not_utf8(pos)}; a JSON array cannot be read past it"
+                " (JSON Lines can: one product per line)"
+            )
         raise CliError([f"{self.owner.name}: {self.location(pos)}: {message}"], FAILED)
 
     def skip_whitespace(self) -> None:
@@ -449,7 +511,12 @@ class _ArrayText:
         return self.pos
 
     def value(self) -> Any:
-        """Decode the JSON value at the current position, reading on while it may be cut."""
+        """Decode the JSON value at the current position, reading on while it may be cut.
+
+        Raises:
+            _UnreadableError: the value holds bytes that are not UTF-8, nests too deeply for
+                the decoder or holds an integer too long for Python; it is skipped.
+        """
         while True:
             try:
                 data, end = _DECODER.raw_decode(self.buffer, self.pos)
@@ -462,9 +529,58 @@ class _ArrayText:
                 if cut and self.more():
                     continue
                 self.fail(error.pos, f"invalid JSON: {error.msg}")
+            except RecursionError:
+                raise _UnreadableError(_too_deep(self.skip_value())) from None
+            except ValueError:  # an integer longer than Python reads
+                self.skip_value()
+                raise _UnreadableError(_too_long_integer()) from None
             if end >= len(self.buffer) - _TAIL and not self.eof:
                 # A number or literal may go on in the next chunk: decode again with it.
                 self.more()
                 continue
+            if self.escaped and (bad := _ESCAPED.search(self.buffer, self.pos, end)):
+                line, column = self.position(bad.start())
+                message = self.not_utf8(bad.start())
+                self.pos = end
+                raise _UnreadableError(message, line, column)
             self.pos = end
             return data
+
+    def skip_value(self) -> int:
+        """Move past the value at the current position without decoding it; its depth.
+
+        Brackets are matched outside strings, reading on as needed; a value that is not a list
+        or an object ends before the next ``,``, ``]`` or ``}``. What follows the value (or
+        the end of the file) is for the caller to judge.
+        """
+        depth = deepest = 0
+        offset = 0  # from self.pos, which reading on moves
+        while True:
+            match = _STRUCTURE.search(self.buffer, self.pos + offset)
+            if match is not None and match.group() == '"':
+                rest = _STRING_REST.match(self.buffer, match.end())
+                if rest is not None:
+                    offset = rest.end() - self.pos
+                    continue
+                offset = match.start() - self.pos  # the string goes on in the next chunk
+                match = None
+            elif match is None:
+                offset = len(self.buffer) - self.pos
+            if match is None:
+                if not self.more():
+                    self.pos = len(self.buffer)
+                    return deepest
+                continue
+            char, at = match.group(), match.start()
+            if char in "[{":
+                depth += 1
+                deepest = max(deepest, depth)
+            elif depth == 0:  # the end of a number or literal
+                self.pos = at
+                return deepest
+            elif char != ",":
+                depth -= 1
+                if depth == 0:
+                    self.pos = at + 1
+                    return deepest
+            offset = at + 1 - self.pos
