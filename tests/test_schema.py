@@ -750,6 +750,7 @@ class TestDocuments:
             "templates",
             "accounts",
             "channels",
+            "exchange_rates",
         }
 
     def test_unknown_kind(self) -> None:

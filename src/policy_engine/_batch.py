@@ -48,6 +48,7 @@ from policy_engine._listing import (
     OutcomeError,
     ProductPart,
     Rule,
+    _outcome,
     evaluator,
 )
 from policy_engine._models import Image, Product, SourceItem, Stock
@@ -87,7 +88,6 @@ define_messages(
 
 _INVALID_PRODUCT = (Step(("invalid_product",)),)
 _EVALUATION_FAILED = (Step(("evaluation_failed",)),)
-_outcome = fast_constructor(ListingOutcome)
 
 
 # ------------------------------------------------------------------------------- one product

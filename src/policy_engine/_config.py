@@ -547,7 +547,11 @@ class Configuration(Checked):
                 seen[key] = index
         for key, policy in self.pricing_policies.items():
             base = policy.store_currency
-            if base is not None and base != policy.currency and (base, policy.currency) not in pairs:
+            if (
+                base is not None
+                and base != policy.currency
+                and (base, policy.currency) not in pairs
+            ):
                 message = f"no exchange rate {base}->{policy.currency} in exchange_rates"
                 problems.append((f"$.pricing_policies{key_path(key)}.store_currency", message))
         return problems

@@ -20,7 +20,6 @@ from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, DecimalException
-from typing import Any
 
 import attrs
 
@@ -28,17 +27,6 @@ from policy_engine._errors import PricingError
 from policy_engine._models import Product
 from policy_engine._pricing import (
     _CONTEXT,
-    BestOfferRule,
-    BusinessRule,
-    ExchangeRate,
-    MapRule,
-    PriceRule,
-    PriceSource,
-    PromotionKind,
-    PromotionRule,
-    SaleBelowMap,
-    SaleRule,
-    SaleWindow,
     _HALF,
     _HUNDRED,
     _MISSING,
@@ -46,9 +34,20 @@ from policy_engine._pricing import (
     _ONE,
     _PRICE,
     _ZERO,
+    BestOfferRule,
+    BusinessRule,
     EndingDirection,
+    ExchangeRate,
+    MapRule,
     PriceResult,
+    PriceRule,
+    PriceSource,
     PricingPolicy,
+    PromotionKind,
+    PromotionRule,
+    SaleBelowMap,
+    SaleRule,
+    SaleWindow,
     _as_date,
     _base_price,
     _operation,
@@ -342,7 +341,9 @@ class _Plan:
             modulus = Decimal(10 ** len(whole.digits))
             value = Decimal(int(whole.digits))
             nearest = whole.direction is EndingDirection.NEAREST
-            shift = _CONTEXT.subtract(value, _CONTEXT.multiply(_HALF, modulus)) if nearest else value
+            shift = (
+                _CONTEXT.subtract(value, _CONTEXT.multiply(_HALF, modulus)) if nearest else value
+            )
             mode = ROUND_CEILING if whole.direction is EndingDirection.UP else ROUND_FLOOR
             self.whole = (modulus, value, shift, mode, (whole.digits, whole.direction.value))
         outputs = policy.outputs
@@ -370,7 +371,9 @@ class _Plan:
         offer = self.best_offer
         self.accept = _rule_or_none(None if offer is None else offer.accept)
         self.decline = _rule_or_none(None if offer is None else offer.decline)
-        self.promotion_rule = _rule_or_none(None if self.promotion is None else self.promotion.price)
+        self.promotion_rule = _rule_or_none(
+            None if self.promotion is None else self.promotion.price
+        )
 
 
 def _percent_factor(percent: Decimal) -> Decimal:
@@ -427,9 +430,7 @@ class _Pricing:
             steps.append(Step(("dated_rate", *args)))
         elif policy._conversion is not None:
             value = _CONTEXT.multiply(value, policy._conversion)
-            steps.append(
-                Step(("conversion", policy._conversion_text, policy.currency, str(value)))
-            )
+            steps.append(Step(("conversion", policy._conversion_text, policy.currency, str(value))))
         return value
 
     def rate(self, base: str) -> ExchangeRate:
@@ -459,15 +460,16 @@ class _Pricing:
     def finish(self, value: Decimal, steps: list[Step]) -> Decimal:
         """Rounding to the places, to the unit, and the ending (whole-number or fractional)."""
         policy, plan = self.policy, self.plan
-        amount = value.quantize(policy._quantum, policy._rounding_mode, _CONTEXT)
-        if amount != value:
-            steps.append(Step(("rounding", *policy._rounding_args, str(amount))))
         unit = plan.unit
-        if unit is not None:
-            units = _CONTEXT.divide(amount, unit).to_integral_value(policy._rounding_mode, _CONTEXT)
-            rounded = _CONTEXT.multiply(units, unit).quantize(policy._quantum, context=_CONTEXT)
-            if rounded != amount:
-                amount = rounded
+        if unit is None:
+            amount = value.quantize(policy._quantum, policy._rounding_mode, _CONTEXT)
+            if amount != value:
+                steps.append(Step(("rounding", *policy._rounding_args, str(amount))))
+        else:
+            # A unit is never finer than the currency's places: one rounding, straight to it.
+            units = _CONTEXT.divide(value, unit).to_integral_value(policy._rounding_mode, _CONTEXT)
+            amount = _CONTEXT.multiply(units, unit).quantize(policy._quantum, context=_CONTEXT)
+            if amount != value:
                 steps.append(Step(("rounding_unit", policy.rounding.value, str(unit), str(amount))))
         whole = plan.whole
         if whole is not None:
@@ -523,7 +525,9 @@ class _Pricing:
             amount = high
         return PriceResult(amount=amount, currency=policy.currency, steps=tuple(steps))
 
-    def extra(self, rule: _Rule, main: Decimal, what: str, notes: list[Step]) -> tuple[Decimal, list[Step]] | None:
+    def extra(
+        self, rule: _Rule, main: Decimal, what: str, notes: list[Step]
+    ) -> tuple[Decimal, list[Step]] | None:
         """An extra price before the MAP floor, or ``None`` (with a note) when it has none."""
         steps: list[Step] = []
         source = rule.source
@@ -655,9 +659,10 @@ def compute_prices(
     The main price is :func:`~policy_engine.compute_price`'s. Each extra price the policy's
     ``outputs`` configure starts from its source, goes through its own adjustments (and, from an
     attribute, the policy's tax and conversion), and is rounded like the main price; the MAP then
-    floors every price. A sale price or a promotion that is not below the main price is not sent,
-    nor a sale outside its dates, nor Best Offer thresholds whose decline is not below the accept;
-    ``steps`` says why.
+    floors every advertised price (all but the Best Offer thresholds, which buyers never see).
+    A sale price or a promotion that is not below the main price is not sent, nor a sale that
+    has ended, nor Best Offer thresholds whose decline is not below the accept; ``steps`` says
+    why.
 
     Args:
         product: The store product.
@@ -691,22 +696,24 @@ def compute_prices(
     sale = None if plan.sale_rule is None else _sale(pricing, amount, floor, notes)
     list_price = None
     if plan.list_price is not None:
-        found = pricing.extra(plan.list_price, amount, "list_price", notes)
+        found = pricing.extra_price(plan.list_price, amount, "list_price", notes)
         if found is not None:
             value, steps = found
             value = _floor(value, floor, steps)
             list_price = ExtraPrice(amount=value, steps=tuple(steps))
     business = None if plan.business_rule is None else _business(pricing, amount, floor, notes)
-    best_offer = None if plan.accept is None else _best_offer(pricing, amount, floor, notes)
+    best_offer = None if plan.accept is None else _best_offer(pricing, amount, notes)
     promotion = None
     if plan.promotion_rule is not None:
         assert plan.promotion is not None
-        found = pricing.extra(plan.promotion_rule, amount, "promotion", notes)
+        found = pricing.extra_price(plan.promotion_rule, amount, "promotion", notes)
         if found is not None:
             value, steps = found
             value = _floor(value, floor, steps)
             if value < amount:
-                promotion = PromotionPrice(amount=value, kind=plan.promotion.kind, steps=tuple(steps))
+                promotion = PromotionPrice(
+                    amount=value, kind=plan.promotion.kind, steps=tuple(steps)
+                )
             else:
                 notes.append(Step(("promotion_not_lower", str(value), str(amount))))
     return PriceSet(
@@ -721,10 +728,13 @@ def compute_prices(
     )
 
 
-def _sale(pricing: _Pricing, main: Decimal, floor: Decimal | None, notes: list[Step]) -> SalePrice | None:
+def _sale(
+    pricing: _Pricing, main: Decimal, floor: Decimal | None, notes: list[Step]
+) -> SalePrice | None:
     plan = pricing.plan
-    assert plan.sale is not None and plan.sale_rule is not None
-    found = pricing.extra(plan.sale_rule, main, "sale", notes)
+    assert plan.sale is not None
+    assert plan.sale_rule is not None
+    found = pricing.extra_price(plan.sale_rule, main, "sale", notes)
     if found is None:
         return None
     value, steps = found
@@ -737,7 +747,9 @@ def _sale(pricing: _Pricing, main: Decimal, floor: Decimal | None, notes: list[S
         on = pricing.day()
         if on > ends:
             start_text = "open" if starts is None else starts.isoformat()
-            notes.append(Step(("sale_outside_window", on.isoformat(), start_text, ends.isoformat())))
+            notes.append(
+                Step(("sale_outside_window", on.isoformat(), start_text, ends.isoformat()))
+            )
             return None
     if floor is not None and value < floor:
         assert plan.map is not None
@@ -756,7 +768,7 @@ def _business(
 ) -> BusinessPrice | None:
     plan = pricing.plan
     assert plan.business_rule is not None
-    found = pricing.extra(plan.business_rule, main, "business", notes)
+    found = pricing.extra_price(plan.business_rule, main, "business", notes)
     if found is None:
         return None
     value, steps = found
@@ -774,17 +786,16 @@ def _business(
     return BusinessPrice(amount=value, tiers=tuple(tiers), steps=tuple(steps))
 
 
-def _best_offer(
-    pricing: _Pricing, main: Decimal, floor: Decimal | None, notes: list[Step]
-) -> BestOfferPrices | None:
+def _best_offer(pricing: _Pricing, main: Decimal, notes: list[Step]) -> BestOfferPrices | None:
     plan = pricing.plan
-    assert plan.accept is not None and plan.decline is not None
-    accept = pricing.extra(plan.accept, main, "best_offer", notes)
-    decline = pricing.extra(plan.decline, main, "best_offer", notes)
+    assert plan.accept is not None
+    assert plan.decline is not None
+    accept = pricing.extra_price(plan.accept, main, "best_offer", notes)
+    decline = pricing.extra_price(plan.decline, main, "best_offer", notes)
     if accept is None or decline is None:
         return None
-    accept_value = _floor(accept[0], floor, accept[1])
-    decline_value = _floor(decline[0], floor, decline[1])
+    # Offers are not advertised: the MAP does not floor the thresholds.
+    accept_value, decline_value = accept[0], decline[0]
     if decline_value >= accept_value:
         notes.append(Step(("best_offer_crossed", str(decline_value), str(accept_value))))
         return None

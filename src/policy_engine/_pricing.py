@@ -242,7 +242,8 @@ def _to_variation_mode(value: Any) -> Any:
 def _is_rounding_unit(value: Any) -> str | None:
     if value is None or (type(value) is int and value in ROUNDING_UNITS):
         return None
-    return f"expected one of 1, 10, 100, 1000 or null (got {describe(value)})"
+    got = repr(value) if type(value) is int else describe(value)
+    return f"expected one of 1, 10, 100, 1000 or null (got {got})"
 
 
 def _is_currency_or_none(value: Any) -> str | None:
@@ -499,11 +500,18 @@ class PriceRule(Checked):
         if source is PriceSource.ATTRIBUTE and self.attribute is None:
             problems.append(("$.attribute", "required with source 'attribute'"))
         if source is not PriceSource.ATTRIBUTE and self.attribute is not None:
-            problems.append(("$.attribute", f"only allowed with source 'attribute' (source is {source.value!r})"))
+            problems.append(
+                (
+                    "$.attribute",
+                    f"only allowed with source 'attribute' (source is {source.value!r})",
+                )
+            )
         if source is PriceSource.VALUE and self.value is None:
             problems.append(("$.value", "required with source 'value'"))
         if source is not PriceSource.VALUE and self.value is not None:
-            problems.append(("$.value", f"only allowed with source 'value' (source is {source.value!r})"))
+            problems.append(
+                ("$.value", f"only allowed with source 'value' (source is {source.value!r})")
+            )
         return problems
 
 
@@ -536,7 +544,9 @@ class SaleRule(Checked):
         if self.window is SaleWindow.PRODUCT and (self.starts or self.ends):
             problems.append(("$.starts", "only allowed with window 'fixed'"))
         elif self.starts and self.ends and self.starts > self.ends:
-            problems.append(("$.ends", f"must not be before starts {self.starts} (got {self.ends})"))
+            problems.append(
+                ("$.ends", f"must not be before starts {self.starts} (got {self.ends})")
+            )
         return problems
 
 
@@ -593,7 +603,9 @@ class BusinessRule(Checked):
         for index in range(1, len(self.tiers)):
             before, tier = self.tiers[index - 1], self.tiers[index]
             if tier.quantity <= before.quantity:
-                message = f"must be above the previous tier's {before.quantity} (got {tier.quantity})"
+                message = (
+                    f"must be above the previous tier's {before.quantity} (got {tier.quantity})"
+                )
                 problems.append((f"$.tiers[{index}].quantity", message))
             if tier.percent_off < before.percent_off:
                 message = (
@@ -838,17 +850,22 @@ class PricingPolicy(Checked):
         problems: list[Problem] = []
         unit, whole = self.rounding_unit, self.whole_ending
         if self.ending is not None and unit is not None:
-            message = f"a fractional ending cannot follow rounding to {unit} units: use whole_ending"
+            message = (
+                f"a fractional ending cannot follow rounding to {unit} units: use whole_ending"
+            )
             problems.append(("$.ending", message))
         if self.ending is not None and whole is not None:
             problems.append(("$.whole_ending", "cannot be combined with a fractional ending"))
-        if whole is not None and unit is not None:
-            if int(whole.digits) % unit or unit >= 10 ** len(whole.digits):
-                message = (
-                    f"no multiple of {unit} ends in {whole.digits}: the digits must be a multiple"
-                    " of rounding_unit and longer than it"
-                )
-                problems.append(("$.whole_ending.digits", message))
+        if (
+            whole is not None
+            and unit is not None
+            and (int(whole.digits) % unit or unit >= 10 ** len(whole.digits))
+        ):
+            message = (
+                f"no multiple of {unit} ends in {whole.digits}: the digits must be a multiple"
+                " of rounding_unit and longer than it"
+            )
+            problems.append(("$.whole_ending.digits", message))
         if self.tax is not None and self.vat_percent:
             problems.append(("$.tax", "cannot be combined with vat_percent: state the VAT in tax"))
         if self.store_currency is not None and self.conversion_rate != _ONE:
