@@ -131,7 +131,7 @@ class TestPriceSet:
         assert prices.sale is not None
         assert prices.sale.amount == D("90.00")
         assert (prices.sale.starts, prices.sale.ends) == (date(2026, 3, 1), date(2026, 3, 31))
-        assert [step.code for step in prices.sale.steps] == ["price_from_attribute", "map_floor"]
+        assert [step.code for step in prices.sale.steps] == ["extra_price", "map_floor"]
         assert prices.list_price is not None
         assert prices.list_price.amount == D("129.99")
         assert prices.map is not None
@@ -360,7 +360,7 @@ class TestRounding:
                 [
                     "expected one of 1, 10, 100, 1000 or null (got 5) @ $.rounding_unit",
                     "expected 1 to 4 digits such as '980' (got '9a') @ $.whole_ending.digits",
-                    "expected one of 'up', 'down', 'nearest' (got 'left') @ $.whole_ending.direction",
+                    "must be one of 'up', 'down', 'nearest' (got 'left') @ $.whole_ending.direction",
                 ],
             ),
         ],

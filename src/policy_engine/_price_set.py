@@ -20,6 +20,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, DecimalException
+from typing import Any
 
 import attrs
 
@@ -34,6 +35,7 @@ from policy_engine._pricing import (
     _ONE,
     _PRICE,
     _ZERO,
+    Adjustment,
     BestOfferRule,
     BusinessRule,
     EndingDirection,
@@ -54,8 +56,10 @@ from policy_engine._pricing import (
     _raise_out_of_range,
     _special_price,
     _usable_price,
+    compute_price,
 )
 from policy_engine._steps import Step, define_messages
+from policy_engine._validation import fast_constructor
 
 __all__ = [
     "BestOfferPrices",
@@ -80,9 +84,7 @@ define_messages(
         "rounding_unit": "rounded {0} to a multiple of {1}: {2}",
         "whole_ending": "whole-number ending {0} ({1}): {2}",
         "map_floor": "raised to the minimum advertised price {1} (was {0})",
-        "price_from_attribute": "{1} from {0!r}",
-        "price_from_value": "the value {0}",
-        "price_from_main": "the main price {0}",
+        "extra_price": "{0} {4}: {1} {2}{3}",
         "output_missing": "no {0}: {1!r} is {2}",
         "output_not_positive": "no {0}: it would be {1}",
         "sale_not_lower": "no sale price: {0} is not below the main price {1}",
@@ -239,6 +241,16 @@ class PriceSet:
         return self.main.currency
 
 
+_price_result = fast_constructor(PriceResult)
+_extra_price = fast_constructor(ExtraPrice)
+_sale_price = fast_constructor(SalePrice)
+_map_price_result = fast_constructor(MapPrice)
+_tier_price = fast_constructor(TierPrice)
+_business_price = fast_constructor(BusinessPrice)
+_best_offer_prices = fast_constructor(BestOfferPrices)
+_promotion_price = fast_constructor(PromotionPrice)
+_price_set = fast_constructor(PriceSet)
+
 # --------------------------------------------------------------------------------- rate tables
 
 #: A rate table: (base, quote) -> (the valid_from days in order, the rates in the same order).
@@ -283,17 +295,48 @@ def bind_rates(policy: PricingPolicy, table: RateTable) -> PricingPolicy:
 class _Rule:
     """One extra price rule, ready to compute: its source and its adjustments as operations."""
 
-    __slots__ = ("attribute", "operations", "source", "value")
+    __slots__ = ("attribute", "operations", "origin", "source", "text", "value", "value_text")
 
-    def __init__(self, rule: PriceRule) -> None:
-        self.source = rule.source
+    def __init__(self, rule: PriceRule, policy: PricingPolicy) -> None:
+        self.source = _SOURCE_CODES[rule.source]
         self.attribute = rule.attribute
         self.value = rule.value
+        self.value_text = str(rule.value)
         self.operations = tuple(_operation(adjustment) for adjustment in rule.adjustments)
+        #: How its one step names the source and the changes (``'msrp'``, ``, minus 10%``).
+        self.origin = {
+            _FROM_MAIN: "the main price",
+            _FROM_VALUE: "the value",
+            _FROM_ATTRIBUTE: repr(rule.attribute),
+        }[self.source]
+        changes = [_change_text(adjustment) for adjustment in rule.adjustments]
+        converted = (
+            policy.tax is not None
+            or policy.vat_percent
+            or policy.conversion_rate != _ONE
+            or policy.store_currency is not None
+        )
+        if self.source == _FROM_ATTRIBUTE and converted:
+            changes.append("with the tax and conversion of the main price")
+        self.text = "".join(f", {change}" for change in changes)
 
 
-def _rule_or_none(rule: PriceRule | None) -> _Rule | None:
-    return None if rule is None else _Rule(rule)
+def _change_text(adjustment: Adjustment) -> str:
+    sign = "plus" if adjustment.kind.value.endswith("increment") else "minus"
+    percent = "%" if adjustment.kind.value.startswith("percent") else ""
+    return f"{sign} {adjustment.amount}{percent}"
+
+
+_FROM_MAIN, _FROM_VALUE, _FROM_ATTRIBUTE = 0, 1, 2
+_SOURCE_CODES = {
+    PriceSource.MAIN: _FROM_MAIN,
+    PriceSource.VALUE: _FROM_VALUE,
+    PriceSource.ATTRIBUTE: _FROM_ATTRIBUTE,
+}
+
+
+def _rule_or_none(rule: PriceRule | None, policy: PricingPolicy) -> _Rule | None:
+    return None if rule is None else _Rule(rule, policy)
 
 
 class _Plan:
@@ -304,12 +347,14 @@ class _Plan:
         "best_offer",
         "business",
         "business_rule",
+        "core",
         "decline",
         "list_price",
         "map",
         "map_rule",
         "market_factor",
         "market_text",
+        "plain_rounding",
         "promotion",
         "promotion_rule",
         "sale",
@@ -346,16 +391,25 @@ class _Plan:
             )
             mode = ROUND_CEILING if whole.direction is EndingDirection.UP else ROUND_FLOOR
             self.whole = (modulus, value, shift, mode, (whole.digits, whole.direction.value))
+        #: Rounding to the places only: no unit, no ending.
+        self.plain_rounding = unit is None and whole is None and policy.ending is None
+        #: With extra prices as the only market option, the main price is compute_price's
+        #: under the policy without them (then floored by the MAP).
+        self.core: PricingPolicy | None = None
+        if tax is None and unit is None and whole is None and policy.store_currency is None:
+            self.core = attrs.evolve(policy, outputs=None)
         outputs = policy.outputs
         self.sale: SaleRule | None = None if outputs is None else outputs.sale
         self.map: MapRule | None = None if outputs is None else outputs.map
         self.business: BusinessRule | None = None if outputs is None else outputs.business
         self.best_offer: BestOfferRule | None = None if outputs is None else outputs.best_offer
         self.promotion: PromotionRule | None = None if outputs is None else outputs.promotion
-        self.sale_rule = _rule_or_none(None if self.sale is None else self.sale.price)
-        self.list_price = _rule_or_none(None if outputs is None else outputs.list_price)
-        self.map_rule = _rule_or_none(None if self.map is None else self.map.price)
-        self.business_rule = _rule_or_none(None if self.business is None else self.business.price)
+        self.sale_rule = _rule_or_none(None if self.sale is None else self.sale.price, policy)
+        self.list_price = _rule_or_none(None if outputs is None else outputs.list_price, policy)
+        self.map_rule = _rule_or_none(None if self.map is None else self.map.price, policy)
+        self.business_rule = _rule_or_none(
+            None if self.business is None else self.business.price, policy
+        )
         self.tiers: tuple[tuple[int, Decimal, str], ...] = (
             ()
             if self.business is None
@@ -369,10 +423,10 @@ class _Plan:
             )
         )
         offer = self.best_offer
-        self.accept = _rule_or_none(None if offer is None else offer.accept)
-        self.decline = _rule_or_none(None if offer is None else offer.decline)
+        self.accept = _rule_or_none(None if offer is None else offer.accept, policy)
+        self.decline = _rule_or_none(None if offer is None else offer.decline, policy)
         self.promotion_rule = _rule_or_none(
-            None if self.promotion is None else self.promotion.price
+            None if self.promotion is None else self.promotion.price, policy
         )
 
 
@@ -394,7 +448,7 @@ def _plan(policy: PricingPolicy) -> _Plan:
 class _Pricing:
     """One computation: the product, the policy, the day and the rate table."""
 
-    __slots__ = ("on", "plan", "policy", "product", "table")
+    __slots__ = ("main_text", "on", "plan", "policy", "product", "table")
 
     def __init__(
         self, product: Product, policy: PricingPolicy, on: date | None, table: RateTable | None
@@ -404,33 +458,41 @@ class _Pricing:
         self.plan = _plan(policy)
         self.on = on
         self.table = table
+        self.main_text = ""
 
     def day(self) -> date:
         on = self.on
         return datetime.now(UTC).date() if on is None else _as_date(on)
 
-    def to_market(self, value: Decimal, steps: list[Step]) -> Decimal:
+    def to_market(self, value: Decimal, steps: list[Step] | None) -> Decimal:
         """Tax (or VAT) and conversion of a value in the store's currency."""
         policy, plan = self.policy, self.plan
         if plan.store_factor is not None:
             value = _CONTEXT.divide(value, plan.store_factor)
-            steps.append(Step(("tax_removed", plan.store_text, str(value))))
+            if steps is not None:
+                steps.append(Step(("tax_removed", plan.store_text, str(value))))
         if plan.market_factor is not None:
             value = _CONTEXT.multiply(value, plan.market_factor)
-            steps.append(Step(("tax_added", plan.market_text, str(value))))
+            if steps is not None:
+                steps.append(Step(("tax_added", plan.market_text, str(value))))
         vat = policy._vat_factor
         if vat is not None:
             value = _CONTEXT.multiply(value, vat)
-            steps.append(Step(("vat", policy._vat_text, str(value))))
+            if steps is not None:
+                steps.append(Step(("vat", policy._vat_text, str(value))))
         base = policy.store_currency
         if base is not None and base != policy.currency:
             rate = self.rate(base)
             value = _CONTEXT.multiply(value, rate.rate)
             args = (base, policy.currency, str(rate.rate), rate.valid_from.isoformat(), str(value))
-            steps.append(Step(("dated_rate", *args)))
+            if steps is not None:
+                steps.append(Step(("dated_rate", *args)))
         elif policy._conversion is not None:
             value = _CONTEXT.multiply(value, policy._conversion)
-            steps.append(Step(("conversion", policy._conversion_text, policy.currency, str(value))))
+            if steps is not None:
+                steps.append(
+                    Step(("conversion", policy._conversion_text, policy.currency, str(value)))
+                )
         return value
 
     def rate(self, base: str) -> ExchangeRate:
@@ -457,19 +519,24 @@ class _Pricing:
             )
         return rate
 
-    def finish(self, value: Decimal, steps: list[Step]) -> Decimal:
+    def finish(self, value: Decimal, steps: list[Step] | None) -> Decimal:
         """Rounding to the places, to the unit, and the ending (whole-number or fractional)."""
         policy, plan = self.policy, self.plan
+        if plan.plain_rounding:
+            amount = value.quantize(policy._quantum, policy._rounding_mode, _CONTEXT)
+            if amount != value and steps is not None:
+                steps.append(Step(("rounding", *policy._rounding_args, str(amount))))
+            return amount
         unit = plan.unit
         if unit is None:
             amount = value.quantize(policy._quantum, policy._rounding_mode, _CONTEXT)
-            if amount != value:
+            if amount != value and steps is not None:
                 steps.append(Step(("rounding", *policy._rounding_args, str(amount))))
         else:
             # A unit is never finer than the currency's places: one rounding, straight to it.
             units = _CONTEXT.divide(value, unit).to_integral_value(policy._rounding_mode, _CONTEXT)
             amount = _CONTEXT.multiply(units, unit).quantize(policy._quantum, context=_CONTEXT)
-            if amount != value:
+            if amount != value and steps is not None:
                 steps.append(Step(("rounding_unit", policy.rounding.value, str(unit), str(amount))))
         whole = plan.whole
         if whole is not None:
@@ -480,7 +547,8 @@ class _Pricing:
             ).quantize(policy._quantum, context=_CONTEXT)
             if ended != amount:
                 amount = ended
-                steps.append(Step(("whole_ending", *args, str(amount))))
+                if steps is not None:
+                    steps.append(Step(("whole_ending", *args, str(amount))))
         shift = policy._ending_shift
         if shift is not None:
             integral = _CONTEXT.subtract(amount, shift).to_integral_value(
@@ -489,12 +557,16 @@ class _Pricing:
             ended = _CONTEXT.add(integral, policy._ending_value)
             if ended != amount:
                 amount = ended
-                steps.append(Step(("ending", *policy._ending_args, str(amount))))
+                if steps is not None:
+                    steps.append(Step(("ending", *policy._ending_args, str(amount))))
         return amount
 
     def main(self) -> PriceResult:
         """The main price (compute_price's steps with the market options), before the MAP."""
         product, policy = self.product, self.policy
+        core = self.plan.core
+        if core is not None:
+            return compute_price(product, core, on=self.on)
         steps: list[Step] = []
         source = policy._source
         if source == _PRICE:
@@ -523,42 +595,44 @@ class _Pricing:
         if high is not None and amount > high:
             steps.append(Step(("max_price", str(amount), str(high))))
             amount = high
-        return PriceResult(amount=amount, currency=policy.currency, steps=tuple(steps))
+        return _price_result(amount, policy.currency, tuple(steps))
 
-    def extra(
+    def source_value(self, rule: _Rule, main: Decimal, what: str, notes: list[Step]) -> Any:
+        """An extra price's value after its source, adjustments, tax and conversion (not yet
+        rounded) and the text of its source value; ``None`` (with a note) when it has none."""
+        source = rule.source
+        if source == _FROM_MAIN:
+            return _apply(main, rule.operations), self.main_text
+        if source == _FROM_VALUE:
+            return _apply(rule.value, rule.operations), rule.value_text
+        attribute = rule.attribute
+        assert attribute is not None  # a PriceRule with source attribute has one
+        raw = _attribute(self.product, attribute)
+        usable = _usable_price(raw)
+        if type(usable) is not Decimal:
+            notes.append(Step(("output_missing", what, attribute, usable)))
+            return None
+        text = raw if type(raw) is str else str(usable)
+        return self.to_market(_apply(usable, rule.operations), None), text
+
+    def extra_price(
         self, rule: _Rule, main: Decimal, what: str, notes: list[Step]
     ) -> tuple[Decimal, list[Step]] | None:
-        """An extra price before the MAP floor, or ``None`` (with a note) when it has none."""
-        steps: list[Step] = []
-        source = rule.source
+        """An extra price before the MAP floor, with its one step, or ``None`` (with a note)
+        when it has none."""
         try:
-            if source is PriceSource.MAIN:
-                value = main
-                steps.append(Step(("price_from_main", str(main))))
-                value = _adjust(value, rule.operations, steps)
-            elif source is PriceSource.VALUE:
-                assert rule.value is not None  # a PriceRule with source value has one
-                value = rule.value
-                steps.append(Step(("price_from_value", str(value))))
-                value = _adjust(value, rule.operations, steps)
-            else:
-                attribute = rule.attribute
-                assert attribute is not None  # a PriceRule with source attribute has one
-                raw = _attribute(self.product, attribute)
-                usable = _usable_price(raw)
-                if type(usable) is not Decimal:
-                    notes.append(Step(("output_missing", what, attribute, usable)))
-                    return None
-                steps.append(Step(("price_from_attribute", attribute, str(usable))))
-                value = self.to_market(_adjust(usable, rule.operations, steps), steps)
-            amount = self.finish(value, steps)
+            found = self.source_value(rule, main, what, notes)
+            if found is None:
+                return None
+            amount = self.finish(found[0], None)
         except DecimalException:
             notes.append(Step(("output_not_positive", what, "out of range")))
             return None
         if amount <= _ZERO or amount >= _MONEY_LIMIT:
             notes.append(Step(("output_not_positive", what, str(amount))))
             return None
-        return amount, steps
+        text = str(amount)
+        return amount, [Step(("extra_price", what, rule.origin, found[1], rule.text, text))]
 
 
 def _attribute(product: Product, attribute: str) -> object:
@@ -576,6 +650,14 @@ def _adjust(
         value = _CONTEXT.multiply(value, operand) if multiply else _CONTEXT.add(value, operand)
         steps.append(Step((code, amount_text, str(value))))
     return value
+
+
+def _apply(value: Any, operations: tuple[tuple[bool, Decimal, str, str], ...]) -> Decimal:
+    """The adjustments of an extra price, without a step each (its one step names them)."""
+    for multiply, operand, _, _ in operations:
+        value = _CONTEXT.multiply(value, operand) if multiply else _CONTEXT.add(value, operand)
+    result: Decimal = value
+    return result
 
 
 def _floor(amount: Decimal, floor: Decimal | None, steps: list[Step]) -> Decimal:
@@ -605,30 +687,21 @@ def _map_price(pricing: _Pricing, main: Decimal, notes: list[Step]) -> MapPrice 
     assert plan.map is not None
     # The MAP is a legal floor: rounded up to the currency's places, never moved by an ending.
     policy = pricing.policy
-    steps: list[Step] = []
     rule = plan.map_rule
-    if rule.source is PriceSource.ATTRIBUTE:
-        assert rule.attribute is not None
-        usable = _usable_price(_attribute(pricing.product, rule.attribute))
-        if type(usable) is not Decimal:
-            notes.append(Step(("output_missing", "map", rule.attribute, usable)))
+    pricing.main_text = str(main)
+    try:
+        found = pricing.source_value(rule, main, "map", notes)
+        if found is None:
             return None
-        steps.append(Step(("price_from_attribute", rule.attribute, str(usable))))
-        value = pricing.to_market(_adjust(usable, rule.operations, steps), steps)
-    elif rule.source is PriceSource.VALUE:
-        assert rule.value is not None
-        steps.append(Step(("price_from_value", str(rule.value))))
-        value = _adjust(rule.value, rule.operations, steps)
-    else:
-        steps.append(Step(("price_from_main", str(main))))
-        value = _adjust(main, rule.operations, steps)
-    amount = value.quantize(policy._quantum, ROUND_CEILING, _CONTEXT)
-    if amount != value:
-        steps.append(Step(("rounding", "up", policy._rounding_args[1], str(amount))))
+        amount = found[0].quantize(policy._quantum, ROUND_CEILING, _CONTEXT)
+    except DecimalException:
+        notes.append(Step(("output_not_positive", "map", "out of range")))
+        return None
     if amount <= _ZERO or amount >= _MONEY_LIMIT:
         notes.append(Step(("output_not_positive", "map", str(amount))))
         return None
-    return MapPrice(amount=amount, expose=plan.map.expose, steps=tuple(steps))
+    steps = (Step(("extra_price", "map", rule.origin, found[1], rule.text, str(amount))),)
+    return _map_price_result(amount, plan.map.expose, steps)
 
 
 def _floored_main(pricing: _Pricing, notes: list[Step]) -> tuple[PriceResult, MapPrice | None]:
@@ -636,7 +709,7 @@ def _floored_main(pricing: _Pricing, notes: list[Step]) -> tuple[PriceResult, Ma
     map_price = _map_price(pricing, main.amount, notes)
     if map_price is not None and main.amount < map_price.amount:
         steps = [*main.steps, Step(("map_floor", str(main.amount), str(map_price.amount)))]
-        main = PriceResult(amount=map_price.amount, currency=main.currency, steps=tuple(steps))
+        main = _price_result(map_price.amount, main.currency, tuple(steps))
     _check_positive(pricing.product, pricing.policy, main.amount)
     return main, map_price
 
@@ -693,6 +766,7 @@ def compute_prices(
     main, map_price = _floored_main(pricing, notes)
     floor = None if map_price is None else map_price.amount
     amount = main.amount
+    pricing.main_text = str(amount)
     sale = None if plan.sale_rule is None else _sale(pricing, amount, floor, notes)
     list_price = None
     if plan.list_price is not None:
@@ -700,7 +774,7 @@ def compute_prices(
         if found is not None:
             value, steps = found
             value = _floor(value, floor, steps)
-            list_price = ExtraPrice(amount=value, steps=tuple(steps))
+            list_price = _extra_price(value, tuple(steps))
     business = None if plan.business_rule is None else _business(pricing, amount, floor, notes)
     best_offer = None if plan.accept is None else _best_offer(pricing, amount, notes)
     promotion = None
@@ -711,20 +785,11 @@ def compute_prices(
             value, steps = found
             value = _floor(value, floor, steps)
             if value < amount:
-                promotion = PromotionPrice(
-                    amount=value, kind=plan.promotion.kind, steps=tuple(steps)
-                )
+                promotion = _promotion_price(value, plan.promotion.kind, tuple(steps))
             else:
                 notes.append(Step(("promotion_not_lower", str(value), str(amount))))
-    return PriceSet(
-        main=main,
-        sale=sale,
-        list_price=list_price,
-        map=map_price,
-        business=business,
-        best_offer=best_offer,
-        promotion=promotion,
-        steps=tuple(notes),
+    return _price_set(
+        main, sale, list_price, map_price, business, best_offer, promotion, tuple(notes)
     )
 
 
@@ -760,7 +825,7 @@ def _sale(
     if value >= main:
         notes.append(Step(("sale_not_lower", str(value), str(main))))
         return None
-    return SalePrice(amount=value, starts=starts, ends=ends, steps=tuple(steps))
+    return _sale_price(value, starts, ends, tuple(steps))
 
 
 def _business(
@@ -782,8 +847,8 @@ def _business(
         tier = _floor(tier, floor, tier_steps)
         tier = min(tier, value)
         steps.append(Step(("tier_price", quantity, percent, str(tier))))
-        tiers.append(TierPrice(quantity=quantity, amount=tier))
-    return BusinessPrice(amount=value, tiers=tuple(tiers), steps=tuple(steps))
+        tiers.append(_tier_price(quantity, tier))
+    return _business_price(value, tuple(tiers), tuple(steps))
 
 
 def _best_offer(pricing: _Pricing, main: Decimal, notes: list[Step]) -> BestOfferPrices | None:
@@ -799,6 +864,4 @@ def _best_offer(pricing: _Pricing, main: Decimal, notes: list[Step]) -> BestOffe
     if decline_value >= accept_value:
         notes.append(Step(("best_offer_crossed", str(decline_value), str(accept_value))))
         return None
-    return BestOfferPrices(
-        accept=accept_value, decline=decline_value, steps=(*accept[1], *decline[1])
-    )
+    return _best_offer_prices(accept_value, decline_value, (*accept[1], *decline[1]))
