@@ -39,6 +39,7 @@ from policy_engine._listing import (
     sync_listing,
 )
 from policy_engine._models import Product
+from policy_engine._price_set import PriceSet
 from policy_engine._schema import SCHEMA_KINDS, json_schema
 from policy_engine._serialization import unstructure
 from policy_engine._sync import ChangeKind, ProductChange
@@ -520,6 +521,40 @@ def _steps(out: list[str], steps: Sequence[Any]) -> None:
     out.extend(f"      - {step.message}" for step in steps)
 
 
+def _price_set_lines(out: list[str], prices: PriceSet) -> None:
+    """The extra prices of a listing, each with its steps, then why any is not sent."""
+    currency = prices.currency
+    parts: list[tuple[str, str, Sequence[Any]]] = []
+    if prices.sale is not None:
+        sale = prices.sale
+        start = "open" if sale.starts is None else sale.starts.isoformat()
+        end = "open" if sale.ends is None else sale.ends.isoformat()
+        parts.append(("sale", f"{sale.amount} {currency} ({start} to {end})", sale.steps))
+    if prices.list_price is not None:
+        parts.append(("list", f"{prices.list_price.amount} {currency}", prices.list_price.steps))
+    if prices.map is not None:
+        shown = "exposed" if prices.map.expose else "not exposed"
+        parts.append(("map", f"{prices.map.amount} {currency} ({shown})", prices.map.steps))
+    if prices.business is not None:
+        business = prices.business
+        tiers = "".join(f", {tier.amount} from {tier.quantity}" for tier in business.tiers)
+        parts.append(("business", f"{business.amount} {currency}{tiers}", business.steps))
+    if prices.best_offer is not None:
+        offer = prices.best_offer
+        text = f"accept {offer.accept}, decline {offer.decline} {currency}"
+        parts.append(("offers", text, offer.steps))
+    if prices.promotion is not None:
+        promotion = prices.promotion
+        text = f"{promotion.amount} {currency} ({promotion.kind.value})"
+        parts.append(("promotion", text, promotion.steps))
+    for label, text, steps in parts:
+        out.append(f"  {label:<9} {text}")
+        _steps(out, steps)
+    if prices.steps:
+        out.append("  not sent")
+        _steps(out, prices.steps)
+
+
 def _explain_text(
     product: Product, line: int, name: str, outcomes: Sequence[tuple[ListingOutcome, Any]]
 ) -> str:
@@ -538,6 +573,8 @@ def _explain_text(
         if outcome.price is not None:
             lines.append(f"  price     {outcome.price.amount} {outcome.price.currency}")
             _steps(lines, outcome.price.steps)
+        if outcome.prices is not None:
+            _price_set_lines(lines, outcome.prices)
         for error in outcome.errors:
             lines.append(f"  {error.what:<9} ERROR {error.code}")
             lines.append(f"      - {error.message}")
