@@ -545,7 +545,7 @@ class Configuration(Checked):
                 problems.append((f"$.exchange_rates[{index}].valid_from", message))
             else:
                 seen[key] = index
-        for key, policy in self.pricing_policies.items():
+        for policy_id, policy in self.pricing_policies.items():
             base = policy.store_currency
             if (
                 base is not None
@@ -553,7 +553,8 @@ class Configuration(Checked):
                 and (base, policy.currency) not in pairs
             ):
                 message = f"no exchange rate {base}->{policy.currency} in exchange_rates"
-                problems.append((f"$.pricing_policies{key_path(key)}.store_currency", message))
+                path = f"$.pricing_policies{key_path(policy_id)}.store_currency"
+                problems.append((path, message))
         return problems
 
     def _reference_problem(self, kind: PolicyKind, value: str, path: str) -> Problem | None:

@@ -540,8 +540,8 @@ class _Pricing:
                 steps.append(Step(("rounding_unit", policy.rounding.value, str(unit), str(amount))))
         whole = plan.whole
         if whole is not None:
-            modulus, digits, shift, mode, args = whole
-            count = _CONTEXT.divide(_CONTEXT.subtract(amount, shift), modulus)
+            modulus, digits, whole_shift, mode, args = whole
+            count = _CONTEXT.divide(_CONTEXT.subtract(amount, whole_shift), modulus)
             ended = _CONTEXT.add(
                 _CONTEXT.multiply(count.to_integral_value(mode, _CONTEXT), modulus), digits
             ).quantize(policy._quantum, context=_CONTEXT)

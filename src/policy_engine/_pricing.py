@@ -357,13 +357,30 @@ def _is_date(value: Any) -> str | None:
     return None if type(value) is date else f"expected a date, got {describe(value)}"
 
 
-def _members(cls: type[enum.StrEnum]) -> Any:
-    table = {member.value: member for member in cls}
+_PRICE_SOURCES = {member.value: member for member in PriceSource}
+_SALE_WINDOWS = {member.value: member for member in SaleWindow}
+_SALE_BELOW = {member.value: member for member in SaleBelowMap}
+_PROMOTION_KINDS = {member.value: member for member in PromotionKind}
 
-    def _convert(value: Any) -> Any:
-        return table.get(value, value) if type(value) is str else value
 
-    return _convert
+def _to_price_source(value: Any) -> Any:
+    """Convert a valid string to the member; leave anything else for the check to report."""
+    return _PRICE_SOURCES.get(value, value) if type(value) is str else value
+
+
+def _to_sale_window(value: Any) -> Any:
+    """Convert a valid string to the member; leave anything else for the check to report."""
+    return _SALE_WINDOWS.get(value, value) if type(value) is str else value
+
+
+def _to_sale_below(value: Any) -> Any:
+    """Convert a valid string to the member; leave anything else for the check to report."""
+    return _SALE_BELOW.get(value, value) if type(value) is str else value
+
+
+def _to_promotion_kind(value: Any) -> Any:
+    """Convert a valid string to the member; leave anything else for the check to report."""
+    return _PROMOTION_KINDS.get(value, value) if type(value) is str else value
 
 
 def _list_tuple(values: Any) -> Any:
@@ -414,7 +431,7 @@ class WholeEnding(Checked):
     digits: str = attrs.field(metadata=check(_is_digits))
     direction: EndingDirection = attrs.field(
         default=EndingDirection.UP,
-        converter=_members(EndingDirection),
+        converter=_to_direction,
         metadata=check(is_member(EndingDirection)),
     )
 
@@ -484,7 +501,7 @@ class PriceRule(Checked):
     """
 
     source: PriceSource = attrs.field(
-        converter=_members(PriceSource), metadata=check(is_member(PriceSource))
+        converter=_to_price_source, metadata=check(is_member(PriceSource))
     )
     attribute: str | None = attrs.field(default=None, metadata=check(_is_str_or_none))
     value: Decimal | None = attrs.field(
@@ -533,7 +550,7 @@ class SaleRule(Checked):
     price: PriceRule = attrs.field(metadata=check(_is_rule))
     window: SaleWindow = attrs.field(
         default=SaleWindow.FIXED,
-        converter=_members(SaleWindow),
+        converter=_to_sale_window,
         metadata=check(is_member(SaleWindow)),
     )
     starts: date | None = attrs.field(default=None, metadata=check(_is_date_or_none))
@@ -564,7 +581,7 @@ class MapRule(Checked):
     expose: bool = attrs.field(default=False, metadata=check(is_bool))
     sale_below: SaleBelowMap = attrs.field(
         default=SaleBelowMap.RAISE,
-        converter=_members(SaleBelowMap),
+        converter=_to_sale_below,
         metadata=check(is_member(SaleBelowMap)),
     )
 
@@ -643,7 +660,7 @@ class PromotionRule(Checked):
     price: PriceRule = attrs.field(metadata=check(_is_rule))
     kind: PromotionKind = attrs.field(
         default=PromotionKind.REDUCED,
-        converter=_members(PromotionKind),
+        converter=_to_promotion_kind,
         metadata=check(is_member(PromotionKind)),
     )
 
