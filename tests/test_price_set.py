@@ -16,6 +16,7 @@ from policy_engine import (
     Adjustment,
     BestOfferRule,
     BusinessRule,
+    Ending,
     ExchangeRate,
     MapRule,
     MarketTax,
@@ -34,6 +35,7 @@ from policy_engine import (
     compute_prices,
     currency_places,
     evaluate_listing,
+    evaluate_many,
     load_config,
     message_templates,
     preview_change,
@@ -372,6 +374,83 @@ class TestRounding:
         assert raised.value.errors == errors
 
 
+class TestMarketPath:
+    """The main price of a policy with market options follows every step of compute_price."""
+
+    def test_vat_pack_ending_and_bounds(self) -> None:
+        """VAT, a pack, a fractional ending and the bounds, under a dated rate."""
+        policy = _policy(
+            currency="EUR",
+            store_currency="USD",
+            vat_percent=D(10),
+            pack_size=2,
+            ending=Ending(value=D("0.99")),
+            min_price=D("30"),
+            max_price=D("40"),
+        )
+        rates = [ExchangeRate(base="USD", quote="EUR", rate=D("0.5"), valid_from=ON)]
+        product = Product(sku="S", price=D("10.00"))
+        low = compute_prices(product, policy, on=ON, rates=rates)
+        assert low.amount == D("30.00")
+        assert [step.code for step in low.main.steps] == [
+            "base_price",
+            "pack_price",
+            "vat",
+            "dated_rate",
+            "ending",
+            "min_price",
+        ]
+        high = compute_prices(attrs.evolve(product, price=D(100)), policy, on=ON, rates=rates)
+        assert (high.amount, high.main.steps[-1].code) == (D("40.00"), "max_price")
+
+    def test_rates_of_another_pair(self) -> None:
+        """Rates given for another pair leave this one without a rate."""
+        policy = _policy(currency="JPY", store_currency="USD")
+        rates = [ExchangeRate(base="EUR", quote="JPY", rate=D(160), valid_from=ON)]
+        with pytest.raises(PricingError, match="exchange_rates have none"):
+            compute_prices(Product(sku="S", price=D(10)), policy, on=ON, rates=rates)
+
+    def test_out_of_range_and_non_positive(self) -> None:
+        """The market path raises the same errors as compute_price."""
+        huge = [Adjustment(kind="percent_increment", amount=D("999999999999"))] * 5
+        with pytest.raises(PricingError) as raised:
+            _amount("10", _policy(rounding_unit=10, adjustments=huge))
+        assert raised.value.code == "price_out_of_range"
+        down = _policy(currency="JPY", whole_ending=WholeEnding(digits="980", direction="down"))
+        with pytest.raises(PricingError) as raised:
+            _amount("500", down)
+        assert raised.value.code == "non_positive_price"
+
+    def test_extra_prices_out_of_range(self) -> None:
+        """An extra price or a MAP that grows beyond what money holds is not sent."""
+        huge = [Adjustment(kind="percent_increment", amount=D("999999999999"))] * 6
+        outputs = PriceOutputs(
+            list_price=_rule("main", adjustments=huge),
+            map=MapRule(price=_rule("main", adjustments=huge)),
+        )
+        prices = compute_prices(PRODUCT, _policy(outputs=outputs), on=ON)
+        assert (prices.list_price, prices.map) == (None, None)
+        assert [step.message for step in prices.steps] == [
+            "no map: it would be out of range",
+            "no list_price: it would be out of range",
+        ]
+
+    def test_business_tier_rounded_to_nothing(self) -> None:
+        """A tier that rounding to the unit brings to zero keeps the business price."""
+        policy = _policy(
+            currency="JPY",
+            rounding_unit=100,
+            outputs=PriceOutputs(
+                business=BusinessRule(
+                    price=_rule("main"), tiers=[QuantityTier(quantity=5, percent_off=90)]
+                )
+            ),
+        )
+        prices = compute_prices(Product(sku="S", price=D(200)), policy, on=ON)
+        assert prices.business is not None
+        assert [(t.quantity, t.amount) for t in prices.business.tiers] == [(5, D(200))]
+
+
 class TestTax:
     """Tax-inclusive or tax-exclusive prices per market."""
 
@@ -554,6 +633,20 @@ class TestListing:
         assert outcome.prices.main == outcome.price
         assert outcome.prices.list_price is not None
         assert outcome.prices.list_price.amount == D(1800)
+
+    def test_batch_carries_the_price_set(self) -> None:
+        """evaluate_many, serial and on two workers, gives evaluate_listing's outcomes."""
+        config = _config(
+            RATES, outputs={"list_price": {"source": "attribute", "attribute": "msrp"}}
+        )
+        products = [
+            Product(sku=f"S{index}", price=D(10 + index), attributes={"msrp": "30"})
+            for index in range(4)
+        ]
+        expected = [evaluate_listing(config, product, "amazon-jp", on=ON) for product in products]
+        assert list(evaluate_many(config, products, on=ON)) == expected
+        assert list(evaluate_many(config, products, on=ON, workers=2, chunk_size=2)) == expected
+        assert all(outcome.prices is not None for outcome in expected)
 
     def test_listing_with_a_missing_rate(self) -> None:
         """A missing rate is the listing's price error, not an exception."""

@@ -73,7 +73,6 @@ __all__ = [
     "bind_rates",
     "compute_prices",
     "market_price",
-    "rate_on",
 ]
 
 define_messages(
@@ -267,11 +266,6 @@ def rate_table(rates: Iterable[ExchangeRate]) -> RateTable:
         listed.sort(key=lambda rate: rate.valid_from)
         table[pair] = (tuple(rate.valid_from for rate in listed), tuple(listed))
     return table
-
-
-def rate_on(rates: Iterable[ExchangeRate], base: str, quote: str, on: date) -> ExchangeRate | None:
-    """The rate of a currency pair valid on a day: the latest one starting on or before it."""
-    return _lookup(rate_table(rates), base, quote, on)
 
 
 def _lookup(table: RateTable, base: str, quote: str, on: date) -> ExchangeRate | None:
