@@ -1761,3 +1761,71 @@ class TestEdges:
         assert process.wait(timeout=120) == 1
         assert b"Traceback" not in process.stderr.read()
         process.stderr.close()
+
+
+class TestExplainPriceSet:
+    """``explain`` shows the extra prices of a pricing policy with ``outputs``."""
+
+    def test_extra_prices_and_what_is_not_sent(self, call: Any, tmp_path: Path) -> None:
+        """Each extra price is a line with its steps; one not sent is listed with why."""
+        data = json.loads((EXAMPLES / "config.json").read_text("utf-8"))
+        data["pricing_policies"]["regular"]["outputs"] = {
+            "list_price": {"source": "value", "value": "9.5"},
+            "map": {"price": {"source": "value", "value": "6.50"}, "expose": True},
+            "business": {
+                "price": {"source": "main"},
+                "tiers": [{"quantity": 10, "percent_off": 10}],
+            },
+            "best_offer": {
+                "accept": {
+                    "source": "main",
+                    "adjustments": [{"kind": "fixed_decrement", "amount": 1}],
+                },
+                "decline": {"source": "value", "value": 5},
+            },
+            "promotion": {"price": {"source": "main"}, "kind": "clearance"},
+            "sale": {
+                "price": {"source": "value", "value": "5"},
+                "starts": "2026-11-01",
+                "ends": "2026-11-30",
+            },
+        }
+        config = write(tmp_path / "config.json", json.dumps(data))
+        status, out, _ = call(
+            "explain", config, PRODUCTS, "--sku", "24-UG06", "-a", "ali-us", "--on", ON
+        )
+        assert status == 0
+        assert (
+            "  price     7.00 USD\n"
+            "      - base price 7.00 from 'price'\n"
+            "  sale      6.50 USD (2026-11-01 to 2026-11-30)\n"
+            "      - sale 5.00: the value 5\n"
+            "      - raised to the minimum advertised price 6.50 (was 5.00)\n"
+            "  list      9.50 USD\n"
+            "      - list_price 9.50: the value 9.5\n"
+            "  map       6.50 USD (exposed)\n"
+            "      - map 6.50: the value 6.50\n"
+            "  business  7.00 USD, 6.50 from 10\n"
+            "      - business 7.00: the main price 7.00\n"
+            "      - 10% off from 10 units: 6.50\n"
+            "  offers    accept 6.00, decline 5.00 USD\n"
+            "      - best_offer 6.00: the main price 7.00, minus 1\n"
+            "      - best_offer 5.00: the value 5\n"
+            "  not sent\n"
+            "      - no promotion: 7.00 is not below the main price 7.00\n"
+        ) in out
+        status, out, _ = call(
+            "explain", config, PRODUCTS, "--sku", "24-UG06", "-a", "ali-us", "--on", ON, "--json"
+        )
+        prices = json.loads(out)["accounts"][0]["outcome"]["prices"]
+        assert prices["map"] == {
+            "amount": "6.50",
+            "expose": True,
+            "steps": [
+                {
+                    "code": "extra_price",
+                    "args": ["map", "the value", "6.50", "", "6.50"],
+                    "message": "map 6.50: the value 6.50",
+                }
+            ],
+        }

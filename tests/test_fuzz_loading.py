@@ -194,6 +194,19 @@ def _prices(draw: st.DrawFn) -> PriceResult:
 
 
 @st.composite
+def _price_sets(draw: st.DrawFn) -> policy_engine.PriceSet:
+    product = draw(pt.products(with_price=True, max_images=0))
+    try:
+        return policy_engine.compute_prices(product, draw(pt.market_pricing_policies()), on=ON)
+    except PricingError:
+        return policy_engine.PriceSet(main=PriceResult(amount=Decimal("9.99"), currency="USD"))
+
+
+_AMOUNTS = pt.money(min_value="0.01", max_value="999")
+_RULES = pt.price_rules()
+
+
+@st.composite
 def _order_plans(draw: st.DrawFn) -> OrderPlan:
     catalog = draw(pt.catalogs(min_size=1, max_size=3))
     order = draw(pt.channel_orders(skus=st.sampled_from(sorted(catalog)) | pt.skus()))
@@ -425,6 +438,47 @@ VALID: dict[type[Any], st.SearchStrategy[Any]] = {
     policy_engine.SyncHistoryRecord: pt.sync_history_records(),
     policy_engine.SyncPolicy: pt.sync_policies(),
     policy_engine.Threshold: pt.thresholds(),
+    policy_engine.PriceSet: _price_sets(),
+    policy_engine.ExtraPrice: st.builds(policy_engine.ExtraPrice, amount=_AMOUNTS),
+    policy_engine.SalePrice: st.builds(
+        policy_engine.SalePrice, amount=_AMOUNTS, starts=st.none() | st.dates()
+    ),
+    policy_engine.MapPrice: st.builds(
+        policy_engine.MapPrice, amount=_AMOUNTS, expose=st.booleans()
+    ),
+    policy_engine.TierPrice: st.builds(
+        policy_engine.TierPrice, quantity=st.integers(2, 99), amount=_AMOUNTS
+    ),
+    policy_engine.BusinessPrice: st.builds(policy_engine.BusinessPrice, amount=_AMOUNTS),
+    policy_engine.BestOfferPrices: st.builds(
+        policy_engine.BestOfferPrices, accept=_AMOUNTS, decline=_AMOUNTS
+    ),
+    policy_engine.PromotionPrice: st.builds(policy_engine.PromotionPrice, amount=_AMOUNTS),
+    policy_engine.PriceRule: _RULES,
+    policy_engine.PriceOutputs: pt.price_outputs(),
+    policy_engine.SaleRule: st.builds(policy_engine.SaleRule, price=_RULES),
+    policy_engine.MapRule: st.builds(policy_engine.MapRule, price=_RULES, expose=st.booleans()),
+    policy_engine.QuantityTier: st.builds(
+        policy_engine.QuantityTier,
+        quantity=st.integers(2, 99),
+        percent_off=pt.money(min_value="0", max_value="99"),
+    ),
+    policy_engine.BusinessRule: st.builds(policy_engine.BusinessRule, price=_RULES),
+    policy_engine.BestOfferRule: st.builds(
+        policy_engine.BestOfferRule, accept=_RULES, decline=_RULES
+    ),
+    policy_engine.PromotionRule: st.builds(policy_engine.PromotionRule, price=_RULES),
+    policy_engine.WholeEnding: pt.whole_endings(),
+    policy_engine.MarketTax: st.builds(
+        policy_engine.MarketTax, store_included=st.none() | pt.money(min_value="0", max_value="30")
+    ),
+    policy_engine.ExchangeRate: st.builds(
+        policy_engine.ExchangeRate,
+        base=st.sampled_from(("USD", "EUR")),
+        quote=st.just("JPY"),
+        rate=pt.money(min_value="0.01", max_value="500"),
+        valid_from=st.dates(),
+    ),
 }
 
 

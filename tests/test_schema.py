@@ -753,6 +753,7 @@ class TestDocuments:
             "accounts",
             "channels",
             "allocation",
+            "exchange_rates",
         }
 
     def test_unknown_kind(self) -> None:

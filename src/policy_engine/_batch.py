@@ -49,6 +49,7 @@ from policy_engine._listing import (
     OutcomeError,
     ProductPart,
     Rule,
+    _outcome,
     evaluator,
 )
 from policy_engine._models import Image, Product, SourceItem, Stock
@@ -67,6 +68,7 @@ __all__ = [
     "evaluate_partitions",
     "gc_paused",
     "in_order",
+    "outcomes_of",
     "prepare",
     "stream_chunk",
     "worker_setup",
@@ -88,7 +90,6 @@ define_messages(
 
 _INVALID_PRODUCT = (Step(("invalid_product",)),)
 _EVALUATION_FAILED = (Step(("evaluation_failed",)),)
-_outcome = fast_constructor(ListingOutcome)
 
 
 # ------------------------------------------------------------------------------- one product
@@ -225,6 +226,13 @@ def _outcomes(
         else:
             for account_id, slot in plan:
                 yield _outcome(sku, account_id, *parts[slot])
+
+
+def outcomes_of(
+    config: Configuration, item: object, account_ids: Sequence[str], on: date | None
+) -> Iterator[Outcome]:
+    """One item's outcomes on each account, as :func:`evaluate_many` gives them."""
+    return _outcomes(config, (item,), 0, account_ids, on)
 
 
 #: What a batch evaluates with: the configuration, the account ids, the day and the transform.

@@ -38,12 +38,14 @@ from policy_engine._limits import (
     MAX_CHANNELS,
     MAX_DOCUMENT_BYTES,
     MAX_ID_LENGTH,
+    MAX_ITEMS,
     MAX_JSON_DEPTH,
     MAX_POLICIES,
     MAX_TEMPLATES,
 )
 from policy_engine._orders import OrderPolicy
-from policy_engine._pricing import PricingPolicy
+from policy_engine._price_set import bind_rates, rate_table
+from policy_engine._pricing import ExchangeRate, PricingPolicy
 from policy_engine._serialization import OMIT_NONE, structure, unstructure
 from policy_engine._sync import SyncPolicy
 from policy_engine._templates import ListingTemplate
@@ -401,6 +403,8 @@ class Configuration(Checked):
         channels: Custom channel profiles by name (built-in ones need no definition).
         allocation: How a product's stock is split across the accounts that list it, or
             ``None`` (every account sees the whole stock, as under the ``shared`` strategy).
+        exchange_rates: Dated exchange rates, used by the pricing policies that name a
+            ``store_currency`` (each pair's rate applies from its ``valid_from`` day on).
     """
 
     version: int = attrs.field(default=CONFIG_VERSION, metadata=check(_check_version))
@@ -444,6 +448,11 @@ class Configuration(Checked):
     )
     allocation: AllocationPolicy | None = attrs.field(
         default=None, metadata={OMIT_NONE: True, **check(_is_allocation)}
+    )
+    exchange_rates: tuple[ExchangeRate, ...] = attrs.field(
+        default=(),
+        converter=_tuple,
+        metadata=check(max_items(MAX_ITEMS), _items_of(ExchangeRate)),
     )
     # The templates serving each account, in order; filled on first use (not JSON, not equality).
     _by_account: dict[str, tuple[ListingTemplate, ...]] = attrs.field(
@@ -522,6 +531,46 @@ class Configuration(Checked):
         if self.allocation is not None:
             known = (account.id for account in self.accounts)
             problems.extend(self.allocation.reference_problems(known, "$.allocation"))
+        problems.extend(self._check_rates())
+        return problems
+
+    def __attrs_post_init__(self) -> None:
+        Checked.__attrs_post_init__(self)
+        # A policy converting with dated rates gets a copy that holds this configuration's rates
+        # (not part of the policy's JSON or equality), so compute_price finds them.
+        if any(policy.store_currency for policy in self.pricing_policies.values()):
+            table = rate_table(self.exchange_rates)
+            bound = {
+                key: bind_rates(policy, table) if policy.store_currency else policy
+                for key, policy in self.pricing_policies.items()
+            }
+            object.__setattr__(self, "pricing_policies", FrozenDict(bound))
+
+    def _check_rates(self) -> list[Problem]:
+        problems: list[Problem] = []
+        seen: dict[tuple[str, str, object], int] = {}
+        pairs = set()
+        for index, rate in enumerate(self.exchange_rates):
+            key = (rate.base, rate.quote, rate.valid_from)
+            pairs.add(key[:2])
+            if key in seen:
+                message = (
+                    f"duplicate rate {rate.base}->{rate.quote} from {rate.valid_from.isoformat()}"
+                    f" (also $.exchange_rates[{seen[key]}])"
+                )
+                problems.append((f"$.exchange_rates[{index}].valid_from", message))
+            else:
+                seen[key] = index
+        for policy_id, policy in self.pricing_policies.items():
+            base = policy.store_currency
+            if (
+                base is not None
+                and base != policy.currency
+                and (base, policy.currency) not in pairs
+            ):
+                message = f"no exchange rate {base}->{policy.currency} in exchange_rates"
+                path = f"$.pricing_policies{key_path(policy_id)}.store_currency"
+                problems.append((path, message))
         return problems
 
     def _reference_problem(self, kind: PolicyKind, value: str, path: str) -> Problem | None:

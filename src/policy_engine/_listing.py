@@ -35,6 +35,7 @@ from policy_engine._inventory import (
 from policy_engine._limits import MAX_JSON_DEPTH
 from policy_engine._models import Product, ProductType, Visibility
 from policy_engine._orders import OrderPolicy
+from policy_engine._price_set import PriceSet, compute_prices
 from policy_engine._pricing import PriceResult, PricingPolicy, compute_price
 from policy_engine._serialization import LOAD, load_json_value, unstructure
 from policy_engine._steps import Step, define_messages
@@ -135,6 +136,9 @@ class ListingOutcome:
         images: The image selection (``None`` without a template).
         errors: Each part that failed, with its error.
         reasons: Why the listing has (or lacks) a template.
+        prices: Every price of the listing (:class:`~policy_engine.PriceSet`) when the pricing
+            policy configures extra prices (``outputs``); ``None`` otherwise. Its main price is
+            ``price``.
     """
 
     sku: str
@@ -145,6 +149,7 @@ class ListingOutcome:
     images: ImageSelection | None
     errors: tuple[OutcomeError, ...]
     reasons: tuple[Step, ...]
+    prices: PriceSet | None = None
 
     @property
     def ok(self) -> bool:
@@ -152,7 +157,26 @@ class ListingOutcome:
         return not self.errors
 
 
-_outcome = fast_constructor(ListingOutcome)
+_make_outcome = fast_constructor(ListingOutcome)
+
+
+def _outcome(  # noqa: PLR0917 - the fields in order, as the product parts are splatted
+    sku: str,
+    account: str,
+    template: str | None,
+    quantity: QuantityResult | None,
+    price: PriceResult | PriceSet | None,
+    images: ImageSelection | None,
+    errors: tuple[OutcomeError, ...],
+    reasons: tuple[Step, ...],
+) -> ListingOutcome:
+    """An outcome from a product part, whose price is a :class:`PriceSet` when the policy
+    configures extra prices."""
+    if type(price) is PriceSet:
+        return _make_outcome(
+            sku, account, template, quantity, price.main, images, errors, reasons, price
+        )
+    return _make_outcome(sku, account, template, quantity, price, images, errors, reasons, None)
 
 
 def _first_match(templates: Iterable[ListingTemplate], product: Product) -> ListingTemplate | None:
@@ -205,10 +229,11 @@ def _aliases(pricing: PricingPolicy, images: ImagePolicy) -> tuple[tuple[str, st
 
 #: What a listing gets from its product and its account's templates: ``(template id, quantity,
 #: price, images, errors, reasons)``. Accounts served by the same templates share this part.
+#: The price is a PriceSet when the policy configures extra prices.
 ProductPart = tuple[
     str | None,
     QuantityResult | None,
-    PriceResult | None,
+    PriceResult | PriceSet | None,
     ImageSelection | None,
     tuple[OutcomeError, ...],
     tuple[Step, ...],
@@ -354,7 +379,11 @@ class Evaluator:
         _, template_id, inventory, pricing, images, reasons = rule
         quantity = compute_quantity(product.stock, inventory) if product.enabled else DISABLED
         try:
-            price: PriceResult | None = compute_price(product, pricing, on=on)
+            price: PriceResult | PriceSet | None = (
+                compute_prices(product, pricing, on=on)
+                if pricing.outputs is not None
+                else compute_price(product, pricing, on=on)
+            )
         except PricingError as error:
             return (
                 template_id,

@@ -39,6 +39,7 @@ from policy_engine._validation import (
     Checked,
     Problem,
     at_least,
+    at_most,
     check,
     describe,
     fast_constructor,
@@ -53,12 +54,27 @@ from policy_engine._validation import (
 __all__ = [
     "Adjustment",
     "AdjustmentKind",
+    "BestOfferRule",
+    "BusinessRule",
     "Ending",
     "EndingDirection",
+    "ExchangeRate",
+    "MapRule",
+    "MarketTax",
+    "PriceOutputs",
     "PriceResult",
+    "PriceRule",
+    "PriceSource",
     "PriceVariationMode",
     "PricingPolicy",
+    "PromotionKind",
+    "PromotionRule",
+    "QuantityTier",
     "Rounding",
+    "SaleBelowMap",
+    "SaleRule",
+    "SaleWindow",
+    "WholeEnding",
     "compute_price",
     "currency_places",
 ]
@@ -223,6 +239,26 @@ def _to_variation_mode(value: Any) -> Any:
     return _VARIATION_MODES.get(value, value) if type(value) is str else value
 
 
+def _is_rounding_unit(value: Any) -> str | None:
+    if value is None or (type(value) is int and value in ROUNDING_UNITS):
+        return None
+    got = repr(value) if type(value) is int else describe(value)
+    return f"expected one of 1, 10, 100, 1000 or null (got {got})"
+
+
+def _is_currency_or_none(value: Any) -> str | None:
+    return None if value is None else _is_currency(value)
+
+
+def _instance_or_none(cls: type[Any], what: str) -> Any:
+    def _check(value: Any) -> str | None:
+        if value is None or isinstance(value, cls):
+            return None
+        return f"expected {what} or null, got {describe(value)}"
+
+    return _check
+
+
 def _below_one(value: Any) -> str | None:
     return None if value < 1 else f"must be < 1 (got {value})"
 
@@ -269,6 +305,398 @@ class Ending(Checked):
         default=EndingDirection.UP,
         converter=_to_direction,
         metadata=check(is_member(EndingDirection)),
+    )
+
+
+# ----------------------------------------------------------------------------- market options
+
+#: The units a price may be rounded to (``rounding_unit``).
+ROUNDING_UNITS = (1, 10, 100, 1000)
+
+
+class PriceSource(enum.StrEnum):
+    """Where an extra price starts: a product attribute, a fixed value or the main price."""
+
+    ATTRIBUTE = "attribute"
+    VALUE = "value"
+    MAIN = "main"
+
+
+class SaleWindow(enum.StrEnum):
+    """Which dates a sale price carries: its own (``fixed``) or the product's special dates."""
+
+    FIXED = "fixed"
+    PRODUCT = "product"
+
+
+class SaleBelowMap(enum.StrEnum):
+    """What happens to a sale price below the minimum advertised price."""
+
+    RAISE = "raise"
+    DROP = "drop"
+
+
+class PromotionKind(enum.StrEnum):
+    """The kind of a promotional price (Walmart's reduced or clearance price)."""
+
+    REDUCED = "reduced"
+    CLEARANCE = "clearance"
+
+
+def _is_str_or_none(value: Any) -> str | None:
+    return None if value is None else is_str(value) or non_empty(value)
+
+
+def _is_date_or_none(value: Any) -> str | None:
+    if value is None or type(value) is date:
+        return None
+    return f"expected a date, got {describe(value)}"
+
+
+def _is_date(value: Any) -> str | None:
+    return None if type(value) is date else f"expected a date, got {describe(value)}"
+
+
+_PRICE_SOURCES = {member.value: member for member in PriceSource}
+_SALE_WINDOWS = {member.value: member for member in SaleWindow}
+_SALE_BELOW = {member.value: member for member in SaleBelowMap}
+_PROMOTION_KINDS = {member.value: member for member in PromotionKind}
+
+
+def _to_price_source(value: Any) -> Any:
+    """Convert a valid string to the member; leave anything else for the check to report."""
+    return _PRICE_SOURCES.get(value, value) if type(value) is str else value
+
+
+def _to_sale_window(value: Any) -> Any:
+    """Convert a valid string to the member; leave anything else for the check to report."""
+    return _SALE_WINDOWS.get(value, value) if type(value) is str else value
+
+
+def _to_sale_below(value: Any) -> Any:
+    """Convert a valid string to the member; leave anything else for the check to report."""
+    return _SALE_BELOW.get(value, value) if type(value) is str else value
+
+
+def _to_promotion_kind(value: Any) -> Any:
+    """Convert a valid string to the member; leave anything else for the check to report."""
+    return _PROMOTION_KINDS.get(value, value) if type(value) is str else value
+
+
+def _list_tuple(values: Any) -> Any:
+    return tuple(values) if isinstance(values, list) else values
+
+
+def _all_of(cls: type[Any], what: str) -> Any:
+    def _check(values: Any) -> str | None:
+        if type(values) is not tuple:
+            return f"expected a list of {what}, got {describe(values)}"
+        for value in values:
+            if not isinstance(value, cls):
+                return f"expected {what}, got {describe(value)} in the list"
+        return None
+
+    return _check
+
+
+def _instance(cls: type[Any], what: str) -> Any:
+    def _check(value: Any) -> str | None:
+        return None if isinstance(value, cls) else f"expected {what}, got {describe(value)}"
+
+    return _check
+
+
+# --------------------------------------------------------------------------------- market models
+
+
+def _is_digits(value: Any) -> str | None:
+    if type(value) is not str or not (1 <= len(value) <= 4) or not value.isascii():
+        return f"expected 1 to 4 digits such as '980' (got {value!r})"
+    if not value.isdigit():
+        return f"expected 1 to 4 digits such as '980' (got {value!r})"
+    return None
+
+
+@attrs.frozen(kw_only=True)
+class WholeEnding(Checked):
+    """A whole-number ending such as ¥1,980 or ¥2,99: the last digits of the whole price.
+
+    Attributes:
+        digits: The wanted last digits of the whole part, 1 to 4 of them (``"980"``, ``"99"``);
+            the price's decimals become zero.
+        direction: ``up`` takes the smallest price with those digits at or above the rounded
+            price, ``down`` the largest at or below it, ``nearest`` the closer (a tie goes up).
+    """
+
+    digits: str = attrs.field(metadata=check(_is_digits))
+    direction: EndingDirection = attrs.field(
+        default=EndingDirection.UP,
+        converter=_to_direction,
+        metadata=check(is_member(EndingDirection)),
+    )
+
+
+@attrs.frozen(kw_only=True)
+class MarketTax(Checked):
+    """Which tax the store's prices include and which one the market's prices include.
+
+    Attributes:
+        store_included: The tax percent included in the store's prices (removed first), or
+            ``None`` when the store's prices are net.
+        market_included: The tax percent the market's prices include (added), or ``None`` for a
+            market that shows prices without tax.
+    """
+
+    store_included: Decimal | None = attrs.field(
+        default=None,
+        converter=_to_money,
+        metadata=check(_is_money_or_none, at_least(0), at_most(100)),
+    )
+    market_included: Decimal | None = attrs.field(
+        default=None,
+        converter=_to_money,
+        metadata=check(_is_money_or_none, at_least(0), at_most(100)),
+    )
+
+
+@attrs.frozen(kw_only=True)
+class ExchangeRate(Checked):
+    """One dated exchange rate: ``1 base = rate quote`` from ``valid_from`` until the next rate.
+
+    Attributes:
+        base: The currency converted from (the store's, ISO 4217).
+        quote: The currency converted to (the channel's, ISO 4217).
+        rate: How many units of ``quote`` one unit of ``base`` buys (> 0).
+        valid_from: The first day the rate applies.
+    """
+
+    base: str = attrs.field(metadata=check(_is_currency))
+    quote: str = attrs.field(metadata=check(_is_currency))
+    rate: Decimal = attrs.field(converter=_to_money, metadata=check(_is_money))
+    valid_from: date = attrs.field(metadata=check(_is_date))
+
+    def _cross_checks(self) -> list[Problem]:
+        problems: list[Problem] = []
+        if self.rate <= 0:
+            problems.append(("$.rate", f"must be > 0 (got {self.rate})"))
+        if self.base == self.quote:
+            problems.append(("$.quote", f"must differ from base {self.base!r}"))
+        return problems
+
+
+# --------------------------------------------------------------------------------- extra prices
+
+
+@attrs.frozen(kw_only=True)
+class PriceRule(Checked):
+    """Where one extra price comes from and how it is changed ("its own steps").
+
+    Attributes:
+        source: ``attribute`` (a product attribute in the store's currency: it goes through the
+            policy's tax and conversion like the main price), ``value`` (a fixed amount in the
+            channel's currency) or ``main`` (the main price, as computed).
+        attribute: The attribute code, for ``source: attribute``.
+        value: The amount, for ``source: value``.
+        adjustments: Markups and markdowns of this price, applied in order.
+    """
+
+    source: PriceSource = attrs.field(
+        converter=_to_price_source, metadata=check(is_member(PriceSource))
+    )
+    attribute: str | None = attrs.field(default=None, metadata=check(_is_str_or_none))
+    value: Decimal | None = attrs.field(
+        default=None, converter=_to_money, metadata=check(_is_money_or_none, at_least(0))
+    )
+    adjustments: tuple[Adjustment, ...] = attrs.field(
+        default=(), converter=_list_tuple, metadata=check(_all_of(Adjustment, "adjustments"))
+    )
+
+    def _cross_checks(self) -> list[Problem]:
+        problems: list[Problem] = []
+        source = self.source
+        if source is PriceSource.ATTRIBUTE and self.attribute is None:
+            problems.append(("$.attribute", "required with source 'attribute'"))
+        if source is not PriceSource.ATTRIBUTE and self.attribute is not None:
+            problems.append(
+                (
+                    "$.attribute",
+                    f"only allowed with source 'attribute' (source is {source.value!r})",
+                )
+            )
+        if source is PriceSource.VALUE and self.value is None:
+            problems.append(("$.value", "required with source 'value'"))
+        if source is not PriceSource.VALUE and self.value is not None:
+            problems.append(
+                ("$.value", f"only allowed with source 'value' (source is {source.value!r})")
+            )
+        return problems
+
+
+_is_rule = _instance(PriceRule, "a price rule object")
+
+
+@attrs.frozen(kw_only=True)
+class SaleRule(Checked):
+    """A sale price with its dates; it is sent only while below the main price.
+
+    Attributes:
+        price: Where the sale price comes from.
+        window: ``fixed`` (``starts`` and ``ends`` below) or ``product`` (the product's special
+            price dates).
+        starts: The first day of a ``fixed`` sale, or ``None`` (open).
+        ends: The last day of a ``fixed`` sale, or ``None`` (open).
+    """
+
+    price: PriceRule = attrs.field(metadata=check(_is_rule))
+    window: SaleWindow = attrs.field(
+        default=SaleWindow.FIXED,
+        converter=_to_sale_window,
+        metadata=check(is_member(SaleWindow)),
+    )
+    starts: date | None = attrs.field(default=None, metadata=check(_is_date_or_none))
+    ends: date | None = attrs.field(default=None, metadata=check(_is_date_or_none))
+
+    def _cross_checks(self) -> list[Problem]:
+        problems: list[Problem] = []
+        if self.window is SaleWindow.PRODUCT and (self.starts or self.ends):
+            problems.append(("$.starts", "only allowed with window 'fixed'"))
+        elif self.starts and self.ends and self.starts > self.ends:
+            problems.append(
+                ("$.ends", f"must not be before starts {self.starts} (got {self.ends})")
+            )
+        return problems
+
+
+@attrs.frozen(kw_only=True)
+class MapRule(Checked):
+    """The minimum advertised price: a floor applied after every other rule.
+
+    Attributes:
+        price: Where the MAP comes from (usually a product attribute).
+        expose: Whether the MAP itself is sent to the channel.
+        sale_below: A sale price below the MAP is raised to it (``raise``) or not sent (``drop``).
+    """
+
+    price: PriceRule = attrs.field(metadata=check(_is_rule))
+    expose: bool = attrs.field(default=False, metadata=check(is_bool))
+    sale_below: SaleBelowMap = attrs.field(
+        default=SaleBelowMap.RAISE,
+        converter=_to_sale_below,
+        metadata=check(is_member(SaleBelowMap)),
+    )
+
+
+@attrs.frozen(kw_only=True)
+class QuantityTier(Checked):
+    """A quantity discount of the business price.
+
+    Attributes:
+        quantity: The smallest order quantity the tier applies to (>= 2).
+        percent_off: The discount from the business price, in percent (0 to 100, excluded).
+    """
+
+    quantity: int = attrs.field(metadata=check(is_int, at_least(2)))
+    percent_off: Decimal = attrs.field(
+        converter=_to_money, metadata=check(_is_money, at_least(0), at_most(99))
+    )
+
+
+@attrs.frozen(kw_only=True)
+class BusinessRule(Checked):
+    """A business (B2B) price with quantity tiers (Amazon Business).
+
+    Attributes:
+        price: Where the business price comes from.
+        tiers: Quantity discounts, by increasing quantity and increasing discount.
+    """
+
+    price: PriceRule = attrs.field(metadata=check(_is_rule))
+    tiers: tuple[QuantityTier, ...] = attrs.field(
+        default=(), converter=_list_tuple, metadata=check(_all_of(QuantityTier, "quantity tiers"))
+    )
+
+    def _cross_checks(self) -> list[Problem]:
+        problems: list[Problem] = []
+        for index in range(1, len(self.tiers)):
+            before, tier = self.tiers[index - 1], self.tiers[index]
+            if tier.quantity <= before.quantity:
+                message = (
+                    f"must be above the previous tier's {before.quantity} (got {tier.quantity})"
+                )
+                problems.append((f"$.tiers[{index}].quantity", message))
+            if tier.percent_off < before.percent_off:
+                message = (
+                    f"must not be below the previous tier's {before.percent_off}"
+                    f" (got {tier.percent_off})"
+                )
+                problems.append((f"$.tiers[{index}].percent_off", message))
+        return problems
+
+
+@attrs.frozen(kw_only=True)
+class BestOfferRule(Checked):
+    """Best Offer thresholds (eBay): offers at or above ``accept`` are accepted, offers below
+    ``decline`` declined.
+
+    Attributes:
+        accept: Where the auto-accept price comes from.
+        decline: Where the auto-decline price comes from (it must end up below ``accept``).
+    """
+
+    accept: PriceRule = attrs.field(metadata=check(_is_rule))
+    decline: PriceRule = attrs.field(metadata=check(_is_rule))
+
+
+@attrs.frozen(kw_only=True)
+class PromotionRule(Checked):
+    """A promotional price (Walmart's reduced or clearance price), sent only while below the main
+    price.
+
+    Attributes:
+        price: Where the promotional price comes from.
+        kind: ``reduced`` or ``clearance``.
+    """
+
+    price: PriceRule = attrs.field(metadata=check(_is_rule))
+    kind: PromotionKind = attrs.field(
+        default=PromotionKind.REDUCED,
+        converter=_to_promotion_kind,
+        metadata=check(is_member(PromotionKind)),
+    )
+
+
+@attrs.frozen(kw_only=True)
+class PriceOutputs(Checked):
+    """The extra prices a listing carries beside its main price; each is off unless set.
+
+    Attributes:
+        sale: A sale price with dates, or ``None``.
+        list_price: A strike-through or list price (RRP), or ``None``.
+        map: The minimum advertised price, a floor of every price, or ``None``.
+        business: A business price with quantity tiers, or ``None``.
+        best_offer: Best Offer accept and decline thresholds, or ``None``.
+        promotion: A promotional price, or ``None``.
+    """
+
+    sale: SaleRule | None = attrs.field(
+        default=None, metadata=check(_instance_or_none(SaleRule, "a sale rule object"))
+    )
+    list_price: PriceRule | None = attrs.field(
+        default=None, metadata=check(_instance_or_none(PriceRule, "a price rule object"))
+    )
+    map: MapRule | None = attrs.field(
+        default=None, metadata=check(_instance_or_none(MapRule, "a MAP rule object"))
+    )
+    business: BusinessRule | None = attrs.field(
+        default=None, metadata=check(_instance_or_none(BusinessRule, "a business rule object"))
+    )
+    best_offer: BestOfferRule | None = attrs.field(
+        default=None,
+        metadata=check(_instance_or_none(BestOfferRule, "a best offer rule object")),
+    )
+    promotion: PromotionRule | None = attrs.field(
+        default=None,
+        metadata=check(_instance_or_none(PromotionRule, "a promotion rule object")),
     )
 
 
@@ -326,6 +754,16 @@ class PricingPolicy(Checked):
         pack_size: How many units one listed item holds (a lot or multipack): the unit price
             (after the special price) is multiplied by it before the adjustments. 1 sells single
             units.
+        rounding_unit: Round the price (after the decimal places) to a multiple of 1, 10, 100
+            or 1000 currency units with ``rounding``, or ``None``.
+        whole_ending: A whole-number ending such as ``980`` (¥1,980), or ``None``; not with
+            ``ending``.
+        tax: The tax the store's and the market's prices include, or ``None``; not with
+            ``vat_percent``.
+        store_currency: The store's currency when the rate comes from the configuration's dated
+            ``exchange_rates`` (then ``conversion_rate`` stays 1), or ``None``.
+        outputs: The extra prices of the listing (sale, list price, MAP, business price, Best
+            Offer, promotion), or ``None``.
     """
 
     title: str = attrs.field(metadata=check(is_str, non_empty))
@@ -360,6 +798,17 @@ class PricingPolicy(Checked):
         metadata=check(is_member(PriceVariationMode)),
     )
     pack_size: int = attrs.field(default=1, metadata=check(is_int, at_least(1)))
+    rounding_unit: int | None = attrs.field(default=None, metadata=check(_is_rounding_unit))
+    whole_ending: WholeEnding | None = attrs.field(
+        default=None, metadata=check(_instance_or_none(WholeEnding, "a whole ending object"))
+    )
+    tax: MarketTax | None = attrs.field(
+        default=None, metadata=check(_instance_or_none(MarketTax, "a market tax object"))
+    )
+    store_currency: str | None = attrs.field(default=None, metadata=check(_is_currency_or_none))
+    outputs: PriceOutputs | None = attrs.field(
+        default=None, metadata=check(_instance_or_none(PriceOutputs, "a price outputs object"))
+    )
 
     # Derived from the fields above once the policy is valid (see ``__attrs_post_init__``); not
     # part of the JSON, of equality or of the repr.
@@ -380,6 +829,11 @@ class PricingPolicy(Checked):
     _ending_args: tuple[str, ...] = attrs.field(init=False, eq=False, repr=False)
     _min: Decimal | None = attrs.field(init=False, eq=False, repr=False)
     _max: Decimal | None = attrs.field(init=False, eq=False, repr=False)
+    # Whether a market option is set: then compute_price hands over to the market pricing, which
+    # keeps what it derives from the policy in _plan and the configuration's rates in _rates.
+    _extended: bool = attrs.field(init=False, eq=False, repr=False)
+    _plan: Any = attrs.field(init=False, eq=False, repr=False, default=None)
+    _rates: Any = attrs.field(init=False, eq=False, repr=False, default=None)
 
     def _cross_checks(self) -> list[Problem]:
         problems: list[Problem] = []
@@ -405,6 +859,35 @@ class PricingPolicy(Checked):
                             ),
                         )
                     )
+        problems.extend(self._market_problems(places))
+        return problems
+
+    def _market_problems(self, places: int) -> list[Problem]:
+        """The combinations of the market options that cannot work."""
+        problems: list[Problem] = []
+        unit, whole = self.rounding_unit, self.whole_ending
+        if self.ending is not None and unit is not None:
+            message = (
+                f"a fractional ending cannot follow rounding to {unit} units: use whole_ending"
+            )
+            problems.append(("$.ending", message))
+        if self.ending is not None and whole is not None:
+            problems.append(("$.whole_ending", "cannot be combined with a fractional ending"))
+        if (
+            whole is not None
+            and unit is not None
+            and (int(whole.digits) % unit or unit >= 10 ** len(whole.digits))
+        ):
+            message = (
+                f"no multiple of {unit} ends in {whole.digits}: the digits must be a multiple"
+                " of rounding_unit and longer than it"
+            )
+            problems.append(("$.whole_ending.digits", message))
+        if self.tax is not None and self.vat_percent:
+            problems.append(("$.tax", "cannot be combined with vat_percent: state the VAT in tax"))
+        if self.store_currency is not None and self.conversion_rate != _ONE:
+            message = "must be 1 with store_currency: the rate comes from exchange_rates"
+            problems.append(("$.conversion_rate", message))
         return problems
 
     def __attrs_post_init__(self) -> None:
@@ -432,6 +915,11 @@ class PricingPolicy(Checked):
             "_max": None
             if self.max_price is None
             else self.max_price.quantize(quantum, ROUND_FLOOR, _CONTEXT),
+            "_extended": self.rounding_unit is not None
+            or self.whole_ending is not None
+            or self.tax is not None
+            or self.store_currency is not None
+            or self.outputs is not None,
         }
         ending = self.ending
         if ending is None:
@@ -617,6 +1105,10 @@ def compute_price(
     Decimal('110.00')
     """
     policy = pricing_policy
+    if policy._extended:
+        from policy_engine._price_set import market_price  # noqa: PLC0415 - it imports this module
+
+        return market_price(product, policy, on)
     steps: list[Step] = []
 
     # 1. Base price, the common case (a positive Decimal) inlined.

@@ -52,7 +52,14 @@ from policy_engine._limits import (
 )
 from policy_engine._models import Product, Stock, _load_attributes
 from policy_engine._orders import MAX_PREFIX_LENGTH, ChannelOrder, CustomerSettings, OrderPolicy
-from policy_engine._pricing import Adjustment, AdjustmentKind, Ending, PricingPolicy
+from policy_engine._pricing import (
+    Adjustment,
+    AdjustmentKind,
+    Ending,
+    ExchangeRate,
+    PricingPolicy,
+    WholeEnding,
+)
 from policy_engine._serialization import LOAD, load_quantity, unstructure
 from policy_engine._sync import SyncPolicy
 from policy_engine._templates import ListingTemplate
@@ -375,6 +382,11 @@ _FIELD_RULES: Mapping[tuple[type[Any], str], Mapping[str, Any]] = {
     (PricingPolicy, "currency"): _CURRENCY,
     (ChannelOrder, "currency"): _CURRENCY,
     (Ending, "value"): {"exclusiveMaximum": 1},
+    (PricingPolicy, "rounding_unit"): {"minimum": 1, "maximum": 1000},
+    (PricingPolicy, "store_currency"): _CURRENCY,
+    (WholeEnding, "digits"): {"pattern": rf"^[0-9]{{1,4}}{_END}"},
+    (ExchangeRate, "base"): _CURRENCY,
+    (ExchangeRate, "quote"): _CURRENCY,
     (MsiSettings, "sources"): {"items": {"minLength": 1}},
     (SyncPolicy, "observed_attributes"): {"items": _NON_BLANK},
     (OrderPolicy, "import_statuses"): {"items": _NON_BLANK},

@@ -36,17 +36,15 @@ from policy_engine._family_sync import FamilySyncDecision, sync_family
 from policy_engine._images import ImageSelection
 from policy_engine._inventory import QuantityResult
 from policy_engine._listing import (
-    Evaluator,
     ListingOutcome,
     OutcomeError,
-    ProductPart,
     evaluate_listing,
-    evaluator,
     lint,
     preview_change,
     sync_listing,
 )
 from policy_engine._models import Product
+from policy_engine._price_set import PriceSet
 from policy_engine._pricing import PriceResult
 from policy_engine._schema import SCHEMA_KINDS, json_schema
 from policy_engine._serialization import unstructure
@@ -405,25 +403,15 @@ def _evaluate_item(setup: _EvaluateSetup, item: Item) -> _Evaluated:
     if isinstance(item, LoadProblem):
         return [_problem_row(item)], item.describe(), 1
     config, account_ids, on = setup
-    rows = []
+    rows: list[dict[str, Any]] = []
     failed = 0
-    if isinstance(item, ProductFamily):
-        for account in account_ids:
-            family = evaluate_family(config, item, account, on=on)
-            rows.extend(_family_rows(family))
-            failed += bool(family.errors)
-        return rows, None, failed
-    # As evaluate_many does: the product's template, quantity, price and images computed once
-    # and shared by the accounts its template serves (each outcome equals evaluate_listing's).
-    evaluation = evaluator(config)
-    parts: dict[int, ProductPart] = {}
-    for account in account_ids:
-        rules = evaluation.rules(account)
-        part = parts.get(id(rules))
-        if part is None:
-            part = parts[id(rules)] = Evaluator.product_part(item, on, rules)
-        outcome = _make_outcome(item.sku, account, *part)
-        rows.append(_outcome_row(outcome))
+    # As evaluate_many evaluates (allocation, shared results per template, families): each
+    # outcome equals evaluate_listing's or evaluate_family's.
+    for outcome in _batch.outcomes_of(config, item, account_ids, on):
+        if isinstance(outcome, FamilyOutcome):
+            rows.extend(_family_rows(outcome))
+        else:
+            rows.append(_outcome_row(outcome))
         failed += bool(outcome.errors)
     return rows, None, failed
 
@@ -561,6 +549,40 @@ def _steps(out: list[str], steps: Sequence[Any]) -> None:
     out.extend(f"      - {step.message}" for step in steps)
 
 
+def _price_set_lines(out: list[str], prices: PriceSet) -> None:
+    """The extra prices of a listing, each with its steps, then why any is not sent."""
+    currency = prices.currency
+    parts: list[tuple[str, str, Sequence[Any]]] = []
+    if prices.sale is not None:
+        sale = prices.sale
+        start = "open" if sale.starts is None else sale.starts.isoformat()
+        end = "open" if sale.ends is None else sale.ends.isoformat()
+        parts.append(("sale", f"{sale.amount} {currency} ({start} to {end})", sale.steps))
+    if prices.list_price is not None:
+        parts.append(("list", f"{prices.list_price.amount} {currency}", prices.list_price.steps))
+    if prices.map is not None:
+        shown = "exposed" if prices.map.expose else "not exposed"
+        parts.append(("map", f"{prices.map.amount} {currency} ({shown})", prices.map.steps))
+    if prices.business is not None:
+        business = prices.business
+        tiers = "".join(f", {tier.amount} from {tier.quantity}" for tier in business.tiers)
+        parts.append(("business", f"{business.amount} {currency}{tiers}", business.steps))
+    if prices.best_offer is not None:
+        offer = prices.best_offer
+        text = f"accept {offer.accept}, decline {offer.decline} {currency}"
+        parts.append(("offers", text, offer.steps))
+    if prices.promotion is not None:
+        promotion = prices.promotion
+        text = f"{promotion.amount} {currency} ({promotion.kind.value})"
+        parts.append(("promotion", text, promotion.steps))
+    for label, text, steps in parts:
+        out.append(f"  {label:<9} {text}")
+        _steps(out, steps)
+    if prices.steps:
+        out.append("  not sent")
+        _steps(out, prices.steps)
+
+
 def _explain_text(
     product: Product, line: int, name: str, outcomes: Sequence[tuple[ListingOutcome, Any]]
 ) -> str:
@@ -579,6 +601,8 @@ def _explain_text(
         if outcome.price is not None:
             lines.append(f"  price     {outcome.price.amount} {outcome.price.currency}")
             _steps(lines, outcome.price.steps)
+        if outcome.prices is not None:
+            _price_set_lines(lines, outcome.prices)
         for error in outcome.errors:
             lines.append(f"  {error.what:<9} ERROR {error.code}")
             lines.append(f"      - {error.message}")

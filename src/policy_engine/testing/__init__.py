@@ -63,6 +63,12 @@ from policy_engine.testing._orders import (
     shipment_lines,
     shipments,
 )
+from policy_engine.testing._price_set import (
+    market_pricing_policies,
+    price_outputs,
+    price_rules,
+    whole_endings,
+)
 from policy_engine.testing._pricing import adjustments, endings, pricing_policies
 from policy_engine.testing._stock_sync import (
     activity_records,
@@ -114,12 +120,15 @@ __all__ = [
     "listing_templates",
     "listings",
     "log_records",
+    "market_pricing_policies",
     "money",
     "msi_settings",
     "mutated_documents",
     "order_customers",
     "order_lines",
     "order_policies",
+    "price_outputs",
+    "price_rules",
     "pricing_policies",
     "product_changes",
     "products",
@@ -133,4 +142,5 @@ __all__ = [
     "sync_policies",
     "sync_products",
     "thresholds",
+    "whole_endings",
 ]
