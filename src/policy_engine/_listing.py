@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from policy_engine._channels import CHANGE_FIELDS, ChannelProfile, SyncField
+from policy_engine._channels import CHANGE_FIELDS, ChannelProfile, SyncField, ZeroQuantity
 from policy_engine._config import (
     CHANNEL_GALLERY_LIMITS,
     Account,
@@ -505,8 +505,20 @@ def sync_listing(
             extra = {field for code, field in aliases if code in changed} - changed
             if extra:
                 change = attrs.evolve(change, changed=changed | extra)
+    quantity = None
+    if (
+        policy._lifecycle
+        or (channel is not None and channel.zero_quantity is not ZeroQuantity.SEND)
+        or (listing is not None and listing.status is not None)
+    ):
+        # The lifecycle rules read the listed quantity, as evaluate_listing gives it.
+        quantity = compute_quantity(product.stock, rule[2]).quantity if product.enabled else 0
     decision = decide_sync(
-        change, policy, templates=evaluation.decided[template_id], channel_fields=channel
+        change,
+        policy,
+        templates=evaluation.decided[template_id],
+        channel_fields=channel,
+        quantity=quantity,
     )
     if (
         listing is not None
