@@ -846,7 +846,11 @@ def lint(
     ``observed_without_update`` (observed attributes on a policy that never updates),
     ``sync_never_sends_quantity`` (an account's sync policy sends no quantity to its channel, so
     its stock goes stale), ``inventory_price_sync_off`` (an account whose sync policy has
-    Inventory/Price Sync off: stock and price changes never reach the channel).
+    Inventory/Price Sync off: stock and price changes never reach the channel),
+    ``relist_flaps`` (the relist rules relist at a quantity the stop rules stop at, so a
+    listing would be stopped and relisted over and over), ``zero_refused_no_stop_rule`` (an
+    account's channel does not accept 0 and its sync policy has no out-of-stock stop rule: the
+    listing is only stopped by the channel's zero rule, after the quantity reached 0).
     """
     warnings: list[LintWarning] = []
     for policy_id, policy in config.inventory_policies.items():
@@ -906,6 +910,7 @@ def lint(
                 )
             )
     warnings.extend(_lint_accounts(config))
+    warnings.extend(_lint_lifecycle(config))
     if products is not None:
         warnings.extend(_lint_categories(config, products))
     if families is not None:
@@ -1016,6 +1021,45 @@ def _lint_accounts(config: Configuration) -> list[LintWarning]:
                         f" account {account.id!r} ({account.channel}): its stock goes stale"
                     ),
                     path=path,
+                )
+            )
+    return warnings
+
+
+def _lint_lifecycle(config: Configuration) -> list[LintWarning]:
+    warnings: list[LintWarning] = []
+    for policy_id, policy in config.sync_policies.items():
+        stops_at = policy.stop_rules.stops_at()
+        relists_from = policy.relist_rules.relists_from()
+        if stops_at is not None and policy.relist_rules.automatic and relists_from <= stops_at:
+            warnings.append(
+                LintWarning(
+                    code="relist_flaps",
+                    message=(
+                        f"the relist rules relist from quantity {relists_from}, but the stop"
+                        f" rules stop at quantity {stops_at} or less: a listing at {relists_from}"
+                        " would be stopped and relisted over and over (relist from"
+                        f" {stops_at + 1} or more)"
+                    ),
+                    path=f"$.sync_policies{key_path(policy_id)}.relist_rules.min_quantity",
+                )
+            )
+    for index, account in enumerate(config.accounts):
+        profile = config.channel_profile(account.channel)
+        if profile is None or profile.zero_quantity is ZeroQuantity.SEND:
+            continue
+        policy = config.sync_policies[account.sync_policy]
+        if policy.stop_rules.stops_at() is None and policy.minimum_shown_quantity is None:
+            warnings.append(
+                LintWarning(
+                    code="zero_refused_no_stop_rule",
+                    message=(
+                        f"channel {account.channel!r} of account {account.id!r} does not accept"
+                        f" quantity 0 ({profile.zero_quantity.value}), and sync policy"
+                        f" {account.sync_policy!r} has no stop rule for stock: set"
+                        " stop_rules.when_out_of_stock or max_quantity"
+                    ),
+                    path=f"$.accounts[{index}].sync_policy",
                 )
             )
     return warnings

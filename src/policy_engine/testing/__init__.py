@@ -39,6 +39,14 @@ from policy_engine.testing._fuzz import (
 )
 from policy_engine.testing._images import image_policies
 from policy_engine.testing._inventory import inventory_policies, msi_settings, thresholds
+from policy_engine.testing._lifecycle import (
+    lifecycle_listings,
+    lifecycle_sync_policies,
+    list_rules,
+    relist_rules,
+    stop_rules,
+    zero_channel_profiles,
+)
 from policy_engine.testing._models import (
     attribute_values,
     images,
@@ -103,6 +111,9 @@ __all__ = [
     "images",
     "inventory_policies",
     "json_values",
+    "lifecycle_listings",
+    "lifecycle_sync_policies",
+    "list_rules",
     "listing_templates",
     "listings",
     "log_records",
@@ -115,14 +126,17 @@ __all__ = [
     "pricing_policies",
     "product_changes",
     "products",
+    "relist_rules",
     "shipment_lines",
     "shipments",
     "skus",
     "source_items",
     "stock_events",
     "stocks",
+    "stop_rules",
     "sync_history_records",
     "sync_policies",
     "sync_products",
     "thresholds",
+    "zero_channel_profiles",
 ]
