@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from policy_engine import _sync
 from policy_engine._channels import (
     BUILTIN_CHANNELS,
     CHANGE_FIELDS,
@@ -59,12 +60,8 @@ __all__ = [
 ]
 
 
-class ChangeKind(enum.StrEnum):
-    """What happened to a product in the store."""
-
-    CREATED = "created"
-    UPDATED = "updated"
-    DELETED = "deleted"
+# The one change-kind enumeration, so that the rules compare the same members (``is``).
+ChangeKind = _sync.ChangeKind
 
 
 class SyncAction(enum.StrEnum):

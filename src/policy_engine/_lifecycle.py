@@ -22,6 +22,7 @@ quantity*: what the template's inventory policy gives the stock (``None`` when u
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -232,6 +233,15 @@ class RelistRules(Checked):
         if self.min_quantity is not None:
             return self.min_quantity
         return 1 if self.require_in_stock else 0
+
+
+def to_rules(cls: type[Any]) -> Any:
+    """Converter: a mapping of rule settings (``{"when_out_of_stock": True}``) builds ``cls``."""
+
+    def convert(value: Any) -> Any:
+        return cls(**value) if isinstance(value, Mapping) else value
+
+    return convert
 
 
 def is_rules(cls: type[Any]) -> Any:

@@ -44,6 +44,7 @@ from policy_engine._lifecycle import (
     shown_quantity,
     stock_quantity,
     stop_step,
+    to_rules,
     to_status,
     unmet,
 )
@@ -401,10 +402,16 @@ class SyncPolicy(Checked):
     quantity_revise_threshold: int | None = attrs.field(
         default=None, metadata=check(is_int_or_none, at_least(0))
     )
-    list_rules: ListRules = attrs.field(factory=ListRules, metadata=check(is_rules(ListRules)))
-    stop_rules: StopRules = attrs.field(factory=StopRules, metadata=check(is_rules(StopRules)))
+    list_rules: ListRules = attrs.field(
+        factory=ListRules, converter=to_rules(ListRules), metadata=check(is_rules(ListRules))
+    )
+    stop_rules: StopRules = attrs.field(
+        factory=StopRules, converter=to_rules(StopRules), metadata=check(is_rules(StopRules))
+    )
     relist_rules: RelistRules = attrs.field(
-        factory=RelistRules, metadata=check(is_rules(RelistRules))
+        factory=RelistRules,
+        converter=to_rules(RelistRules),
+        metadata=check(is_rules(RelistRules)),
     )
     minimum_shown_quantity: int | None = attrs.field(
         default=None, metadata=check(is_int_or_none, at_least(1))

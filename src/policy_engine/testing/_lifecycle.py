@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import attrs
@@ -35,10 +36,22 @@ RULE_CONDITIONS = (
 )
 
 
+_PARSED: list[Condition] = []
+
+
+def _parsed(index: int) -> Condition:
+    # Parsed once, on first use: a condition is immutable and compiling it is the costly part.
+    if not _PARSED:
+        _PARSED.extend(Condition.parse(text) for text in RULE_CONDITIONS)
+    return _PARSED[index]
+
+
+@functools.cache
 def _conditions() -> st.SearchStrategy[Condition | None]:
-    return st.none() | st.sampled_from(RULE_CONDITIONS).map(Condition.parse)
+    return st.none() | st.integers(min_value=0, max_value=len(RULE_CONDITIONS) - 1).map(_parsed)
 
 
+@functools.cache
 def list_rules() -> st.SearchStrategy[ListRules]:
     """Valid list rules (any requirement on or off, quantities up to 5, a rule condition)."""
     return st.builds(
@@ -50,6 +63,7 @@ def list_rules() -> st.SearchStrategy[ListRules]:
     )
 
 
+@functools.cache
 def stop_rules() -> st.SearchStrategy[StopRules]:
     """Valid stop rules (any rule on or off, quantities up to 5, a rule condition)."""
     return st.builds(
@@ -61,6 +75,7 @@ def stop_rules() -> st.SearchStrategy[StopRules]:
     )
 
 
+@functools.cache
 def relist_rules() -> st.SearchStrategy[RelistRules]:
     """Valid relist rules (any requirement on or off, quantities up to 6, a rule condition)."""
     return st.builds(
@@ -103,6 +118,7 @@ def lifecycle_listings(
     return attrs.evolve(listing, status=chosen)
 
 
+@functools.cache
 def zero_channel_profiles() -> st.SearchStrategy[ChannelProfile]:
     """Built-in channel profiles with any ``zero_quantity``, as custom channels may set it."""
     return st.builds(
