@@ -7,6 +7,11 @@ ratio of the rule's time to the baseline's.
 The baselines decide the same thing for these inputs (checked before timing: every action and
 every planned quantity must agree) but return only the bare decision — no reasons, no result
 object, no history record — and know the fixed policies of the benchmark instead of reading them.
+
+``decide_sync`` is also timed against its own decision before listing lifecycle rules existed
+(``tests/frozen_sync.py``, a frozen copy) on the same changes: the ratio is what the lifecycle
+costs a policy that uses no lifecycle rule (the target is at most 1.2×). A last row times a
+policy with a stop rule on a channel that refuses 0, against the same frozen copy.
 """
 
 from __future__ import annotations
@@ -21,12 +26,16 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+import frozen_sync
 from bench_rules import baseline_quantity, format_table, measure
 from policy_engine import (
+    BUILTIN_CHANNELS,
     Account,
     ChangeKind,
     ChannelListing,
+    ChannelProfile,
     Configuration,
     ImagePolicy,
     InventoryPolicy,
@@ -37,6 +46,7 @@ from policy_engine import (
     ProductChange,
     Stock,
     StockEvent,
+    StopRules,
     SyncPolicy,
     Threshold,
     Visibility,
@@ -236,6 +246,34 @@ def run(*, quick: bool = False) -> list[dict[str, Any]]:
         for change in changes:
             baseline_decide(change)
 
+    frozen_policy = frozen_sync.SyncPolicy(title="AliExpress", channel="aliexpress")
+    for change in changes:
+        before = frozen_sync.decide_sync(change, frozen_policy, templates=TEMPLATES)  # type: ignore[arg-type]
+        after = decide_sync(change, SYNC, templates=TEMPLATES)
+        assert (before.action.value, before.reasons) == (after.action.value, after.reasons)
+
+    def sync_before() -> None:
+        for change in changes:
+            frozen_sync.decide_sync(change, frozen_policy, templates=TEMPLATES)  # type: ignore[arg-type]
+
+    lifecycle_policy = SyncPolicy(
+        title="Etsy-like", stop_rules=StopRules(when_out_of_stock=True), channel=None
+    )
+    etsy = ChannelProfile(
+        name="etsy", fields=BUILTIN_CHANNELS["aliexpress"].fields, zero_quantity="stop"
+    )
+    quantities = [rng.choice((0, 1, 5, 20)) for _ in changes]
+
+    def sync_lifecycle() -> None:
+        for change, quantity in zip(changes, quantities, strict=True):
+            decide_sync(
+                change,
+                lifecycle_policy,
+                templates=TEMPLATES,
+                channel_fields=etsy,
+                quantity=quantity,
+            )
+
     def stock_rule() -> None:
         for event, listings in events:
             plan_stock_sync(event, listings, CONFIG)
@@ -246,6 +284,8 @@ def run(*, quick: bool = False) -> list[dict[str, Any]]:
 
     cases: list[tuple[str, Callable[[], None], Callable[[], None]]] = [
         ("decide_sync", sync_rule, sync_baseline),
+        ("decide_sync vs before lifecycle", sync_rule, sync_before),
+        ("decide_sync, stop rule + zero rule", sync_lifecycle, sync_before),
         ("plan_stock_sync (3 listings)", stock_rule, stock_baseline),
     ]
     return [

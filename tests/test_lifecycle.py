@@ -470,7 +470,7 @@ class TestConditions:
             structure({"title": "T", "stop_rules": {"max_quantity": -1}}, SyncPolicy)
         assert caught.value.errors == ["must be >= 0 (got -1) @ $.stop_rules.max_quantity"]
         with pytest.raises(PolicyConfigError) as caught:
-            SyncPolicy(title="T", relist_rules=3)  # type: ignore[arg-type]
+            SyncPolicy(title="T", relist_rules=3)
         assert caught.value.errors == [
             "expected RelistRules (an object), got an integer @ $.relist_rules"
         ]

@@ -235,13 +235,19 @@ class RelistRules(Checked):
         return 1 if self.require_in_stock else 0
 
 
-def to_rules(cls: type[Any]) -> Any:
-    """Converter: a mapping of rule settings (``{"when_out_of_stock": True}``) builds ``cls``."""
+def to_list_rules(value: Any) -> Any:
+    """Converter: a mapping of settings (``{"min_quantity": 2}``) builds :class:`ListRules`."""
+    return ListRules(**value) if isinstance(value, Mapping) else value
 
-    def convert(value: Any) -> Any:
-        return cls(**value) if isinstance(value, Mapping) else value
 
-    return convert
+def to_stop_rules(value: Any) -> Any:
+    """Converter: a mapping of settings builds :class:`StopRules`."""
+    return StopRules(**value) if isinstance(value, Mapping) else value
+
+
+def to_relist_rules(value: Any) -> Any:
+    """Converter: a mapping of settings builds :class:`RelistRules`."""
+    return RelistRules(**value) if isinstance(value, Mapping) else value
 
 
 def is_rules(cls: type[Any]) -> Any:

@@ -411,9 +411,13 @@ def _stock_lifecycle(
     enabled = event.enabled
     shown = shown_quantity(quantity, policy.minimum_shown_quantity)
     refuses_zero = shown == 0 and zero is not ZeroQuantity.SEND
-    state = listing_state(listing, status, channel)
-    # A rule's condition sees the product values the event carries: sku, enabled, the stock.
-    product = Product(sku=event.sku, enabled=enabled, stock=event.stock)
+    # A rule's condition sees the listing state and the product values the event carries:
+    # sku, enabled, the stock. Without a condition neither is built.
+    state: Any = None
+    product: Any = None
+    if policy._conditions:
+        state = listing_state(listing, status, channel)
+        product = Product(sku=event.sku, enabled=enabled, stock=event.stock)
     if status is _ACTIVE:
         step = stop_step(policy.stop_rules, enabled, quantity, product, state)
         next_status = ListingStatus.ENDED if zero is ZeroQuantity.END else ListingStatus.INACTIVE

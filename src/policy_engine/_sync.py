@@ -44,8 +44,10 @@ from policy_engine._lifecycle import (
     shown_quantity,
     stock_quantity,
     stop_step,
-    to_rules,
+    to_list_rules,
+    to_relist_rules,
     to_status,
+    to_stop_rules,
     unmet,
 )
 from policy_engine._limits import MAX_ATTRIBUTES, MAX_ID_LENGTH, MAX_ITEMS, MAX_NAME_LENGTH
@@ -403,14 +405,14 @@ class SyncPolicy(Checked):
         default=None, metadata=check(is_int_or_none, at_least(0))
     )
     list_rules: ListRules = attrs.field(
-        factory=ListRules, converter=to_rules(ListRules), metadata=check(is_rules(ListRules))
+        factory=ListRules, converter=to_list_rules, metadata=check(is_rules(ListRules))
     )
     stop_rules: StopRules = attrs.field(
-        factory=StopRules, converter=to_rules(StopRules), metadata=check(is_rules(StopRules))
+        factory=StopRules, converter=to_stop_rules, metadata=check(is_rules(StopRules))
     )
     relist_rules: RelistRules = attrs.field(
         factory=RelistRules,
-        converter=to_rules(RelistRules),
+        converter=to_relist_rules,
         metadata=check(is_rules(RelistRules)),
     )
     minimum_shown_quantity: int | None = attrs.field(
@@ -428,6 +430,8 @@ class SyncPolicy(Checked):
     )
     #: Whether a rule differs from the defaults (the decisions then read the listed quantity).
     _lifecycle: bool = attrs.field(init=False, eq=False, repr=False)
+    #: Whether a list, stop or relist rule has a condition (which reads the listing state).
+    _conditions: bool = attrs.field(init=False, eq=False, repr=False)
     #: What the built-in profile of ``channel`` does at quantity 0 (``send`` without one).
     _zero: ZeroQuantity = attrs.field(init=False, eq=False, repr=False)
 
@@ -458,6 +462,14 @@ class SyncPolicy(Checked):
             self.list_rules != _DEFAULT_LIST
             or self.stop_rules != _DEFAULT_STOP
             or self.minimum_shown_quantity is not None,
+        )
+        setattr_(
+            self,
+            "_conditions",
+            any(
+                rules.condition is not None
+                for rules in (self.list_rules, self.stop_rules, self.relist_rules)
+            ),
         )
         setattr_(self, "_zero", ZeroQuantity.SEND if builtin is None else builtin.zero_quantity)
 
@@ -738,7 +750,8 @@ def _lifecycle_decision(
     shown = None if quantity is None else shown_quantity(quantity, policy.minimum_shown_quantity)
     channel = channel_fields.name if isinstance(channel_fields, ChannelProfile) else policy.channel
     refuses_zero = shown == 0 and zero is not _SEND
-    state = listing_state(listing, status, channel)
+    # A rule's condition reads the listing state; without one it is never built.
+    state = listing_state(listing, status, channel) if policy._conditions else None
 
     if status is _ACTIVE:
         if kind is ChangeKind.DELETED or not policy.product_update:
