@@ -638,9 +638,16 @@ class TestLint:
 
     def test_zero_refused_without_stop_rule(self) -> None:
         """A channel that refuses 0 with no stock stop rule is a warning on the account."""
-        warnings = [w for w in lint(_config()) if w.code == "zero_refused_no_stop_rule"]
-        assert [w.path for w in warnings] == ["$.accounts[1].sync_policy"]
-        assert "'allegro'" in warnings[0].message
+        config = _config()
+        assert "zero_refused_no_stop_rule" not in {w.code for w in lint(config)}
+        data = unstructure(config)
+        del data["sync_policies"]["etsy"]["stop_rules"]
+        warnings = [w for w in lint(load_config(data)) if w.code == "zero_refused_no_stop_rule"]
+        assert [w.path for w in warnings] == ["$.accounts[0].sync_policy"]
+        assert warnings[0].message == (
+            "channel 'etsy' of account 'etsy' does not accept quantity 0, and sync policy 'etsy'"
+            " has no stop rule for stock: set stop_rules.when_out_of_stock or max_quantity"
+        )
 
 
 # --------------------------------------------------------------------------- properties

@@ -849,8 +849,8 @@ def lint(
     Inventory/Price Sync off: stock and price changes never reach the channel),
     ``relist_flaps`` (the relist rules relist at a quantity the stop rules stop at, so a
     listing would be stopped and relisted over and over), ``zero_refused_no_stop_rule`` (an
-    account's channel does not accept 0 and its sync policy has no out-of-stock stop rule: the
-    listing is only stopped by the channel's zero rule, after the quantity reached 0).
+    account's channel refuses 0 (``zero_quantity`` ``stop``) and its sync policy has no stock
+    stop rule: the listing is only stopped by the channel's zero rule, once it reached 0).
     """
     warnings: list[LintWarning] = []
     for policy_id, policy in config.inventory_policies.items():
@@ -1046,7 +1046,7 @@ def _lint_lifecycle(config: Configuration) -> list[LintWarning]:
             )
     for index, account in enumerate(config.accounts):
         profile = config.channel_profile(account.channel)
-        if profile is None or profile.zero_quantity is ZeroQuantity.SEND:
+        if profile is None or profile.zero_quantity is not ZeroQuantity.STOP:
             continue
         policy = config.sync_policies[account.sync_policy]
         if policy.stop_rules.stops_at() is None and policy.minimum_shown_quantity is None:
@@ -1055,7 +1055,7 @@ def _lint_lifecycle(config: Configuration) -> list[LintWarning]:
                     code="zero_refused_no_stop_rule",
                     message=(
                         f"channel {account.channel!r} of account {account.id!r} does not accept"
-                        f" quantity 0 ({profile.zero_quantity.value}), and sync policy"
+                        " quantity 0, and sync policy"
                         f" {account.sync_policy!r} has no stop rule for stock: set"
                         " stop_rules.when_out_of_stock or max_quantity"
                     ),

@@ -22,6 +22,7 @@ import click
 from policy_engine import _batch
 from policy_engine._config import Configuration
 from policy_engine._curve import quantity_curve
+from policy_engine._errors import PolicyConfigError
 from policy_engine._families import (
     ChildOutcome,
     ChildRole,
@@ -41,6 +42,7 @@ from policy_engine._listing import (
 from policy_engine._models import Product
 from policy_engine._schema import SCHEMA_KINDS, json_schema
 from policy_engine._serialization import unstructure
+from policy_engine._stock_sync import ChannelListing, StockEvent, plan_stock_sync
 from policy_engine._sync import ChangeKind, ProductChange
 from policy_engine._version import __version__
 from policy_engine.cli import _chart
@@ -52,8 +54,10 @@ from policy_engine.cli._io import (
     Item,
     LoadProblem,
     ProductReader,
+    config_problem_lines,
     decode_line,
     load_configuration,
+    load_document,
     os_problem,
 )
 from policy_engine.cli._output import FORMATS, make_writer, progress, rich_console
@@ -76,6 +80,7 @@ EVALUATE_COLUMNS = (
     "detail",
 )
 PREVIEW_COLUMNS = ("sku", "account", "what", "before", "after")
+STOCK_COLUMNS = ("account", "sku", "action", "quantity", "status", "reason")
 #: The largest ``--max`` of ``quantity-curve``.
 CURVE_LIMIT = 100_000
 
@@ -807,6 +812,87 @@ def preview(*, old: str, new: str, products: str, on: date, fmt: str, output: st
         raise _no_products(products)
     click.echo(f"{products}: {reader.count} products, {changes} changes, {failed} failed", err=True)
     return FAILED if failed else 0
+
+
+# ------------------------------------------------------------------------------------ stock-sync
+
+
+def _stock_rows(plan: Any, listings: Sequence[ChannelListing]) -> list[dict[str, Any]]:
+    """One row per listing of the event's SKU, in the order of the listings."""
+    rows: dict[str, dict[str, Any]] = {}
+    for update in plan.updates:
+        rows[update.account] = {
+            "action": "relist" if update.action.value == "relist" else "send",
+            "quantity": update.quantity,
+            "status": None if update.next_status is None else update.next_status.value,
+            "reason": (
+                f"relists with {update.quantity}"
+                if update.action.value == "relist"
+                else f"sends {update.quantity} (rule {update.rule.value})"
+            ),
+            "sku": update.sku,
+        }
+    for stop in plan.stops:
+        rows[stop.account] = {
+            "action": "stop",
+            "quantity": None,
+            "status": stop.next_status.value,
+            "reason": stop.reason.message,
+            "sku": stop.sku,
+        }
+    for skip in plan.skipped:
+        rows[skip.account] = {
+            "action": "none",
+            "quantity": None,
+            "status": None,
+            "reason": skip.reason.message,
+            "sku": skip.sku,
+        }
+    ordered = []
+    for listing in listings:
+        row = rows.pop(listing.account, None)
+        if row is not None:
+            ordered.append({"account": listing.account, **row})
+    return ordered
+
+
+@cli.command("stock-sync")
+@click.argument("config", metavar="CONFIG")
+@click.argument("event", metavar="EVENT")
+@click.argument("listings", metavar="LISTINGS")
+@_FORMAT
+@_OUTPUT
+def stock_sync(*, config: str, event: str, listings: str, fmt: str, output: str) -> int:
+    """What a stock event sends to each channel listing of the product, and why.
+
+    EVENT is a JSON stock event; LISTINGS a JSON array of channel listings (with their
+    status: active, inactive, ended, user_stopped). One row per listing of the event's SKU:
+    send (the quantity), relist, stop (and the status after), or none, with the reason.
+    """
+    loaded = load_configuration(config)
+    stock_event = load_document(event, StockEvent)
+    channel_listings = load_document(listings, tuple[ChannelListing, ...])
+    try:
+        plan = plan_stock_sync(stock_event, channel_listings, loaded)
+    except PolicyConfigError as error:
+        raise CliError(config_problem_lines(listings, error), FAILED) from None
+    rows = _stock_rows(plan, channel_listings)
+    with _output(output) as out:
+        to_terminal = output == "-" and sys.stdout.isatty()
+        writer = make_writer(
+            fmt,
+            out,
+            STOCK_COLUMNS,
+            text=lambda row: {key: "-" if value is None else value for key, value in row.items()},
+            numeric=("quantity",),
+            console=rich_console(out) if to_terminal and fmt == "table" else None,
+        )
+        try:
+            for row in rows:
+                writer.write(row)
+        finally:
+            writer.close()
+    return 0
 
 
 # ---------------------------------------------------------------------------------------- schema
