@@ -32,6 +32,7 @@ from policy_engine._inventory import (
     QuantityRule,
     compute_quantity,
 )
+from policy_engine._lifecycle import ListingStatus
 from policy_engine._models import Product, ProductType, Visibility
 from policy_engine._orders import OrderPolicy
 from policy_engine._pricing import PriceResult, PricingPolicy, compute_price
@@ -61,6 +62,8 @@ __all__ = [
     "OutcomeError",
     "Resolution",
     "evaluate_listing",
+    "lifecycle_settings",
+    "lifecycle_summary",
     "lint",
     "preview_change",
     "resolve",
@@ -557,6 +560,72 @@ def _without_unchanged(
     return attrs.evolve(decision, fields=fields, reasons=reasons)
 
 
+# ----------------------------------------------------------------------------------- lifecycle
+
+#: The states :func:`lifecycle_summary` looks at: none (a new product), then listing statuses.
+_LIFECYCLE_STATES: tuple[tuple[str, ListingStatus | None], ...] = (
+    ("new", None),
+    ("active", ListingStatus.ACTIVE),
+    ("stopped", ListingStatus.INACTIVE),
+    ("ended", ListingStatus.ENDED),
+    ("user_stopped", ListingStatus.USER_STOPPED),
+)
+
+
+def lifecycle_settings(config: Configuration, account_id: str) -> tuple[Any, ...]:
+    """What the lifecycle of an account's listings depends on besides the product: its sync
+    policy's list, stop and relist rules and minimum shown quantity, and its channel's
+    ``zero_quantity``.
+
+    Raises:
+        PolicyConfigError: for an unknown account id.
+    """
+    account = config.account(account_id)
+    policy = config.sync_policies[account.sync_policy]
+    profile = config.channel_profile(account.channel)
+    zero = ZeroQuantity.SEND if profile is None else profile.zero_quantity
+    return (
+        policy.list_rules,
+        policy.stop_rules,
+        policy.relist_rules,
+        policy.minimum_shown_quantity,
+        zero,
+    )
+
+
+def lifecycle_summary(
+    config: Configuration, product: Product, account_id: str, *, on: date | None = None
+) -> dict[str, str]:
+    """What the product's listing on an account does in each lifecycle state, by state.
+
+    For ``new`` (not on the channel: the product's creation), ``active``, ``stopped``
+    (``inactive``), ``ended`` and ``user_stopped`` (a quantity change of a listing in that
+    state), the action :func:`sync_listing` decides, followed by the first reason's code when
+    the action is ``none`` or ``stop``: ``{"new": "upload", "active": "stop: zero_refused",
+    "stopped": "none: relist_not_met", ...}``.
+
+    Raises:
+        PolicyConfigError: for an unknown account id.
+    """
+    summary: dict[str, str] = {}
+    for name, status in _LIFECYCLE_STATES:
+        if status is None:
+            change = ProductChange(kind=ChangeKind.CREATED, product=product)
+        else:
+            change = ProductChange(
+                kind=ChangeKind.UPDATED,
+                product=product,
+                changed=frozenset({"qty"}),
+                listing=Listing(status=status),
+            )
+        decision = sync_listing(config, change, account_id, on=on)
+        action = decision.action.value
+        if decision.action is _NONE or decision.action is SyncAction.STOP:
+            action = f"{action}: {decision.reasons[0].code}"
+        summary[name] = action
+    return summary
+
+
 # ------------------------------------------------------------------------------------- preview
 
 
@@ -673,6 +742,9 @@ def preview_change(
       configuration sends it (the template when it sends any field): a change the channel
       would never get is not an impact. So raising a buffer reports no hidden child.
     - ``listing``: an account only one configuration has.
+    - ``lifecycle``: for an account whose list, stop or relist rules, minimum shown quantity or
+      channel ``zero_quantity`` the edit changes, what the product's listing would do in each
+      state (see :func:`lifecycle_summary`), when that differs.
 
     Then the same per product family of ``families``
     (:func:`~policy_engine.evaluate_family`), under the parent's SKU: ``template``,
@@ -732,6 +804,13 @@ def preview_change(
                 if (field is None or field in sent) and old_parts[what] != new_parts[what]
             )
 
+    lifecycle_edited = [
+        account
+        for account in accounts
+        if account in in_old
+        and account in in_new
+        and lifecycle_settings(old, account) != lifecycle_settings(new, account)
+    ]
     for product in products:
         compare(
             product.sku,
@@ -742,6 +821,19 @@ def preview_change(
             _summaries,
             _PARTS,
         )
+        for account in lifecycle_edited:
+            before = lifecycle_summary(old, product, account, on=on)
+            after = lifecycle_summary(new, product, account, on=on)
+            if before != after:
+                changes.append(
+                    ListingChange(
+                        sku=product.sku,
+                        account=account,
+                        what="lifecycle",
+                        before=before,
+                        after=after,
+                    )
+                )
     family_list = list(families)
     if family_list:
         from policy_engine._families import evaluate_family  # noqa: PLC0415 - a cycle otherwise

@@ -20,7 +20,7 @@ from typing import Any, TextIO
 import click
 
 from policy_engine import _batch
-from policy_engine._config import Configuration
+from policy_engine._config import Account, Configuration
 from policy_engine._curve import quantity_curve
 from policy_engine._errors import PolicyConfigError
 from policy_engine._families import (
@@ -35,6 +35,8 @@ from policy_engine._family_sync import FamilySyncDecision, sync_family
 from policy_engine._listing import (
     ListingOutcome,
     evaluate_listing,
+    lifecycle_settings,
+    lifecycle_summary,
     lint,
     preview_change,
     sync_listing,
@@ -43,7 +45,7 @@ from policy_engine._models import Product
 from policy_engine._schema import SCHEMA_KINDS, json_schema
 from policy_engine._serialization import unstructure
 from policy_engine._stock_sync import ChannelListing, StockEvent, plan_stock_sync
-from policy_engine._sync import ChangeKind, ProductChange
+from policy_engine._sync import ChangeKind, ProductChange, SyncPolicy
 from policy_engine._version import __version__
 from policy_engine.cli import _chart
 from policy_engine.cli._demo import run_demo
@@ -526,10 +528,13 @@ def _steps(out: list[str], steps: Sequence[Any]) -> None:
 
 
 def _explain_text(
-    product: Product, line: int, name: str, outcomes: Sequence[tuple[ListingOutcome, Any]]
+    product: Product,
+    line: int,
+    name: str,
+    outcomes: Sequence[tuple[ListingOutcome, Any, dict[str, str] | None]],
 ) -> str:
     lines = [f"{product.sku}  {product.name}".rstrip() + f"  ({name} line {line})"]
-    for outcome, decision in outcomes:
+    for outcome, decision, lifecycle in outcomes:
         lines.append("")
         lines.append(f"account {outcome.account}")
         if outcome.template is None:
@@ -555,6 +560,9 @@ def _explain_text(
         fields = ", ".join(sorted(field.value for field in decision.fields)) or "none"
         lines.append(f"  sync      {decision.action.value} on creation; fields: {fields}")
         _steps(lines, decision.reasons)
+        if lifecycle is not None:
+            lines.append("  lifecycle what a quantity change does to the listing, by status")
+            lines.extend(f"      - {state}: {action}" for state, action in lifecycle.items())
     return "\n".join(lines) + "\n"
 
 
@@ -651,6 +659,24 @@ def _explain_family_text(
     return "\n".join(lines) + "\n"
 
 
+_DEFAULT_LIFECYCLE = lifecycle_settings(
+    Configuration(
+        sync_policies={"s": SyncPolicy(title="s")},
+        accounts=(Account(id="a", channel="aliexpress", sync_policy="s"),),
+    ),
+    "a",
+)
+
+
+def _lifecycle_of(
+    config: Configuration, product: Product, account_id: str, on: date
+) -> dict[str, str] | None:
+    """The lifecycle summary of an account whose lifecycle settings are not the defaults."""
+    if lifecycle_settings(config, account_id) == _DEFAULT_LIFECYCLE:
+        return None
+    return lifecycle_summary(config, product, account_id, on=on)
+
+
 @cli.command()
 @click.argument("config", metavar="CONFIG")
 @click.argument("products", metavar="PRODUCTS")
@@ -703,6 +729,7 @@ def explain(
             (
                 evaluate_listing(loaded, item, account, on=on),
                 sync_listing(loaded, change, account),
+                _lifecycle_of(loaded, item, account, on),
             )
             for account in account_ids
         ]
@@ -711,14 +738,18 @@ def explain(
                 "sku": item.sku,
                 "line": line,
                 "accounts": [
-                    {"outcome": unstructure(outcome), "sync": unstructure(decision)}
-                    for outcome, decision in outcomes
+                    {
+                        "outcome": unstructure(outcome),
+                        "sync": unstructure(decision),
+                        **({} if lifecycle is None else {"lifecycle": lifecycle}),
+                    }
+                    for outcome, decision, lifecycle in outcomes
                 ],
             }
             click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         else:
             click.echo(_explain_text(item, line, products, outcomes), nl=False)
-        return FAILED if any(outcome.errors for outcome, _ in outcomes) else 0
+        return FAILED if any(outcome.errors for outcome, _, _ in outcomes) else 0
     if reader.count == 0:
         raise _no_products(products)
     hint = f" ({unreadable} products could not be read)" if unreadable else ""
