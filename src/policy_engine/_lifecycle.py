@@ -275,7 +275,7 @@ define_messages(
             " and relisted when stock returns"
         ),
         "zero_not_listed": (
-            "channel {0!r} does not accept quantity 0: not listed until stock returns"
+            "channel {0!r} cannot list at quantity 0: not listed until stock returns"
         ),
         "relist": "relists the {0} listing (relist rules)",
         "user_stopped": ("the merchant stopped this listing: it is not relisted automatically"),
