@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -35,11 +37,13 @@ from policy_engine import (
     lint,
     load_config,
     plan_stock_sync,
+    preview_change,
     structure,
     sync_listing,
     unstructure,
 )
 from policy_engine._conditions import evaluate
+from policy_engine.cli import main
 from policy_engine.testing import (
     lifecycle_listings,
     lifecycle_sync_policies,
@@ -820,3 +824,93 @@ class TestProperties:
             }
             assert decision.next_status is ListingStatus.ACTIVE
             assert SyncField.QUANTITY in decision.fields or SyncField.PRICE in decision.fields
+
+
+# ------------------------------------------------------------------------------ command line
+
+LIFECYCLE = Path(__file__).resolve().parent.parent / "examples" / "lifecycle"
+
+
+@pytest.fixture
+def call(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Run the command line in this process from the lifecycle examples' folder."""
+    monkeypatch.chdir(LIFECYCLE)
+
+    def _call(*args: str) -> tuple[int, str, str]:
+        status = main(list(args))
+        captured = capsys.readouterr()
+        return status, captured.out, captured.err
+
+    return _call
+
+
+class TestCommandLine:
+    """``stock-sync``, ``explain`` and ``preview`` with lifecycle settings."""
+
+    def test_stock_sync_json(self, call: Any) -> None:
+        """The sold-out step as JSON rows: stop, stop, send 0, none."""
+        status, out, _ = call(
+            "stock-sync", "config.json", "1-event.json", "1-listings.json", "--format", "json"
+        )
+        assert status == 0
+        rows = json.loads(out)
+        assert [(row["account"], row["action"], row["status"]) for row in rows] == [
+            ("etsy-shop", "stop", "inactive"),
+            ("allegro-pl", "stop", "ended"),
+            ("ebay-us", "send", None),
+            ("amazon-us", "none", None),
+        ]
+        assert rows[2]["quantity"] == 0
+
+    def test_bad_listing_has_its_path(self, call: Any, tmp_path: Path) -> None:
+        """A bad listing file reports each problem with its JSON path; exit 1."""
+        listings = tmp_path / "listings.json"
+        listings.write_text('[{"account": "etsy-shop", "sku": "24-MB01", "status": "paused"}]')
+        status, _, err = call("stock-sync", "config.json", "1-event.json", str(listings))
+        assert status == 1
+        assert err == (
+            f"{listings}: must be one of 'active', 'inactive', 'ended', 'user_stopped'"
+            " (got 'paused') @ $[0].status\n"
+        )
+
+    def test_unknown_account(self, call: Any, tmp_path: Path) -> None:
+        """A listing of an unknown account is reported with its path; exit 1."""
+        listings = tmp_path / "listings.json"
+        listings.write_text('[{"account": "nowhere", "sku": "24-MB01"}]')
+        status, _, err = call("stock-sync", "config.json", "1-event.json", str(listings))
+        assert status == 1
+        assert "unknown account 'nowhere'" in err
+        assert "@ $.listings[0].account" in err
+
+    def test_missing_and_undecodable_files(self, call: Any, tmp_path: Path) -> None:
+        """A missing file is a usage error (exit 2); a file that is not UTF-8 exits 1."""
+        status, _, err = call("stock-sync", "config.json", "missing.json", "1-listings.json")
+        assert (status, err) == (2, "missing.json: no such file\n")
+        binary = tmp_path / "event.json"
+        binary.write_bytes(b"\xff\xfe")
+        status, _, err = call("stock-sync", "config.json", str(binary), "1-listings.json")
+        assert status == 1
+        assert "not UTF-8 text" in err
+
+    def test_explain_json_has_the_lifecycle(self, call: Any) -> None:
+        """explain --json carries the lifecycle summary of an account with lifecycle settings."""
+        status, out, _ = call(
+            "explain", "config.json", "products.json", "--sku", "24-MB01", "--json",
+            "--on", "2026-12-06",
+        )  # fmt: skip
+        assert status == 0
+        accounts = {entry["outcome"]["account"]: entry for entry in json.loads(out)["accounts"]}
+        assert accounts["etsy-shop"]["lifecycle"]["active"] == "stop: stop_out_of_stock"
+        assert "lifecycle" not in accounts["amazon-us"]
+
+    def test_preview_reports_lifecycle_edits(self) -> None:
+        """An edit of the stop rules shows as a lifecycle change of the listing."""
+        old = _config()
+        data = unstructure(old)
+        data["sync_policies"]["ebay"]["stop_rules"] = {"max_quantity": 3}
+        new = load_config(data)
+        changes = preview_change(old, new, [_product(2)])
+        assert [(c.account, c.what) for c in changes] == [("ebay", "lifecycle")]
+        assert changes[0].before["active"] == "update_price_inventory"
+        assert changes[0].after["active"] == "stop: stop_quantity"
+        assert preview_change(old, old, [_product(2)]) == ()

@@ -31,7 +31,7 @@ import attrs
 from policy_engine._channels import ZeroQuantity
 from policy_engine._conditions import Condition, dump_condition, load_condition
 from policy_engine._models import Product
-from policy_engine._serialization import DUMP, LOAD
+from policy_engine._serialization import DUMP, LOAD, structure
 from policy_engine._steps import Step, define_messages
 from policy_engine._templates import _is_condition, _to_condition
 from policy_engine._validation import (
@@ -237,17 +237,17 @@ class RelistRules(Checked):
 
 def to_list_rules(value: Any) -> Any:
     """Converter: a mapping of settings (``{"min_quantity": 2}``) builds :class:`ListRules`."""
-    return ListRules(**value) if isinstance(value, Mapping) else value
+    return structure(value, ListRules) if isinstance(value, Mapping) else value
 
 
 def to_stop_rules(value: Any) -> Any:
     """Converter: a mapping of settings builds :class:`StopRules`."""
-    return StopRules(**value) if isinstance(value, Mapping) else value
+    return structure(value, StopRules) if isinstance(value, Mapping) else value
 
 
 def to_relist_rules(value: Any) -> Any:
     """Converter: a mapping of settings builds :class:`RelistRules`."""
-    return RelistRules(**value) if isinstance(value, Mapping) else value
+    return structure(value, RelistRules) if isinstance(value, Mapping) else value
 
 
 def is_rules(cls: type[Any]) -> Any:
