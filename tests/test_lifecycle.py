@@ -444,6 +444,29 @@ class TestConditions:
             assert got == expected
         assert Condition.parse("qty > 1").matches_listing(product, ListingState()) is True
 
+    def test_attribute_named_like_listing_state(self) -> None:
+        """An attribute whose code reads like a listing-state name stays an attribute."""
+        condition = Condition.from_tree({"attribute": "listing.status", "op": "==", "value": 1})
+        assert not condition.reads_listing
+        assert condition.to_tree() == {"attribute": "listing.status", "op": "==", "value": 1}
+        assert condition.to_text() == "attr('listing.status') == 1"
+        product = _product(attributes={"listing.status": 1})
+        assert condition.matches(product)
+
+    def test_listing_state_compared_with_a_product_value(self) -> None:
+        """A listing-state name may be compared with a product value, either side."""
+        condition = Condition.parse("not (qty < listing.last_quantity)")
+        assert condition.reads_listing
+        product = _product(qty=3)
+        assert condition.matches_listing(product, ListingState(last_quantity=3))
+        assert not condition.matches_listing(product, ListingState(last_quantity=4))
+
+    def test_dots_at_the_edges_are_errors(self) -> None:
+        """A dot that does not join a listing-state name is rejected where it stands."""
+        for text in (".status == 'x'", "listing.", "qty == listing."):
+            with pytest.raises(ConditionError):
+                Condition.parse(text)
+
     def test_other_dotted_names_are_errors(self) -> None:
         """Only the listing-state names may be dotted."""
         with pytest.raises(ConditionError, match="attribute access is not allowed"):
@@ -454,7 +477,7 @@ class TestConditions:
     def test_template_condition_naming_listing_state_is_a_load_error(self) -> None:
         """A template condition selects products only: listing state there is an error."""
         data = unstructure(_config())
-        data["templates"][0]["condition"] = "listing.status == 'active' and qty > 1"
+        data["templates"][0]["condition"] = "not (listing.status == 'active') and qty > 1"
         with pytest.raises(PolicyConfigError) as caught:
             load_config(data)
         assert caught.value.errors == [
@@ -853,6 +876,12 @@ class TestCommandLine:
             "stock-sync", "config.json", "1-event.json", "1-listings.json", "--format", "json"
         )
         assert status == 0
+        relisted = json.loads(
+            call("stock-sync", "config.json", "3-event.json", "3-listings.json", "-f", "json")[1]
+        )
+        assert [row["action"] for row in relisted] == ["send", "relist", "send", "none"]
+        assert relisted[1]["reason"] == "relists with 12"
+        assert status == 0
         rows = json.loads(out)
         assert [(row["account"], row["action"], row["status"]) for row in rows] == [
             ("etsy-shop", "stop", "inactive"),
@@ -861,6 +890,19 @@ class TestCommandLine:
             ("amazon-us", "none", None),
         ]
         assert rows[2]["quantity"] == 0
+
+    def test_other_skus_are_left_out(self, call: Any, tmp_path: Path) -> None:
+        """Listings of other SKUs get no row."""
+        listings = tmp_path / "listings.json"
+        listings.write_text(
+            '[{"account": "etsy-shop", "sku": "OTHER"},'
+            ' {"account": "ebay-us", "sku": "24-MB01", "template": "everything"}]'
+        )
+        status, out, _ = call("stock-sync", "config.json", "3-event.json", str(listings))
+        assert status == 0
+        assert out.splitlines()[1:] == [
+            "ebay-us  24-MB01  send          12  -       sends 12 (rule stock)"
+        ]
 
     def test_bad_listing_has_its_path(self, call: Any, tmp_path: Path) -> None:
         """A bad listing file reports each problem with its JSON path; exit 1."""
@@ -876,11 +918,13 @@ class TestCommandLine:
     def test_unknown_account(self, call: Any, tmp_path: Path) -> None:
         """A listing of an unknown account is reported with its path; exit 1."""
         listings = tmp_path / "listings.json"
-        listings.write_text('[{"account": "nowhere", "sku": "24-MB01"}]')
+        listings.write_text(
+            '[{"account": "etsy-shop", "sku": "OTHER"}, {"account": "nowhere", "sku": "24-MB01"}]'
+        )
         status, _, err = call("stock-sync", "config.json", "1-event.json", str(listings))
         assert status == 1
         assert "unknown account 'nowhere'" in err
-        assert "@ $.listings[0].account" in err
+        assert "@ $.listings[1].account" in err
 
     def test_missing_and_undecodable_files(self, call: Any, tmp_path: Path) -> None:
         """A missing file is a usage error (exit 2); a file that is not UTF-8 exits 1."""

@@ -665,7 +665,6 @@ def _listing_name(tokens: list[tuple[str, str, int, int]], index: int) -> bool:
         and after[0] == "name"
         and before[1] in _LISTING_ROOTS
         and f"{before[1]}.{after[1]}" in LISTING_FIELDS
-        and (index < 2 or tokens[index - 2][1] != ".")
     )
 
 

@@ -427,7 +427,7 @@ def _stock_lifecycle(
         if step is not None:
             return ("stop", step, next_status)
         return ("update", shown, None)
-    if status is None:  # not on the channel: a stock event never uploads
+    if status is None:  # pragma: no cover - reported as not_listed before the rules run
         return ("skip", _NOT_LISTED, None)
     relist = policy.relist_rules
     if status is ListingStatus.USER_STOPPED and not relist.user_stopped:
