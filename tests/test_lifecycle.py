@@ -126,6 +126,22 @@ class TestListingStatus:
             "must be one of 'active', 'inactive', 'ended', 'user_stopped' (got 'paused') @ $.status"
         ]
 
+    def test_bad_values_built_in_python(self) -> None:
+        """A status or zero rule that is not one of the names is an error in Python too."""
+        with pytest.raises(PolicyConfigError) as caught:
+            Listing(status="paused")
+        assert caught.value.errors == [
+            (
+                "must be one of 'active', 'inactive', 'ended', 'user_stopped' or null"
+                " (got 'paused') @ $.status"
+            )
+        ]
+        with pytest.raises(PolicyConfigError) as caught:
+            ChannelProfile(name="x", fields=["quantity"], zero_quantity="hide")
+        assert caught.value.errors == [
+            "must be one of 'send', 'stop', 'end' (got 'hide') @ $.zero_quantity"
+        ]
+
     def test_round_trip(self) -> None:
         """A listing with a status dumps and loads back equal, for both listing models."""
         listing = Listing(status="ended", template="all")
