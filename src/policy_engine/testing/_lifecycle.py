@@ -107,7 +107,7 @@ def lifecycle_sync_policies(draw: st.DrawFn, /, **options: Any) -> SyncPolicy:
 
 @st.composite
 def lifecycle_listings(
-    draw: st.DrawFn, *, status: ListingStatus | str | None = None, **options: Any
+    draw: st.DrawFn, /, *, status: ListingStatus | str | None = None, **options: Any
 ) -> Listing:
     """Listings with a drawn status (``None`` included); ``status`` pins it.
 
