@@ -434,6 +434,9 @@ class SyncPolicy(Checked):
     _conditions: bool = attrs.field(init=False, eq=False, repr=False)
     #: What the built-in profile of ``channel`` does at quantity 0 (``send`` without one).
     _zero: ZeroQuantity = attrs.field(init=False, eq=False, repr=False)
+    #: Whether the lifecycle rules run on the policy's own channel: ``_lifecycle``, or a
+    #: channel that does not accept 0.
+    _lifecycle_here: bool = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
@@ -472,6 +475,7 @@ class SyncPolicy(Checked):
             ),
         )
         setattr_(self, "_zero", ZeroQuantity.SEND if builtin is None else builtin.zero_quantity)
+        setattr_(self, "_lifecycle_here", self._lifecycle or self._zero is not ZeroQuantity.SEND)
 
     def _cross_checks(self) -> list[Problem]:
         problems: list[Problem] = []
@@ -674,13 +678,13 @@ def decide_sync(
     # remembered per policy and channel: most changes repeat a few outcomes.
     enabled = policy._enabled if channel_fields is None else policy._enabled_for(channel_fields)
     zero = policy._zero
-    if type(channel_fields) is ChannelProfile:
-        zero = channel_fields.zero_quantity
-    if (
-        policy._lifecycle
-        or zero is not _SEND
-        or (listing is not None and listing.status is not None)
-    ):
+    if channel_fields is None:
+        lifecycle = policy._lifecycle_here
+    else:
+        if type(channel_fields) is ChannelProfile:
+            zero = channel_fields.zero_quantity
+        lifecycle = policy._lifecycle or zero is not _SEND
+    if lifecycle or (listing is not None and listing.status is not None):
         decided = _lifecycle_decision(
             policy,
             enabled,
