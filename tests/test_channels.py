@@ -113,6 +113,7 @@ class TestChannelProfile:
             "fields": ["price", "quantity"],
             "max_variants": None,
             "max_variation_attributes": None,
+            "zero_quantity": "send",
         }
         assert structure(unstructure(profile), ChannelProfile) == profile
 

@@ -399,6 +399,25 @@ VALID: dict[type[Any], st.SearchStrategy[Any]] = {
         LintWarning, code=_WORDS, message=_WORDS, path=st.just("$.templates[0]")
     ),
     policy_engine.Listing: pt.listings(),
+    policy_engine.ListingState: st.builds(
+        policy_engine.ListingState,
+        status=st.none()
+        | st.sampled_from([status.value for status in policy_engine.ListingStatus]),
+        last_quantity=st.none() | st.integers(min_value=0, max_value=500),
+        last_price=st.none() | pt.money(),
+        price_managed_externally=st.none() | st.booleans(),
+        channel=st.none() | st.sampled_from(sorted(BUILTIN_CHANNELS)),
+    ),
+    policy_engine.ListRules: pt.list_rules(),
+    policy_engine.RelistRules: pt.relist_rules(),
+    policy_engine.StopRules: pt.stop_rules(),
+    policy_engine.StockStop: st.builds(
+        policy_engine.StockStop,
+        account=_WORDS,
+        sku=pt.skus(),
+        reason=st.just(Step(("zero_refused", "etsy"))),
+        next_status=st.sampled_from(list(policy_engine.ListingStatus)),
+    ),
     ListingChange: st.builds(
         ListingChange, sku=pt.skus(), account=_WORDS, what=_WORDS, before=_SCALARS, after=_SCALARS
     ),

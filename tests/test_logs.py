@@ -168,8 +168,8 @@ class TestRecords:
             ActivityRecord(at=AT, account="a", sku="S", action="sell", reasons=[("x",)])
         assert caught.value.errors == [
             (
-                "must be one of 'none', 'upload', 'update', 'update_price_inventory', 'delist'"
-                " (got 'sell') @ $.action"
+                "must be one of 'none', 'upload', 'update', 'update_price_inventory', 'delist',"
+                " 'stop', 'relist' (got 'sell') @ $.action"
             ),
             "expected reasons (Step), got a list in the list @ $.reasons",
         ]

@@ -498,7 +498,15 @@ class TestLoading:
         plan = plan_stock_sync(_event(), [_listing("ae"), _listing("eb")], CONFIG)
         assert unstructure(plan) == {
             "updates": [
-                {"account": "ae", "sku": SKU, "quantity": 18, "rule": "stock", "variant_of": None}
+                {
+                    "account": "ae",
+                    "sku": SKU,
+                    "quantity": 18,
+                    "rule": "stock",
+                    "variant_of": None,
+                    "action": "update_price_inventory",
+                    "next_status": None,
+                }
             ],
             "skipped": [
                 {
@@ -519,6 +527,7 @@ class TestLoading:
                 "sent": {"ae": 18},
                 "skipped": {"eb": "inventory_price_sync_disabled"},
             },
+            "stops": [],
         }
 
 

@@ -594,6 +594,27 @@ class TestSyncPolicyLoading:
             "activity_log": True,
             "feed_log": False,
             "quantity_revise_threshold": None,
+            "list_rules": {
+                "require_enabled": True,
+                "require_in_stock": False,
+                "min_quantity": None,
+                "condition": None,
+            },
+            "stop_rules": {
+                "when_disabled": False,
+                "when_out_of_stock": False,
+                "max_quantity": None,
+                "condition": None,
+            },
+            "relist_rules": {
+                "automatic": True,
+                "require_enabled": True,
+                "require_in_stock": True,
+                "min_quantity": None,
+                "condition": None,
+                "user_stopped": False,
+            },
+            "minimum_shown_quantity": None,
         }
 
     def test_inventory_price_sync_depends_on_product_update(self) -> None:
@@ -738,6 +759,7 @@ class TestInputsLoading:
             "auto_sync": True,
             "last_quantity": None,
             "last_price": None,
+            "status": None,
         }
 
     @pytest.mark.parametrize(

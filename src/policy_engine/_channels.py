@@ -36,6 +36,7 @@ __all__ = [
     "DEFAULT_MAX_VARIATION_ATTRIBUTES",
     "ChannelProfile",
     "SyncField",
+    "ZeroQuantity",
     "channel_fields",
     "field_for_change",
     "fields_for_changes",
@@ -63,6 +64,36 @@ class SyncField(enum.StrEnum):
 
 
 _FIELD_BY_NAME: dict[str, SyncField] = {member.value: member for member in SyncField}
+
+
+class ZeroQuantity(enum.StrEnum):
+    """What a channel does with a listing whose quantity reaches 0 (its ``zero_quantity``).
+
+    ``send``: the channel accepts 0 and keeps the listing (eBay with Out-Of-Stock Control,
+    Amazon). ``stop``: the channel refuses 0, so the listing is deactivated instead (Etsy-like).
+    ``end``: 0 ends the offer, so nothing is sent, the offer is ended and relisted when stock
+    returns (Allegro-like).
+    """
+
+    SEND = "send"
+    STOP = "stop"
+    END = "end"
+
+
+_ZERO_BY_NAME = {member.value: member for member in ZeroQuantity}
+
+
+def to_zero_quantity(value: Any) -> Any:
+    """Convert a ``zero_quantity`` name to the member; leave anything else for the check."""
+    return _ZERO_BY_NAME.get(value, value) if type(value) is str else value
+
+
+def is_zero_quantity(value: Any) -> str | None:
+    """Check: a :class:`ZeroQuantity` member."""
+    if isinstance(value, ZeroQuantity):
+        return None
+    allowed = ", ".join(repr(member.value) for member in ZeroQuantity)
+    return f"must be one of {allowed} (got {value!r})"
 
 
 def _sync_field_set(values: Any) -> Any:
@@ -113,6 +144,9 @@ class ChannelProfile(Checked):
         max_variants: The most variants one listing may have, or ``None`` for no limit.
         max_variation_attributes: The most variation attributes (size, color…) one listing may
             vary by, or ``None`` for no limit.
+        zero_quantity: What the channel does at quantity 0: ``send`` (the default: it accepts
+            0), ``stop`` (it refuses 0: the listing is deactivated instead) or ``end`` (0 ends
+            the offer: it is ended and relisted when stock returns).
     """
 
     name: str = attrs.field(metadata=check(is_str, non_empty))
@@ -124,6 +158,9 @@ class ChannelProfile(Checked):
     )
     max_variation_attributes: int | None = attrs.field(
         default=None, metadata=check(is_int_or_none, at_least(1))
+    )
+    zero_quantity: ZeroQuantity = attrs.field(
+        default=ZeroQuantity.SEND, converter=to_zero_quantity, metadata=check(is_zero_quantity)
     )
 
 
@@ -142,6 +179,8 @@ def _profile(
 
 
 #: The built-in channel profiles by name (read-only), as in the table of spec section 7.1.
+#: Every built-in channel accepts quantity 0 (``zero_quantity`` ``send``); docs/channels.md
+#: names the public documentation behind each.
 BUILTIN_CHANNELS: Mapping[str, ChannelProfile] = MappingProxyType(
     {
         profile.name: profile

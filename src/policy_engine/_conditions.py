@@ -64,7 +64,8 @@ _INT_BOUND = 10**MAX_INT_DIGITS
 
 #: A node of the internal representation: nested tuples, hashable, built only by the
 #: constructors below (``_leaf``, ``_all``, ``_any``, ``_not``).
-#: A subject is ``("f", field, lowered)`` or ``("a", code, lowered)``; a literal is a tag
+#: A subject is ``("f", field, lowered)``, ``("a", code, lowered)`` or ``("x", name, lowered)``
+#: (a listing-state name such as ``listing.status``); a literal is a tag
 #: (``s`` text, ``i`` int, ``d`` Decimal, ``b`` bool, ``n`` None, ``l`` list) and its value; a
 #: node is a ``leaf`` (subject, op, subject or literal), ``all``/``any`` (children) or ``not``.
 Node = tuple[Any, ...]
@@ -91,6 +92,17 @@ _FIELDS: dict[str, tuple[str, frozenset[str]]] = {
     "in_stock": ("in_stock", frozenset({"bool", "none"})),
 }
 _STOCK_FIELDS = frozenset({"qty", "in_stock"})
+#: Listing-state names: what a sync policy's lifecycle rules may test besides the product. They
+#: are read from the listing state given to :meth:`Condition.matches_listing` (``None`` without
+#: one); a listing template's condition may not name them.
+LISTING_FIELDS: dict[str, tuple[str, frozenset[str]]] = {
+    "listing.status": ("c.status", frozenset({"str", "none"})),
+    "listing.last_quantity": ("c.last_quantity", frozenset({"int", "none"})),
+    "listing.last_price": ("c.last_price", frozenset({"dec", "none"})),
+    "listing.price_managed_externally": ("c.price_managed_externally", frozenset({"bool", "none"})),
+    "account.channel": ("c.channel", frozenset({"str", "none"})),
+}
+_LISTING_ROOTS = frozenset(name.split(".")[0] for name in LISTING_FIELDS)
 _LITERAL_NAMES: dict[str, Node] = {"true": ("b", True), "false": ("b", False), "null": ("n", None)}
 _PREDICATES = ("startswith", "endswith", "under")
 _FUNCTIONS = frozenset({*_PREDICATES, "lower", "attr"})
@@ -267,12 +279,14 @@ def _not(child: Node) -> Node:
 
 
 def _is_subject(value: Node) -> bool:
-    return value[0] in ("f", "a")
+    return value[0] in ("f", "a", "x")
 
 
 def _subject(name: str, *, attribute: bool = False) -> Node:
     if not attribute and name in _FIELDS:
         return ("f", name, False)
+    if not attribute and name in LISTING_FIELDS:
+        return ("x", name, False)
     return ("a", name, False)
 
 
@@ -424,9 +438,11 @@ def _literal_value(literal: Node) -> Any:
     return literal[1]
 
 
-def _product_value(subject: Node, product: Product) -> Any:
+def _product_value(subject: Node, product: Product, listing: Any = None) -> Any:
     tag, name, lowered = subject
-    if tag == "a":
+    if tag == "x":
+        value = None if listing is None else getattr(listing, LISTING_FIELDS[name][0][2:])
+    elif tag == "a":
         value = product.attributes.get(name)
     elif name in _STOCK_FIELDS:
         stock = product.stock
@@ -436,22 +452,24 @@ def _product_value(subject: Node, product: Product) -> Any:
     return _lower(value) if lowered else value
 
 
-def evaluate(node: Node, product: Product) -> bool:
+def evaluate(node: Node, product: Product, listing: Any = None) -> bool:
     """Evaluate an internal condition tree on a product, slowly and plainly.
 
     This is the definition of the language's semantics; compiled conditions must agree with it
-    on every product (the tests check that). Use :meth:`Condition.matches` instead.
+    on every product (the tests check that). Use :meth:`Condition.matches` instead. ``listing``
+    holds the listing state (:class:`~policy_engine.ListingState`) that listing-state names
+    read; without it they are ``None``.
     """
     tag = node[0]
     if tag == "all":
-        return all(evaluate(child, product) for child in node[1])
+        return all(evaluate(child, product, listing) for child in node[1])
     if tag == "any":
-        return any(evaluate(child, product) for child in node[1])
+        return any(evaluate(child, product, listing) for child in node[1])
     if tag == "not":
-        return not evaluate(node[1], product)
+        return not evaluate(node[1], product, listing)
     _, subject, op, value = node
-    right = _product_value(value, product) if _is_subject(value) else _literal_value(value)
-    return _TESTS[op](_product_value(subject, product), right)
+    right = _product_value(value, product, listing) if _is_subject(value) else _literal_value(value)
+    return _TESTS[op](_product_value(subject, product, listing), right)
 
 
 # ------------------------------------------------------------------------- scanning a text
@@ -605,6 +623,9 @@ def _scan(text: str) -> None:
         if kind == "name":
             _check_name(text, lexeme, start, end)
         elif kind == "op":
+            if lexeme == "." and _listing_name(tokens, index):
+                previous = (kind, lexeme, start, end)
+                continue
             if lexeme not in _ALLOWED_OPS:
                 construct = _OPERATOR_CONSTRUCTS[lexeme]
                 hint = _OPERATOR_HINTS.get(lexeme, "")
@@ -632,6 +653,19 @@ def _scan(text: str) -> None:
                     msg = f"a sign '{lexeme}' is allowed only before a number"
                     raise _error_at(text, start, end, msg, f"sign '{lexeme}'")
         previous = (kind, lexeme, start, end)
+
+
+def _listing_name(tokens: list[tuple[str, str, int, int]], index: int) -> bool:
+    """Whether the ``.`` at ``index`` joins a listing-state name such as ``listing.status``."""
+    if index == 0 or index + 1 >= len(tokens):
+        return False
+    before, after = tokens[index - 1], tokens[index + 1]
+    return (
+        before[0] == "name"
+        and after[0] == "name"
+        and before[1] in _LISTING_ROOTS
+        and f"{before[1]}.{after[1]}" in LISTING_FIELDS
+    )
 
 
 def _ends_operand(lexeme: tuple[str, str, int, int]) -> bool:
@@ -844,6 +878,12 @@ class _TextParser:
     def operand(self, node: ast.expr) -> Node:
         if isinstance(node, ast.Name):
             return self.name(node)
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and f"{node.value.id}.{node.attr}" in LISTING_FIELDS
+        ):
+            return ("x", f"{node.value.id}.{node.attr}", False)
         if isinstance(node, ast.Constant):
             return self.constant(node, node.value, self.source(node))
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
@@ -1192,7 +1232,7 @@ def _bare(code: str) -> bool:
 
 def _subject_text(subject: Node) -> str:
     tag, name, lowered = subject
-    text = name if tag == "f" or _bare(name) else f"attr({name!r})"
+    text = name if tag in ("f", "x") or _bare(name) else f"attr({name!r})"
     return f"lower({text})" if lowered else text
 
 
@@ -1279,7 +1319,7 @@ def _text(node: Node) -> str:
 
 def _subject_tree(subject: Node) -> dict[str, Any]:
     tag, name, lowered = subject
-    key = "attribute" if tag == "a" and name in _FIELDS else "field"
+    key = "attribute" if tag == "a" and (name in _FIELDS or name in LISTING_FIELDS) else "field"
     tree: dict[str, Any] = {key: name}
     if lowered:
         tree["lower"] = True
@@ -1408,7 +1448,9 @@ class _Compiler:
 
     def load(self, subject: Node) -> tuple[str, frozenset[str]]:
         tag, name, lowered = subject
-        if tag == "a":
+        if tag == "x":
+            code, kinds = LISTING_FIELDS[name]
+        elif tag == "a":
             code, kinds = f"p.attributes.get({name!r})", _ANY
         elif name in _STOCK_FIELDS:
             stock = f"s{self.fresh()}"
@@ -1564,6 +1606,8 @@ def _subject_cost(subject: Node) -> int:
     tag, name, lowered = subject
     if tag == "a":
         cost = _LOAD_COSTS["attribute"]
+    elif tag == "x":
+        cost = _LOAD_COSTS["field"]
     else:
         cost = _LOAD_COSTS["stock" if name in _STOCK_FIELDS else "field"]
     return cost + _LOAD_COSTS["lower"] if lowered else cost
@@ -1599,16 +1643,55 @@ def _cost(node: Node) -> int:
 _Compiled = tuple[Callable[["Product"], bool], Callable[[Iterable["Product"]], list["Product"]]]
 
 
+class _NoListing:
+    """The listing state read by a condition given none: every listing-state name is ``None``."""
+
+    __slots__ = ()
+    status = last_quantity = last_price = price_managed_externally = channel = None
+
+
+def _reads_listing(node: Node) -> bool:
+    """Whether a condition tree names listing state (``listing.status``, ``account.channel``…)."""
+    tag = node[0]
+    if tag == "leaf":
+        return bool(node[1][0] == "x" or node[3][0] == "x")
+    if tag == "not":
+        return _reads_listing(node[1])
+    return any(_reads_listing(child) for child in node[1])
+
+
+def listing_names(condition: Condition) -> list[str]:
+    """The listing-state names a condition reads, sorted (empty for a product-only condition)."""
+    names: set[str] = set()
+
+    def walk(node: Node) -> None:
+        if node[0] == "leaf":
+            names.update(part[1] for part in (node[1], node[3]) if part[0] == "x")
+        elif node[0] == "not":
+            walk(node[1])
+        else:
+            for child in node[1]:
+                walk(child)
+
+    walk(condition._node)
+    return sorted(names)
+
+
 def _compile(node: Node) -> _Compiled:
-    """Compile a checked tree into ``matches(product)`` and ``select(products)``."""
+    """Compile a checked tree into ``matches(product)`` and ``select(products)``.
+
+    A tree that names listing state compiles to ``matches(product, listing=<no listing>)``: the
+    listing state is the second argument (see :meth:`Condition.matches_listing`).
+    """
     compiler = _Compiler()
     body = compiler.condition(node)
     names = [*_HELPERS, *(f"k{index}" for index in range(len(compiler.constants)))]
+    listing = ", c=_no_listing" if _reads_listing(node) else ""
     source = (
-        f"def _factory({', '.join(names)}):\n"
-        f"    def matches(p):\n"
+        f"def _factory({', '.join(names)}, _no_listing):\n"
+        f"    def matches(p{listing}):\n"
         f"        return {body}\n"
-        f"    def select(products):\n"
+        f"    def select(products{listing}):\n"
         f"        return [p for p in products if {body}]\n"
         f"    return matches, select\n"
     )
@@ -1616,7 +1699,9 @@ def _compile(node: Node) -> _Compiled:
     # The source is generated above from the checked tree only: names are ours, texts are repr()
     # literals, every other value is passed in; nothing from a condition text is executed.
     exec(compile(source, "<condition>", "exec"), namespace)  # noqa: S102
-    functions: _Compiled = namespace["_factory"](*_HELPERS.values(), *compiler.constants)
+    functions: _Compiled = namespace["_factory"](
+        *_HELPERS.values(), *compiler.constants, _NoListing()
+    )
     return functions
 
 
@@ -1635,9 +1720,13 @@ class Condition:
         matches: ``matches(product) -> bool``, the compiled test. It is a plain function stored
             on the instance (no method call in between), never raises, and is safe to call from
             any thread.
+        reads_listing: Whether the condition names listing state (``listing.status``,
+            ``listing.last_quantity``, ``listing.last_price``,
+            ``listing.price_managed_externally``, ``account.channel``). Such a condition belongs
+            to a sync policy's lifecycle rules; :meth:`matches_listing` gives it the state.
     """
 
-    __slots__ = ("_hash", "_node", "_origin", "_select", "_text", "matches")
+    __slots__ = ("_hash", "_node", "_origin", "_select", "_text", "matches", "reads_listing")
 
     _hash: int
     _node: Node
@@ -1645,6 +1734,7 @@ class Condition:
     _select: Callable[[Iterable[Product]], list[Product]]
     _text: str
     matches: Callable[[Product], bool]
+    reads_listing: bool
 
     def __init__(self, condition: str | Mapping[str, Any]) -> None:
         """Build a condition from its text or its tree (see :meth:`parse`, :meth:`from_tree`)."""
@@ -1664,6 +1754,7 @@ class Condition:
         setattr_(self, "_origin", origin)
         setattr_(self, "_text", text)
         setattr_(self, "_hash", hash(node))
+        setattr_(self, "reads_listing", _reads_listing(node))
         matches, select = _compile(node)
         setattr_(self, "matches", matches)
         setattr_(self, "_select", select)
@@ -1708,6 +1799,16 @@ class Condition:
         the fastest way to filter a catalog.
         """
         return self._select(products)
+
+    def matches_listing(self, product: Product, listing: Any) -> bool:
+        """Whether a product on a listing matches: listing-state names read ``listing``.
+
+        ``listing`` is a :class:`~policy_engine.ListingState` (any object with its attributes
+        will do). A condition that names no listing state ignores it and is ``matches(product)``.
+        """
+        if self.reads_listing:
+            return self.matches(product, listing)  # type: ignore[call-arg]
+        return self.matches(product)
 
     def to_text(self) -> str:
         """The canonical text: parses back to an equal condition (``"True"`` matches all)."""

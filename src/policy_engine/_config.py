@@ -29,7 +29,14 @@ from typing import Any, Protocol, TypeAlias
 import attrs
 
 from policy_engine._allocation import AllocationPolicy
-from policy_engine._channels import BUILTIN_CHANNELS, ChannelProfile, SyncField
+from policy_engine._channels import (
+    BUILTIN_CHANNELS,
+    ChannelProfile,
+    SyncField,
+    ZeroQuantity,
+    is_zero_quantity,
+    to_zero_quantity,
+)
 from policy_engine._errors import PolicyConfigError, PolicyEngineError
 from policy_engine._images import ImagePolicy
 from policy_engine._inventory import InventoryPolicy
@@ -276,6 +283,8 @@ class ChannelDefinition(Checked):
         max_variants: The most variants one listing may have, or ``None`` for no limit.
         max_variation_attributes: The most variation attributes one listing may vary by, or
             ``None`` for no limit.
+        zero_quantity: What the channel does at quantity 0: ``send`` (the default), ``stop``
+            (it refuses 0: the listing is deactivated instead) or ``end`` (0 ends the offer).
     """
 
     fields: frozenset[SyncField] = attrs.field(
@@ -286,6 +295,9 @@ class ChannelDefinition(Checked):
     )
     max_variation_attributes: int | None = attrs.field(
         default=None, metadata=check(is_int_or_none, at_least(1))
+    )
+    zero_quantity: ZeroQuantity = attrs.field(
+        default=ZeroQuantity.SEND, converter=to_zero_quantity, metadata=check(is_zero_quantity)
     )
 
 
@@ -501,6 +513,7 @@ class Configuration(Checked):
                 fields=custom.fields,
                 max_variants=custom.max_variants,
                 max_variation_attributes=custom.max_variation_attributes,
+                zero_quantity=custom.zero_quantity,
             )
         return BUILTIN_CHANNELS.get(name)
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from policy_engine._channels import CHANGE_FIELDS, ChannelProfile, SyncField
+from policy_engine._channels import CHANGE_FIELDS, ChannelProfile, SyncField, ZeroQuantity
 from policy_engine._config import (
     CHANNEL_GALLERY_LIMITS,
     Account,
@@ -32,6 +32,7 @@ from policy_engine._inventory import (
     QuantityRule,
     compute_quantity,
 )
+from policy_engine._lifecycle import ListingStatus
 from policy_engine._limits import MAX_JSON_DEPTH
 from policy_engine._models import Product, ProductType, Visibility
 from policy_engine._orders import OrderPolicy
@@ -63,6 +64,8 @@ __all__ = [
     "OutcomeError",
     "Resolution",
     "evaluate_listing",
+    "lifecycle_settings",
+    "lifecycle_summary",
     "lint",
     "preview_change",
     "resolve",
@@ -561,8 +564,20 @@ def sync_listing(
             extra = {field for code, field in aliases if code in changed} - changed
             if extra:
                 change = attrs.evolve(change, changed=changed | extra)
+    quantity = None
+    if (
+        policy._lifecycle
+        or (channel is not None and channel.zero_quantity is not ZeroQuantity.SEND)
+        or (listing is not None and listing.status is not None)
+    ):
+        # The lifecycle rules read the listed quantity, as evaluate_listing gives it.
+        quantity = compute_quantity(product.stock, rule[2]).quantity if product.enabled else 0
     decision = decide_sync(
-        change, policy, templates=evaluation.decided[template_id], channel_fields=channel
+        change,
+        policy,
+        templates=evaluation.decided[template_id],
+        channel_fields=channel,
+        quantity=quantity,
     )
     if (
         listing is not None
@@ -599,6 +614,72 @@ def _without_unchanged(
     if not fields:
         return attrs.evolve(decision, action=_NONE, fields=fields, reasons=reasons, log_feed=False)
     return attrs.evolve(decision, fields=fields, reasons=reasons)
+
+
+# ----------------------------------------------------------------------------------- lifecycle
+
+#: The states :func:`lifecycle_summary` looks at: none (a new product), then listing statuses.
+_LIFECYCLE_STATES: tuple[tuple[str, ListingStatus | None], ...] = (
+    ("new", None),
+    ("active", ListingStatus.ACTIVE),
+    ("stopped", ListingStatus.INACTIVE),
+    ("ended", ListingStatus.ENDED),
+    ("user_stopped", ListingStatus.USER_STOPPED),
+)
+
+
+def lifecycle_settings(config: Configuration, account_id: str) -> tuple[Any, ...]:
+    """What the lifecycle of an account's listings depends on besides the product: its sync
+    policy's list, stop and relist rules and minimum shown quantity, and its channel's
+    ``zero_quantity``.
+
+    Raises:
+        PolicyConfigError: for an unknown account id.
+    """
+    account = config.account(account_id)
+    policy = config.sync_policies[account.sync_policy]
+    profile = config.channel_profile(account.channel)
+    zero = ZeroQuantity.SEND if profile is None else profile.zero_quantity
+    return (
+        policy.list_rules,
+        policy.stop_rules,
+        policy.relist_rules,
+        policy.minimum_shown_quantity,
+        zero,
+    )
+
+
+def lifecycle_summary(
+    config: Configuration, product: Product, account_id: str, *, on: date | None = None
+) -> dict[str, str]:
+    """What the product's listing on an account does in each lifecycle state, by state.
+
+    For ``new`` (not on the channel: the product's creation), ``active``, ``stopped``
+    (``inactive``), ``ended`` and ``user_stopped`` (a quantity change of a listing in that
+    state), the action :func:`sync_listing` decides, followed by the first reason's code when
+    the action is ``none`` or ``stop``: ``{"new": "upload", "active": "stop: zero_refused",
+    "stopped": "none: relist_not_met", ...}``.
+
+    Raises:
+        PolicyConfigError: for an unknown account id.
+    """
+    summary: dict[str, str] = {}
+    for name, status in _LIFECYCLE_STATES:
+        if status is None:
+            change = ProductChange(kind=ChangeKind.CREATED, product=product)
+        else:
+            change = ProductChange(
+                kind=ChangeKind.UPDATED,
+                product=product,
+                changed=frozenset({"qty"}),
+                listing=Listing(status=status),
+            )
+        decision = sync_listing(config, change, account_id, on=on)
+        action = decision.action.value
+        if decision.action is _NONE or decision.action is SyncAction.STOP:
+            action = f"{action}: {decision.reasons[0].code}"
+        summary[name] = action
+    return summary
 
 
 # ------------------------------------------------------------------------------------- preview
@@ -732,6 +813,9 @@ def preview_change(
       configuration sends it (the template when it sends any field): a change the channel
       would never get is not an impact. So raising a buffer reports no hidden child.
     - ``listing``: an account only one configuration has.
+    - ``lifecycle``: for an account whose list, stop or relist rules, minimum shown quantity or
+      channel ``zero_quantity`` the edit changes, what the product's listing would do in each
+      state (see :func:`lifecycle_summary`), when that differs.
 
     Then the same per product family of ``families``
     (:func:`~policy_engine.evaluate_family`), under the parent's SKU: ``template``,
@@ -791,6 +875,13 @@ def preview_change(
                 if (field is None or field in sent) and old_parts[what] != new_parts[what]
             )
 
+    lifecycle_edited = [
+        account
+        for account in accounts
+        if account in in_old
+        and account in in_new
+        and lifecycle_settings(old, account) != lifecycle_settings(new, account)
+    ]
     for product in products:
         compare(
             product.sku,
@@ -801,6 +892,19 @@ def preview_change(
             _summaries,
             _PARTS,
         )
+        for account in lifecycle_edited:
+            before = lifecycle_summary(old, product, account, on=on)
+            after = lifecycle_summary(new, product, account, on=on)
+            if before != after:
+                changes.append(
+                    ListingChange(
+                        sku=product.sku,
+                        account=account,
+                        what="lifecycle",
+                        before=before,
+                        after=after,
+                    )
+                )
     family_list = list(families)
     if family_list:
         from policy_engine._families import evaluate_family  # noqa: PLC0415 - a cycle otherwise
@@ -905,10 +1009,13 @@ def lint(
     ``observed_without_update`` (observed attributes on a policy that never updates),
     ``sync_never_sends_quantity`` (an account's sync policy sends no quantity to its channel, so
     its stock goes stale), ``inventory_price_sync_off`` (an account whose sync policy has
-    Inventory/Price Sync off: stock and price changes never reach the channel), and for the
+    Inventory/Price Sync off: stock and price changes never reach the channel), for the
     ``allocation`` section ``allocation_setting_ignored``, ``allocation_weights_zero``,
     ``allocation_all_reserved`` and ``allocation_location_not_drawn`` (see the allocation
-    guide).
+    guide), ``relist_flaps`` (the relist rules relist at a quantity the stop rules stop at, so a
+    listing would be stopped and relisted over and over), ``zero_refused_no_stop_rule`` (an
+    account's channel refuses 0 (``zero_quantity`` ``stop``) and its sync policy has no stock
+    stop rule: the listing is only stopped by the channel's zero rule, once it reached 0).
     """
     warnings: list[LintWarning] = []
     for policy_id, policy in config.inventory_policies.items():
@@ -969,6 +1076,7 @@ def lint(
             )
     warnings.extend(_lint_accounts(config))
     warnings.extend(_lint_allocation(config))
+    warnings.extend(_lint_lifecycle(config))
     if products is not None:
         warnings.extend(_lint_categories(config, products))
     if families is not None:
@@ -1088,6 +1196,45 @@ def _lint_accounts(config: Configuration) -> list[LintWarning]:
                         f" account {account.id!r} ({account.channel}): its stock goes stale"
                     ),
                     path=path,
+                )
+            )
+    return warnings
+
+
+def _lint_lifecycle(config: Configuration) -> list[LintWarning]:
+    warnings: list[LintWarning] = []
+    for policy_id, policy in config.sync_policies.items():
+        stops_at = policy.stop_rules.stops_at()
+        relists_from = policy.relist_rules.relists_from()
+        if stops_at is not None and policy.relist_rules.automatic and relists_from <= stops_at:
+            warnings.append(
+                LintWarning(
+                    code="relist_flaps",
+                    message=(
+                        f"the relist rules relist from quantity {relists_from}, but the stop"
+                        f" rules stop at quantity {stops_at} or less: a listing at {relists_from}"
+                        " would be stopped and relisted over and over (relist from"
+                        f" {stops_at + 1} or more)"
+                    ),
+                    path=f"$.sync_policies{key_path(policy_id)}.relist_rules.min_quantity",
+                )
+            )
+    for index, account in enumerate(config.accounts):
+        profile = config.channel_profile(account.channel)
+        if profile is None or profile.zero_quantity is not ZeroQuantity.STOP:
+            continue
+        policy = config.sync_policies[account.sync_policy]
+        if policy.stop_rules.stops_at() is None and policy.minimum_shown_quantity is None:
+            warnings.append(
+                LintWarning(
+                    code="zero_refused_no_stop_rule",
+                    message=(
+                        f"channel {account.channel!r} of account {account.id!r} does not accept"
+                        " quantity 0, and sync policy"
+                        f" {account.sync_policy!r} has no stop rule for stock: set"
+                        " stop_rules.when_out_of_stock or max_quantity"
+                    ),
+                    path=f"$.accounts[{index}].sync_policy",
                 )
             )
     return warnings

@@ -23,14 +23,28 @@ from typing import Any, TypeVar
 import attrs
 
 from policy_engine._allocation import event_quantities
-from policy_engine._channels import BUILTIN_CHANNELS, SyncField
+from policy_engine._channels import BUILTIN_CHANNELS, SyncField, ZeroQuantity
 from policy_engine._config import Account, Configuration
 from policy_engine._inventory import QuantityResult, QuantityRule, compute_quantity
+from policy_engine._lifecycle import (
+    ZERO_STEPS,
+    ListingStatus,
+    effective_status,
+    is_status_or_none,
+    listed_problems,
+    listing_state,
+    settle_listed,
+    shown_quantity,
+    stop_step,
+    to_status,
+    unmet,
+)
 from policy_engine._limits import MAX_INTEGER
 from policy_engine._listing import DISABLED
 from policy_engine._models import Product, Stock
 from policy_engine._serialization import LOAD, fail
 from policy_engine._steps import Step, define_messages
+from policy_engine._sync import SyncAction, SyncPolicy
 from policy_engine._validation import (
     Checked,
     Checker,
@@ -55,6 +69,7 @@ __all__ = [
     "StockEvent",
     "StockEventSource",
     "StockSkip",
+    "StockStop",
     "StockSyncPlan",
     "StockUpdate",
     "SyncHistoryRecord",
@@ -192,8 +207,10 @@ class ChannelListing(Checked):
         template: The id of the listing template the product is assigned to, or ``None``.
         auto_sync: Whether store stock changes are pushed to this listing ("Auto Sync").
         last_quantity: The quantity last sent to the channel, or ``None`` when unknown.
-        price_managed_externally: A repricer owns the listing's price (not used by stock sync,
-            which sends quantities only; kept so one record describes the listing).
+        price_managed_externally: A repricer owns the listing's price (stock sync sends
+            quantities only; a lifecycle rule's condition may read it).
+        status: The listing's lifecycle status, or ``None`` (the default): ``active`` when
+            ``listed``, else not on the channel. With a status, ``listed`` follows it.
     """
 
     account: str = attrs.field(metadata=check(is_str, non_empty))
@@ -205,6 +222,16 @@ class ChannelListing(Checked):
         default=None, metadata=check(is_int_or_none, at_least(0))
     )
     price_managed_externally: bool = attrs.field(default=False, metadata=check(is_bool))
+    status: ListingStatus | None = attrs.field(
+        default=None, converter=to_status, metadata=check(is_status_or_none)
+    )
+
+    def __attrs_post_init__(self) -> None:
+        super().__attrs_post_init__()
+        settle_listed(self)
+
+    def _cross_checks(self) -> list[Problem]:
+        return listed_problems(self)
 
 
 # ----------------------------------------------------------------------------------- results
@@ -221,6 +248,9 @@ class StockUpdate:
         rule: The inventory rule that decided it (``stock``, ``above_threshold``…).
         variant_of: The SKU of the family listing whose variant ``sku`` is (the event's
             ``parent_sku``), or ``None`` for a listing of the product itself.
+        action: ``update_price_inventory`` (a quantity update, the default) or ``relist`` (a
+            stopped or ended listing is relisted with this quantity).
+        next_status: ``active`` for a relist, else ``None``.
     """
 
     account: str
@@ -228,6 +258,26 @@ class StockUpdate:
     quantity: int
     rule: QuantityRule
     variant_of: str | None = None
+    action: SyncAction = SyncAction.UPDATE_PRICE_INVENTORY
+    next_status: ListingStatus | None = None
+
+
+@attrs.frozen(kw_only=True)
+class StockStop:
+    """A listing that the event stops: nothing is sent, the listing is deactivated or ended.
+
+    Attributes:
+        account: The account's id.
+        sku: The store SKU.
+        reason: The stop rule or the channel's zero rule that stopped it (``stop_out_of_stock``,
+            ``zero_refused``, ``zero_ends_offer``…).
+        next_status: ``inactive``, or ``ended`` on a channel where 0 ends the offer.
+    """
+
+    account: str
+    sku: str
+    reason: Step
+    next_status: ListingStatus
 
 
 @attrs.frozen(kw_only=True)
@@ -313,18 +363,23 @@ class StockSyncPlan:
     """What a stock event sends to the channels.
 
     Attributes:
-        updates: The quantities to send, in the order of the listings given.
+        updates: The quantities to send, in the order of the listings given (relists
+            included, with ``action`` ``relist``).
         skipped: The listings of the SKU that get nothing, each with its reason.
-        history: The event's history record (one per event, even when nothing is sent).
+        history: The event's history record (one per event, even when nothing is sent). A
+            stopped listing is among its ``skipped`` accounts, with the stop's reason code.
+        stops: The listings the event stops (lifecycle rules, docs/lifecycle.md).
     """
 
     updates: tuple[StockUpdate, ...]
     skipped: tuple[StockSkip, ...]
     history: SyncHistoryRecord
+    stops: tuple[StockStop, ...] = ()
 
 
 _update = fast_constructor(StockUpdate)
 _skip = fast_constructor(StockSkip)
+_stop = fast_constructor(StockStop)
 _history = fast_constructor(SyncHistoryRecord)
 _plan = fast_constructor(StockSyncPlan)
 
@@ -369,6 +424,67 @@ def _template_quantity(
     if not enabled:
         return DISABLED
     return compute_quantity(stock, config.inventory_policies[template.inventory_policy])
+
+
+#: An account's lifecycle settings: its sync policy, its channel's zero rule and name, and
+#: whether any of it differs from "send every quantity" (then the rules are evaluated).
+_Lifecycle = tuple[SyncPolicy, ZeroQuantity, str, bool]
+_UPDATE = SyncAction.UPDATE_PRICE_INVENTORY
+_RELIST = SyncAction.RELIST
+_ACTIVE = ListingStatus.ACTIVE
+
+
+def _account_lifecycle(config: Configuration, account: Account) -> _Lifecycle:
+    policy = config.sync_policies[account.sync_policy]
+    definition = config.channels.get(account.channel)
+    zero = (
+        definition.zero_quantity
+        if definition is not None
+        else BUILTIN_CHANNELS[account.channel].zero_quantity
+    )
+    return (policy, zero, account.channel, policy._lifecycle or zero is not ZeroQuantity.SEND)
+
+
+def _stock_lifecycle(
+    life: _Lifecycle, listing: ChannelListing, event: StockEvent, quantity: int
+) -> tuple[str, Any, ListingStatus | None]:
+    """The lifecycle rules for one listing and a new listed quantity (docs/lifecycle.md):
+    ``("stop", step, next_status)``, ``("relist", quantity, active)``, ``("skip", step, None)``
+    or ``("update", quantity, None)`` (the quantity to send, at least the minimum shown)."""
+    policy, zero, channel, _ = life
+    status = effective_status(listing)
+    enabled = event.enabled
+    shown = shown_quantity(quantity, policy.minimum_shown_quantity)
+    refuses_zero = shown == 0 and zero is not ZeroQuantity.SEND
+    # A rule's condition sees the listing state and the product values the event carries:
+    # sku, enabled, the stock. Without a condition neither is built.
+    state: Any = None
+    product: Any = None
+    if policy._conditions:
+        state = listing_state(listing, status, channel)
+        product = Product(sku=event.sku, enabled=enabled, stock=event.stock)
+    if status is _ACTIVE:
+        step = stop_step(policy.stop_rules, enabled, quantity, product, state)
+        next_status = ListingStatus.ENDED if zero is ZeroQuantity.END else ListingStatus.INACTIVE
+        if step is None and refuses_zero:
+            code, next_status = ZERO_STEPS[zero]
+            step = Step((code, channel))
+        if step is not None:
+            return ("stop", step, next_status)
+        return ("update", shown, None)
+    if status is None:  # pragma: no cover - reported as not_listed before the rules run
+        return ("skip", _NOT_LISTED, None)
+    relist = policy.relist_rules
+    if status is ListingStatus.USER_STOPPED and not relist.user_stopped:
+        return ("skip", Step(("user_stopped",)), None)
+    if not relist.automatic:
+        return ("skip", Step(("relist_disabled",)), None)
+    problem = unmet(relist, enabled, quantity, product, state)
+    if problem is not None:
+        return ("skip", Step(("relist_not_met", status.value, problem)), None)
+    if refuses_zero:
+        return ("skip", Step(("zero_not_listed", channel)), None)
+    return ("relist", shown, _ACTIVE)
 
 
 def plan_stock_sync(
@@ -426,6 +542,8 @@ def plan_stock_sync(
     skipped: list[StockSkip] = []
     sent: dict[str, int] = {}
     skipped_codes: dict[str, str] = {}
+    stops: list[StockStop] = []
+    lifecycles: dict[str, _Lifecycle] = {}
     count = 0
     # With an allocation, each account's share of the stock (the listings hold their shares).
     allocated = event_quantities(config, event, listings)
@@ -444,7 +562,7 @@ def plan_stock_sync(
             rules = rules_of[account_id] = _account_rules(config, account)
 
         reason: Step
-        if not listing.listed:
+        if not listing.listed and listing.status is None:
             reason = _NOT_LISTED
         elif not listing.auto_sync:
             reason = _AUTO_SYNC_OFF
@@ -467,10 +585,34 @@ def plan_stock_sync(
                 if allocated is not None:
                     result = allocated.get(account_id, result)
                 quantity = result.quantity
+                variant_of = None if listed_sku == sku else parent
+                life = lifecycles.get(account_id)
+                if life is None:
+                    life = lifecycles[account_id] = _account_lifecycle(config, accounts[account_id])
+                verdict = None
+                if life[3] or listing.status is not None:
+                    verdict = _stock_lifecycle(life, listing, event, quantity)
+                    what, value, next_status = verdict
+                    if what == "stop":
+                        stops.append(_stop(account_id, sku, value, next_status))
+                        skipped_codes[account_id] = value[0]
+                        continue
+                    if what == "relist":
+                        updates.append(
+                            _update(
+                                account_id, sku, value, result.rule, variant_of, _RELIST, _ACTIVE
+                            )
+                        )
+                        sent[account_id] = value
+                        continue
+                    if what == "update":
+                        quantity = value
                 # A family listing's last quantity is the family's, not this variant's.
                 last = listing.last_quantity if listed_sku == sku else None
                 threshold = rules[1]
-                if last == quantity:
+                if verdict is not None and verdict[0] == "skip":
+                    reason = verdict[1]
+                elif last == quantity:
                     reason = Step(("unchanged", quantity))
                 elif (
                     threshold is not None
@@ -480,8 +622,9 @@ def plan_stock_sync(
                 ):
                     reason = Step(("above_revise_threshold", last, quantity, threshold))
                 else:
-                    variant_of = None if listed_sku == sku else parent
-                    updates.append(_update(account_id, sku, quantity, result.rule, variant_of))
+                    updates.append(
+                        _update(account_id, sku, quantity, result.rule, variant_of, _UPDATE, None)
+                    )
                     sent[account_id] = quantity
                     continue
         skipped.append(_skip(account_id, sku, reason))
@@ -498,7 +641,7 @@ def plan_stock_sync(
         FrozenDict(sent),
         FrozenDict(skipped_codes),
     )
-    return _plan(tuple(updates), tuple(skipped), history)
+    return _plan(tuple(updates), tuple(skipped), history, tuple(stops))
 
 
 def _listing_problems(

@@ -24,9 +24,31 @@ from policy_engine._channels import (
     CHANGE_FIELDS,
     ChannelProfile,
     SyncField,
+    ZeroQuantity,
     _check_optional_sync_fields,
     _sync_field_set,
     fields_for_changes,
+)
+from policy_engine._lifecycle import (
+    ZERO_STEPS,
+    ListingStatus,
+    ListRules,
+    RelistRules,
+    StopRules,
+    effective_status,
+    is_rules,
+    is_status_or_none,
+    listed_problems,
+    listing_state,
+    settle_listed,
+    shown_quantity,
+    stock_quantity,
+    stop_step,
+    to_list_rules,
+    to_relist_rules,
+    to_status,
+    to_stop_rules,
+    unmet,
 )
 from policy_engine._limits import MAX_ATTRIBUTES, MAX_ID_LENGTH, MAX_ITEMS, MAX_NAME_LENGTH
 from policy_engine._models import Product, Stock, Visibility, _is_money_or_none, _to_money
@@ -79,6 +101,8 @@ class SyncAction(enum.StrEnum):
     UPDATE = "update"
     UPDATE_PRICE_INVENTORY = "update_price_inventory"
     DELIST = "delist"
+    STOP = "stop"
+    RELIST = "relist"
 
 
 define_messages(
@@ -207,12 +231,16 @@ class Listing(Checked):
     """A product's listing on one channel account, as the connector knows it.
 
     Attributes:
-        listed: Whether the product is live on the channel (an ended listing is not).
+        listed: Whether the product is live on the channel (an ended listing is not). With a
+            ``status``, it follows it: true exactly for ``active``.
         template: The id of the listing template the product is assigned to, or ``None``.
         price_managed_externally: A repricer owns the price: a sync never sends ``price``.
         auto_sync: Whether store quantity changes are pushed to this listing (spec section 10).
         last_quantity: The quantity last sent, or ``None``.
         last_price: The price last sent, or ``None``.
+        status: The listing's lifecycle status (``active``, ``inactive``, ``ended``,
+            ``user_stopped``), or ``None`` (the default): ``active`` when ``listed``, else not
+            on the channel, as before statuses existed.
     """
 
     listed: bool = attrs.field(default=True, metadata=check(is_bool))
@@ -227,6 +255,16 @@ class Listing(Checked):
     last_price: Decimal | None = attrs.field(
         default=None, converter=_to_money, metadata=check(_is_money_or_none)
     )
+    status: ListingStatus | None = attrs.field(
+        default=None, converter=to_status, metadata=check(is_status_or_none)
+    )
+
+    def __attrs_post_init__(self) -> None:
+        super().__attrs_post_init__()
+        settle_listed(self)
+
+    def _cross_checks(self) -> list[Problem]:
+        return listed_problems(self)
 
 
 def _is_listing_or_none(value: Any) -> str | None:
@@ -271,6 +309,9 @@ class SyncDecision:
         reasons: Why, in order (never empty); each a :class:`~policy_engine.Step`.
         log_activity: Whether the host records the decision in its activity log.
         log_feed: Whether the host records the data sent in its feed log.
+        next_status: The listing's status after the decision: ``inactive`` (or ``ended`` on a
+            channel where 0 ends the offer) for ``stop``, ``active`` for ``relist``; ``None``
+            for every other action.
     """
 
     action: SyncAction
@@ -280,6 +321,7 @@ class SyncDecision:
     reasons: tuple[Step, ...]
     log_activity: bool
     log_feed: bool
+    next_status: ListingStatus | None = None
 
 
 # ------------------------------------------------------------------------------------ policy
@@ -328,6 +370,14 @@ class SyncPolicy(Checked):
         feed_log: Ask the host to record the data each sync sends.
         quantity_revise_threshold: Skip quantity updates while both the last and the new
             quantity are above this (spec section 10), or ``None``.
+        list_rules: When a product not on the channel is uploaded (:class:`ListRules`; the
+            default lists an enabled product, as before).
+        stop_rules: When an active listing is stopped (:class:`StopRules`; the default stops
+            nothing).
+        relist_rules: When a stopped or ended listing is relisted (:class:`RelistRules`; never
+            a ``user_stopped`` one unless they say so).
+        minimum_shown_quantity: Send at least this quantity (>= 1) instead of less, 0 included
+            (a "set 1 when out of stock" setting), or ``None`` (the default: off).
     """
 
     title: str = attrs.field(metadata=check(text(MAX_NAME_LENGTH, required=True)))
@@ -354,6 +404,20 @@ class SyncPolicy(Checked):
     quantity_revise_threshold: int | None = attrs.field(
         default=None, metadata=check(is_int_or_none, at_least(0))
     )
+    list_rules: ListRules = attrs.field(
+        factory=ListRules, converter=to_list_rules, metadata=check(is_rules(ListRules))
+    )
+    stop_rules: StopRules = attrs.field(
+        factory=StopRules, converter=to_stop_rules, metadata=check(is_rules(StopRules))
+    )
+    relist_rules: RelistRules = attrs.field(
+        factory=RelistRules,
+        converter=to_relist_rules,
+        metadata=check(is_rules(RelistRules)),
+    )
+    minimum_shown_quantity: int | None = attrs.field(
+        default=None, metadata=check(is_int_or_none, at_least(1))
+    )
 
     # Computed once from the fields above after they are checked; not part of JSON or equality.
     _observed: frozenset[str] | None = attrs.field(init=False, eq=False, repr=False)
@@ -364,6 +428,15 @@ class SyncPolicy(Checked):
     _delisted: dict[tuple[ChangeKind, str | None], SyncDecision] = attrs.field(
         init=False, eq=False, repr=False
     )
+    #: Whether a rule differs from the defaults (the decisions then read the listed quantity).
+    _lifecycle: bool = attrs.field(init=False, eq=False, repr=False)
+    #: Whether a list, stop or relist rule has a condition (which reads the listing state).
+    _conditions: bool = attrs.field(init=False, eq=False, repr=False)
+    #: What the built-in profile of ``channel`` does at quantity 0 (``send`` without one).
+    _zero: ZeroQuantity = attrs.field(init=False, eq=False, repr=False)
+    #: Whether the lifecycle rules run on the policy's own channel: ``_lifecycle``, or a
+    #: channel that does not accept 0.
+    _lifecycle_here: bool = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
@@ -386,6 +459,23 @@ class SyncPolicy(Checked):
         )
         setattr_(self, "_not_visible", not_visible)
         setattr_(self, "_delisted", {})
+        setattr_(
+            self,
+            "_lifecycle",
+            self.list_rules != _DEFAULT_LIST
+            or self.stop_rules != _DEFAULT_STOP
+            or self.minimum_shown_quantity is not None,
+        )
+        setattr_(
+            self,
+            "_conditions",
+            any(
+                rules.condition is not None
+                for rules in (self.list_rules, self.stop_rules, self.relist_rules)
+            ),
+        )
+        setattr_(self, "_zero", ZeroQuantity.SEND if builtin is None else builtin.zero_quantity)
+        setattr_(self, "_lifecycle_here", self._lifecycle or self._zero is not ZeroQuantity.SEND)
 
     def _cross_checks(self) -> list[Problem]:
         problems: list[Problem] = []
@@ -432,6 +522,11 @@ class SyncPolicy(Checked):
         return enabled
 
 
+_DEFAULT_LIST = ListRules()
+_DEFAULT_STOP = StopRules()
+_SEND = ZeroQuantity.SEND
+_ACTIVE = ListingStatus.ACTIVE
+_USER_STOPPED = ListingStatus.USER_STOPPED
 _NOT_VISIBLE_STEP = Step(("not_visible_individually",))
 _NOT_LISTED = Step(("not_listed",))
 _NO_TEMPLATE = Step(("no_matching_template",))
@@ -444,6 +539,8 @@ _PRODUCT_CREATED = Step(("product_created",))
 _DELIST = Step(("delist",))
 _DELIST_NOT_VISIBLE = Step(("delist_not_visible",))
 _DISABLED_NOT_UPLOADED = Step(("disabled_not_uploaded",))
+_USER_STOPPED_STEP = Step(("user_stopped",))
+_RELIST_DISABLED = Step(("relist_disabled",))
 _PRICE_INVENTORY = {
     fields: Step(("price_inventory_update", _names(fields)))
     for fields in (frozenset({_QUANTITY}), frozenset({_PRICE}), _QUANTITY_PRICE)
@@ -464,7 +561,14 @@ def _none(
 ) -> SyncDecision:
     log_feed = False  # rule 5: nothing is sent, so there is no feed to record
     return _decision(
-        SyncAction.NONE, assign_to, template, _NO_FIELDS, reasons, policy.activity_log, log_feed
+        SyncAction.NONE,
+        assign_to,
+        template,
+        _NO_FIELDS,
+        reasons,
+        policy.activity_log,
+        log_feed,
+        None,
     )
 
 
@@ -476,9 +580,17 @@ def _act(
     reasons: tuple[Step, ...],
     *,
     assign_to: str | None = None,
+    next_status: ListingStatus | None = None,
 ) -> SyncDecision:
     return _decision(
-        action, assign_to, template, fields, reasons, policy.activity_log, policy.feed_log
+        action,
+        assign_to,
+        template,
+        fields,
+        reasons,
+        policy.activity_log,
+        policy.feed_log,
+        next_status,
     )
 
 
@@ -488,6 +600,7 @@ def decide_sync(
     *,
     templates: Sequence[ListingTemplate] = (),
     channel_fields: ChannelProfile | Iterable[SyncField] | None = None,
+    quantity: int | None = None,
 ) -> SyncDecision:
     """Decide what a store change sends to a channel under a synchronization policy (spec 7.4).
 
@@ -513,6 +626,18 @@ def decide_sync(
        blocked it. A repricer-managed listing never gets ``price``.
     5. ``log_activity`` is the policy's ``activity_log``; ``log_feed`` is its ``feed_log`` for an
        action other than ``none``.
+
+    The listing lifecycle (docs/lifecycle.md) comes in after rule 2, when the policy's rules
+    differ from the defaults, the listing has a ``status`` or the channel does not accept 0:
+    an active listing is stopped (``stop``) by the first stop rule that holds, or when its
+    quantity is 0 on a channel whose ``zero_quantity`` is ``stop`` or ``end``; a product not
+    on the channel is uploaded only when the list rules hold; an ``inactive`` or ``ended``
+    listing is relisted (``relist``) when the relist rules hold, a ``user_stopped`` one only
+    when they allow it. The rules read ``quantity``, the listed quantity (what
+    :func:`~policy_engine.sync_listing` computes with the template's inventory policy); without
+    it, the product's store quantity (0 when disabled or out of stock; unknown without a
+    managed stock record, and then no stock rule applies). With the default rules, no status
+    and a channel that accepts 0, the decision is the one the rules above give.
 
     The enabled fields are the policy's ``fields`` (all when ``None``) that the channel supports.
     The channel's fields come from ``channel_fields`` when given (a custom channel, or a policy
@@ -552,6 +677,25 @@ def decide_sync(
     # Rules 3 to 5 depend on the policy, the channel and this key only, so their decision is
     # remembered per policy and channel: most changes repeat a few outcomes.
     enabled = policy._enabled if channel_fields is None else policy._enabled_for(channel_fields)
+    zero = policy._zero
+    if channel_fields is None:
+        lifecycle = policy._lifecycle_here
+    else:
+        if type(channel_fields) is ChannelProfile:
+            zero = channel_fields.zero_quantity
+        lifecycle = policy._lifecycle or zero is not _SEND
+    if lifecycle or (listing is not None and listing.status is not None):
+        decided = _lifecycle_decision(
+            policy,
+            enabled,
+            change,
+            template,
+            quantity=quantity,
+            zero=zero,
+            channel_fields=channel_fields,
+        )
+        if decided is not None:
+            return decided
     kind = change.kind
     if listing is None or not listing.listed:
         key: _Key = (
@@ -572,6 +716,112 @@ def decide_sync(
         if len(decisions) < _REMEMBERED_DECISIONS:
             decisions[key] = decision
     return decision
+
+
+def _remembered(policy: SyncPolicy, enabled: _Enabled, key: _Key) -> SyncDecision:
+    decisions = enabled.decisions
+    decision = decisions.get(key)
+    if decision is None:
+        decision = _decide(policy, enabled, key)
+        if len(decisions) < _REMEMBERED_DECISIONS:
+            decisions[key] = decision
+    return decision
+
+
+def _with_assignment(reasons: tuple[Step, ...], assign_to: str | None) -> tuple[Step, ...]:
+    return reasons if assign_to is None else (*reasons, Step(("template_assigned", assign_to)))
+
+
+def _lifecycle_decision(
+    policy: SyncPolicy,
+    enabled: _Enabled,
+    change: ProductChange,
+    template: str | None,
+    *,
+    quantity: int | None,
+    zero: ZeroQuantity,
+    channel_fields: ChannelProfile | Iterable[SyncField] | None,
+) -> SyncDecision | None:
+    """The list, stop and relist rules and the channel's zero rule (docs/lifecycle.md), or
+    ``None`` when they leave the decision to rules 3 to 5."""
+    listing = change.listing
+    product = change.product
+    kind = change.kind
+    status = effective_status(listing)
+    enabled_product = product.enabled
+    if quantity is None:
+        quantity = stock_quantity(product) if enabled_product else 0
+    shown = None if quantity is None else shown_quantity(quantity, policy.minimum_shown_quantity)
+    channel = channel_fields.name if isinstance(channel_fields, ChannelProfile) else policy.channel
+    refuses_zero = shown == 0 and zero is not _SEND
+    # A rule's condition reads the listing state; without one it is never built.
+    state = listing_state(listing, status, channel) if policy._conditions else None
+
+    if status is _ACTIVE:
+        if kind is ChangeKind.DELETED or not policy.product_update:
+            return None
+        step = stop_step(policy.stop_rules, enabled_product, quantity, product, state)
+        next_status = ListingStatus.ENDED if zero is ZeroQuantity.END else ListingStatus.INACTIVE
+        if step is None:
+            if not (refuses_zero and policy.inventory_price_sync and _QUANTITY in enabled.all):
+                return None
+            code, next_status = ZERO_STEPS[zero]
+            step = Step((code, channel))
+        return _act(policy, SyncAction.STOP, template, _NO_FIELDS, (step,), next_status=next_status)
+
+    if status is None:  # not on the channel: the list rules and the zero rule gate the upload
+        if kind is ChangeKind.DELETED or template is None:
+            return None
+        rules = policy.list_rules
+        key: _Key = (
+            kind,
+            template,
+            False,
+            listing is None or listing.template is None,
+            not enabled_product and rules.require_enabled,
+            None,
+        )
+        base = _remembered(policy, enabled, key)
+        if base.action is not SyncAction.UPLOAD:
+            return base
+        problem = unmet(rules, enabled_product, quantity, product, state)
+        if problem is not None:
+            reasons: tuple[Step, ...] = _with_assignment(
+                (Step(("list_not_met", problem)),), base.assign_to
+            )
+            return _none(policy, template, reasons, base.assign_to)
+        if refuses_zero:
+            reasons = _with_assignment((Step(("zero_not_listed", channel)),), base.assign_to)
+            return _none(policy, template, reasons, base.assign_to)
+        return base
+
+    # A stopped or ended listing (``listed`` is false): relist it, or say why not.
+    if kind is ChangeKind.DELETED:  # the stopped listing is removed with the product
+        if not policy.product_update:
+            return _none(policy, template, (_UPDATE_DISABLED,))
+        return _act(policy, SyncAction.DELIST, template, _NO_FIELDS, (_DELIST,))
+    if template is None:
+        return _none(policy, None, (_NO_TEMPLATE,))
+    if not policy.product_update:
+        return _none(policy, template, (_UPDATE_DISABLED,))
+    relist = policy.relist_rules
+    if status is _USER_STOPPED and not relist.user_stopped:
+        return _none(policy, template, (_USER_STOPPED_STEP,))
+    if not relist.automatic:
+        return _none(policy, template, (_RELIST_DISABLED,))
+    problem = unmet(relist, enabled_product, quantity, product, state)
+    if problem is not None:
+        return _none(policy, template, (Step(("relist_not_met", status.value, problem)),))
+    if refuses_zero:
+        return _none(policy, template, (Step(("zero_not_listed", channel)),))
+    fields = enabled.quantity_price
+    reasons = (Step(("relist", status.value)),)
+    if listing is not None and listing.price_managed_externally and _PRICE in fields:
+        fields = fields - {_PRICE}
+        reasons = (*reasons, _PRICE_MANAGED)
+    if not fields:
+        return _none(policy, template, (_NO_ENABLED_FIELDS,))
+    return _act(policy, SyncAction.RELIST, template, fields, reasons, next_status=_ACTIVE)
 
 
 def _not_visible_listed(policy: SyncPolicy, kind: ChangeKind, template: str | None) -> SyncDecision:

@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from policy_engine._conditions import Condition, dump_condition, load_condition
+from policy_engine._conditions import Condition, dump_condition, listing_names, load_condition
 from policy_engine._models import Product
 from policy_engine._serialization import DUMP, LOAD
 from policy_engine._validation import Checked, check, describe, is_str, non_empty
@@ -39,6 +39,17 @@ def _is_condition(value: Any) -> str | None:
     if value is None or isinstance(value, Condition):
         return None
     return f"expected a condition (a text or a tree) or null, got {describe(value)}"
+
+
+def _product_only(value: Any) -> str | None:
+    """A template's condition selects products before they have a listing: no listing state."""
+    if not isinstance(value, Condition) or not value.reads_listing:
+        return None
+    names = ", ".join(listing_names(value))
+    return (
+        f"a listing template's condition tests the product only, but this one names listing"
+        f" state ({names}): test listing state in a sync policy's list, stop or relist rules"
+    )
 
 
 def _str_tuple(values: Any) -> Any:
@@ -84,7 +95,11 @@ class ListingTemplate(Checked):
     condition: Condition | None = attrs.field(
         default=None,
         converter=_to_condition,
-        metadata={LOAD: load_condition, DUMP: dump_condition, **check(_is_condition)},
+        metadata={
+            LOAD: load_condition,
+            DUMP: dump_condition,
+            **check(_is_condition, _product_only),
+        },
     )
     inventory_policy: str = _policy_id()
     pricing_policy: str = _policy_id()

@@ -2,8 +2,8 @@
 
 ``policy-engine demo`` runs the library on a small sample store bundled with the package and prints
 what each channel would receive, and why. The other commands (``check``, ``evaluate``, ``explain``,
-``preview``, ``schema``, ``quantity-curve``) need the ``cli`` extra (click and rich):
-``pip install 'policy-engine[cli]'``. Without it, ``demo`` still runs, so a plain
+``preview``, ``schema``, ``quantity-curve``, ``stock-sync``) need the ``cli`` extra (click and
+rich): ``pip install 'policy-engine[cli]'``. Without it, ``demo`` still runs, so a plain
 ``pip install policy-engine`` can try the library at once.
 """
 
@@ -27,6 +27,7 @@ COMMANDS = (
     "schema",
     "quantity-curve",
     "serve",
+    "stock-sync",
 )
 CLI_EXTRA_HINT = "install the cli extra: pip install 'policy-engine[cli]'"
 

@@ -22,8 +22,9 @@ import click
 
 from policy_engine import _batch
 from policy_engine._allocation import AllocationPolicy, allocate_product
-from policy_engine._config import Configuration
+from policy_engine._config import Account, Configuration
 from policy_engine._curve import quantity_curve
+from policy_engine._errors import PolicyConfigError
 from policy_engine._families import (
     ChildOutcome,
     ChildRole,
@@ -39,6 +40,8 @@ from policy_engine._listing import (
     ListingOutcome,
     OutcomeError,
     evaluate_listing,
+    lifecycle_settings,
+    lifecycle_summary,
     lint,
     preview_change,
     sync_listing,
@@ -48,8 +51,8 @@ from policy_engine._price_set import PriceSet
 from policy_engine._pricing import PriceResult
 from policy_engine._schema import SCHEMA_KINDS, json_schema
 from policy_engine._serialization import unstructure
-from policy_engine._sync import ChangeKind, ProductChange
-from policy_engine._validation import fast_constructor
+from policy_engine._stock_sync import ChannelListing, StockEvent, plan_stock_sync
+from policy_engine._sync import ChangeKind, ProductChange, SyncPolicy
 from policy_engine._version import __version__
 from policy_engine.cli import _chart
 from policy_engine.cli._demo import run_demo
@@ -60,15 +63,16 @@ from policy_engine.cli._io import (
     Item,
     LoadProblem,
     ProductReader,
+    config_problem_lines,
     decode_line,
     load_configuration,
+    load_document,
     os_problem,
 )
 from policy_engine.cli._output import FORMATS, make_writer, progress, rich_console
 
 __all__ = ["cli", "run"]
 
-_make_outcome = fast_constructor(ListingOutcome)
 
 EVALUATE_COLUMNS = (
     "sku",
@@ -86,6 +90,7 @@ EVALUATE_COLUMNS = (
     "detail",
 )
 PREVIEW_COLUMNS = ("sku", "account", "what", "before", "after")
+STOCK_COLUMNS = ("account", "sku", "action", "quantity", "status", "reason")
 #: The largest ``--max`` of ``quantity-curve``.
 CURVE_LIMIT = 100_000
 
@@ -584,10 +589,13 @@ def _price_set_lines(out: list[str], prices: PriceSet) -> None:
 
 
 def _explain_text(
-    product: Product, line: int, name: str, outcomes: Sequence[tuple[ListingOutcome, Any]]
+    product: Product,
+    line: int,
+    name: str,
+    outcomes: Sequence[tuple[ListingOutcome, Any, dict[str, str] | None]],
 ) -> str:
     lines = [f"{product.sku}  {product.name}".rstrip() + f"  ({name} line {line})"]
-    for outcome, decision in outcomes:
+    for outcome, decision, lifecycle in outcomes:
         lines.append("")
         lines.append(f"account {outcome.account}")
         if outcome.template is None:
@@ -615,6 +623,9 @@ def _explain_text(
         fields = ", ".join(sorted(field.value for field in decision.fields)) or "none"
         lines.append(f"  sync      {decision.action.value} on creation; fields: {fields}")
         _steps(lines, decision.reasons)
+        if lifecycle is not None:
+            lines.append("  lifecycle what a quantity change does to the listing, by status")
+            lines.extend(f"      - {state}: {action}" for state, action in lifecycle.items())
     return "\n".join(lines) + "\n"
 
 
@@ -711,6 +722,24 @@ def _explain_family_text(
     return "\n".join(lines) + "\n"
 
 
+_DEFAULT_LIFECYCLE = lifecycle_settings(
+    Configuration(
+        sync_policies={"s": SyncPolicy(title="s")},
+        accounts=(Account(id="a", channel="aliexpress", sync_policy="s"),),
+    ),
+    "a",
+)
+
+
+def _lifecycle_of(
+    config: Configuration, product: Product, account_id: str, on: date
+) -> dict[str, str] | None:
+    """The lifecycle summary of an account whose lifecycle settings are not the defaults."""
+    if lifecycle_settings(config, account_id) == _DEFAULT_LIFECYCLE:
+        return None
+    return lifecycle_summary(config, product, account_id, on=on)
+
+
 @cli.command()
 @click.argument("config", metavar="CONFIG")
 @click.argument("products", metavar="PRODUCTS")
@@ -763,6 +792,7 @@ def explain(
             (
                 evaluate_listing(loaded, item, account, on=on),
                 sync_listing(loaded, change, account),
+                _lifecycle_of(loaded, item, account, on),
             )
             for account in account_ids
         ]
@@ -771,14 +801,18 @@ def explain(
                 "sku": item.sku,
                 "line": line,
                 "accounts": [
-                    {"outcome": unstructure(outcome), "sync": unstructure(decision)}
-                    for outcome, decision in outcomes
+                    {
+                        "outcome": unstructure(outcome),
+                        "sync": unstructure(decision),
+                        **({} if lifecycle is None else {"lifecycle": lifecycle}),
+                    }
+                    for outcome, decision, lifecycle in outcomes
                 ],
             }
             click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         else:
             click.echo(_explain_text(item, line, products, outcomes), nl=False)
-        return FAILED if any(outcome.errors for outcome, _ in outcomes) else 0
+        return FAILED if any(outcome.errors for outcome, _, _ in outcomes) else 0
     if reader.count == 0:
         raise _no_products(products)
     hint = f" ({unreadable} products could not be read)" if unreadable else ""
@@ -946,6 +980,87 @@ def allocate_command(*, config: str, products: str, fmt: str, output: str) -> in
         raise _no_products(products)
     click.echo(f"{products}: {reader.count} products, {rows} rows, {failed} failed", err=True)
     return FAILED if failed else 0
+
+
+# ------------------------------------------------------------------------------------ stock-sync
+
+
+def _stock_rows(plan: Any, listings: Sequence[ChannelListing]) -> list[dict[str, Any]]:
+    """One row per listing of the event's SKU, in the order of the listings."""
+    rows: dict[str, dict[str, Any]] = {}
+    for update in plan.updates:
+        rows[update.account] = {
+            "action": "relist" if update.action.value == "relist" else "send",
+            "quantity": update.quantity,
+            "status": None if update.next_status is None else update.next_status.value,
+            "reason": (
+                f"relists with {update.quantity}"
+                if update.action.value == "relist"
+                else f"sends {update.quantity} (rule {update.rule.value})"
+            ),
+            "sku": update.sku,
+        }
+    for stop in plan.stops:
+        rows[stop.account] = {
+            "action": "stop",
+            "quantity": None,
+            "status": stop.next_status.value,
+            "reason": stop.reason.message,
+            "sku": stop.sku,
+        }
+    for skip in plan.skipped:
+        rows[skip.account] = {
+            "action": "none",
+            "quantity": None,
+            "status": None,
+            "reason": skip.reason.message,
+            "sku": skip.sku,
+        }
+    ordered = []
+    for listing in listings:
+        row = rows.pop(listing.account, None)
+        if row is not None:
+            ordered.append({"account": listing.account, **row})
+    return ordered
+
+
+@cli.command("stock-sync")
+@click.argument("config", metavar="CONFIG")
+@click.argument("event", metavar="EVENT")
+@click.argument("listings", metavar="LISTINGS")
+@_FORMAT
+@_OUTPUT
+def stock_sync(*, config: str, event: str, listings: str, fmt: str, output: str) -> int:
+    """What a stock event sends to each channel listing of the product, and why.
+
+    EVENT is a JSON stock event; LISTINGS a JSON array of channel listings (with their
+    status: active, inactive, ended, user_stopped). One row per listing of the event's SKU:
+    send (the quantity), relist, stop (and the status after), or none, with the reason.
+    """
+    loaded = load_configuration(config)
+    stock_event = load_document(event, StockEvent)
+    channel_listings = load_document(listings, tuple[ChannelListing, ...])
+    try:
+        plan = plan_stock_sync(stock_event, channel_listings, loaded)
+    except PolicyConfigError as error:
+        raise CliError(config_problem_lines(listings, error), FAILED) from None
+    rows = _stock_rows(plan, channel_listings)
+    with _output(output) as out:
+        to_terminal = output == "-" and sys.stdout.isatty()
+        writer = make_writer(
+            fmt,
+            out,
+            STOCK_COLUMNS,
+            text=lambda row: {key: "-" if value is None else value for key, value in row.items()},
+            numeric=("quantity",),
+            console=rich_console(out) if to_terminal and fmt == "table" else None,
+        )
+        try:
+            for row in rows:
+                writer.write(row)
+        finally:
+            writer.close()
+    return 0
 
 
 # ---------------------------------------------------------------------------------------- schema

@@ -22,7 +22,13 @@ from typing import IO, Any, NoReturn
 import attrs
 
 from policy_engine._batch import chunked
-from policy_engine._config import Configuration, json_depth, load_config
+from policy_engine._config import (
+    Configuration,
+    json_depth,
+    load_config,
+    parse_json_document,
+    read_document,
+)
 from policy_engine._errors import PolicyConfigError
 from policy_engine._families import ProductFamily
 from policy_engine._jsonio import NOT_DECODED, fast_decode
@@ -116,6 +122,26 @@ def load_configuration(name: str) -> Configuration:
             # The file's bytes, not its JSON, are wrong: the line names the byte, not a path.
             lines = [line.removesuffix(" @ $") for line in lines]
         raise CliError(lines, FAILED) from None
+    except OSError as error:
+        raise os_problem(name, error) from None
+
+
+def load_document(name: str, cls: Any) -> Any:
+    """Load one JSON document of a model (``cls``, e.g. ``tuple[ChannelListing, ...]``).
+
+    Raises:
+        CliError: every problem with its JSON path, one per line (exit 1); a file that cannot
+            be read (exit 2).
+    """
+    try:
+        data = parse_json_document(read_document(Path(name)), source=name)
+        return structure(data, cls)
+    except PolicyConfigError as error:
+        raise CliError(config_problem_lines(name, error), FAILED) from None
+    except UnicodeDecodeError as error:
+        raise CliError(
+            [f"{name}: not UTF-8 text (byte {error.start}: {error.reason})"], FAILED
+        ) from None
     except OSError as error:
         raise os_problem(name, error) from None
 

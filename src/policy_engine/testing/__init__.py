@@ -44,6 +44,14 @@ from policy_engine.testing._fuzz import (
 )
 from policy_engine.testing._images import image_policies
 from policy_engine.testing._inventory import inventory_policies, msi_settings, thresholds
+from policy_engine.testing._lifecycle import (
+    lifecycle_listings,
+    lifecycle_sync_policies,
+    list_rules,
+    relist_rules,
+    stop_rules,
+    zero_channel_profiles,
+)
 from policy_engine.testing._models import (
     attribute_values,
     images,
@@ -117,6 +125,9 @@ __all__ = [
     "images",
     "inventory_policies",
     "json_values",
+    "lifecycle_listings",
+    "lifecycle_sync_policies",
+    "list_rules",
     "listing_templates",
     "listings",
     "log_records",
@@ -132,15 +143,18 @@ __all__ = [
     "pricing_policies",
     "product_changes",
     "products",
+    "relist_rules",
     "shipment_lines",
     "shipments",
     "skus",
     "source_items",
     "stock_events",
     "stocks",
+    "stop_rules",
     "sync_history_records",
     "sync_policies",
     "sync_products",
     "thresholds",
     "whole_endings",
+    "zero_channel_profiles",
 ]
