@@ -401,7 +401,7 @@ class TestSqliteSink:
         connection = sqlite3.connect(path)
         try:
             assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-            assert connection.execute("PRAGMA user_version").fetchone() == (1,)
+            assert connection.execute("PRAGMA user_version").fetchone() == (2,)
             names = {
                 row[0]
                 for row in connection.execute(

@@ -36,6 +36,7 @@ from policy_engine._models import Product, ProductType, Visibility
 from policy_engine._orders import OrderPolicy
 from policy_engine._pricing import PriceResult, PricingPolicy, compute_price
 from policy_engine._serialization import LOAD, load_json_value, unstructure
+from policy_engine._stamp import STAMP_FIELD, Stamp
 from policy_engine._steps import Step, define_messages
 from policy_engine._sync import (
     ChangeKind,
@@ -134,6 +135,9 @@ class ListingOutcome:
         images: The image selection (``None`` without a template).
         errors: Each part that failed, with its error.
         reasons: Why the listing has (or lacks) a template.
+        stamp: Which decision this is, and the configuration revision and engine version
+            that took it (:class:`~policy_engine.Stamp`), or ``None`` (see
+            :func:`~policy_engine.stamped`).
     """
 
     sku: str
@@ -144,6 +148,7 @@ class ListingOutcome:
     images: ImageSelection | None
     errors: tuple[OutcomeError, ...]
     reasons: tuple[Step, ...]
+    stamp: Stamp | None = attrs.field(default=None, eq=False, metadata=STAMP_FIELD)
 
     @property
     def ok(self) -> bool:

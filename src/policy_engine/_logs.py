@@ -35,20 +35,24 @@ from policy_engine._limits import MAX_INTEGER, MAX_ITEMS, MAX_JSON_DEPTH, MAX_ST
 from policy_engine._serialization import (
     DUMP,
     LOAD,
+    OMIT_NONE,
     Invalid,
     fail,
     load_json_value,
     structure,
     unstructure,
 )
+from policy_engine._stamp import STAMP_FIELD, Stamp, is_stamp_or_none
 from policy_engine._steps import Step
 from policy_engine._stock_sync import (
+    ChannelListing,
+    StockEvent,
     StockSyncPlan,
     SyncHistoryRecord,
     is_aware_datetime,
     load_aware_datetime,
 )
-from policy_engine._sync import SyncAction, SyncDecision, SyncPolicy
+from policy_engine._sync import ProductChange, SyncAction, SyncDecision, SyncPolicy
 from policy_engine._validation import (
     Checked,
     FrozenDict,
@@ -328,6 +332,16 @@ def _dump_reasons(reasons: tuple[Step, ...]) -> list[dict[str, Any]]:
 
 
 _AT = {LOAD: load_aware_datetime, **check(is_aware_datetime)}
+_STAMP = {**STAMP_FIELD, **check(is_stamp_or_none)}
+
+
+def _is_change_or_none(value: Any) -> str | None:
+    if value is None or type(value) is ProductChange:
+        return None
+    return f"expected a product change or null, got {describe(value)}"
+
+
+_CHANGE = {OMIT_NONE: True, **check(_is_change_or_none)}
 
 
 # ----------------------------------------------------------------------------------- records
@@ -346,6 +360,10 @@ class ActivityRecord(Checked):
             (:func:`step_with_message`, or a ``message`` in the JSON form that differs from the
             code's template text) is kept.
         template: The decision's listing template, or ``None``.
+        stamp: The decision's :class:`~policy_engine.Stamp` (its id, configuration revision
+            and engine version), or ``None``.
+        change: The product change the decision was taken for (its input, so that
+            :func:`~policy_engine.replay` can decide it again), or ``None`` when not logged.
     """
 
     at: datetime = attrs.field(metadata=_AT)
@@ -357,6 +375,8 @@ class ActivityRecord(Checked):
         metadata={LOAD: _load_reasons, DUMP: _dump_reasons, **check(_all_steps)},
     )
     template: str | None = attrs.field(default=None, metadata=check(is_str_or_none))
+    stamp: Stamp | None = attrs.field(default=None, metadata=_STAMP)
+    change: ProductChange | None = attrs.field(default=None, metadata=_CHANGE)
 
 
 @attrs.frozen(kw_only=True)
@@ -371,6 +391,7 @@ class FeedRecord(Checked):
         payload: The data sent, by name (``{"quantity": 7, "price": "19.90"}``, or a whole
             marketplace request): any JSON value (:data:`PayloadValue`), kept immutable. A
             ``Decimal`` is stored as its string, so money never becomes a float.
+        stamp: The decision's :class:`~policy_engine.Stamp`, or ``None``.
     """
 
     at: datetime = attrs.field(metadata=_AT)
@@ -384,6 +405,7 @@ class FeedRecord(Checked):
         converter=_to_payload,
         metadata={LOAD: _load_payload, DUMP: _dump_payload, **check(_check_payload)},
     )
+    stamp: Stamp | None = attrs.field(default=None, metadata=_STAMP)
 
 
 #: Any record a sink takes.
@@ -399,9 +421,17 @@ _TYPES_BY_NAME: Mapping[str, type[Any]] = {name: cls for cls, name in _TYPE_NAME
 
 
 def activity_record(
-    decision: SyncDecision, *, account: str, sku: str, at: datetime
+    decision: SyncDecision,
+    *,
+    account: str,
+    sku: str,
+    at: datetime,
+    change: ProductChange | None = None,
 ) -> ActivityRecord:
-    """The activity record of a synchronization decision."""
+    """The activity record of a synchronization decision.
+
+    The record carries the decision's stamp, and ``change`` (the decision's input) when given.
+    """
     return ActivityRecord(
         at=at,
         account=account,
@@ -409,6 +439,8 @@ def activity_record(
         action=decision.action,
         reasons=decision.reasons,
         template=decision.template,
+        stamp=decision.stamp,
+        change=change,
     )
 
 
@@ -427,6 +459,7 @@ def feed_record(
         sku=sku,
         fields=decision.fields,
         payload=FrozenDict() if payload is None else payload,
+        stamp=decision.stamp,
     )
 
 
@@ -458,16 +491,21 @@ def log_decision(
     sku: str,
     at: datetime,
     payload: Mapping[str, Any] | None = None,
+    change: ProductChange | None = None,
 ) -> int:
     """Write what a decision's log switches ask for; return how many records were written.
 
     An activity record when ``decision.log_activity`` (the sync policy's ``activity_log``); a
     feed record with ``payload`` when ``decision.log_feed`` (the policy's ``feed_log``, for an
-    action other than ``none``). Both go to the sink in one batch.
+    action other than ``none``). Both go to the sink in one batch, with the decision's stamp.
+    ``change``, the product change decided, is kept in the activity record so that the
+    decision can be replayed (:func:`~policy_engine.replay`).
     """
     records: list[LogRecord] = []
     if decision.log_activity:
-        records.append(activity_record(decision, account=account, sku=sku, at=at))
+        records.append(
+            activity_record(decision, account=account, sku=sku, at=at, change=change)
+        )
     if decision.log_feed:
         records.append(feed_record(decision, account=account, sku=sku, at=at, payload=payload))
     return sink.write(records) if records else 0
@@ -476,11 +514,20 @@ def log_decision(
 _QUANTITY_FIELDS = frozenset({SyncField.QUANTITY})
 
 
-def log_stock_sync(sink: LogSink, plan: StockSyncPlan, switches: Configuration | SyncPolicy) -> int:
+def log_stock_sync(
+    sink: LogSink,
+    plan: StockSyncPlan,
+    switches: Configuration | SyncPolicy,
+    *,
+    event: StockEvent | None = None,
+    listings: Iterable[ChannelListing] | None = None,
+) -> int:
     """Write a stock sync plan's records as the sync policies' switches ask; return the count.
 
     ``switches`` is the configuration the plan was made with (each account's own sync policy
-    decides), or one sync policy whose switches apply to every account.
+    decides), or one sync policy whose switches apply to every account. Every record carries
+    the plan's stamp; given the plan's ``event`` and ``listings`` (its input), the history
+    record keeps them, so that the event can be replayed (:func:`~policy_engine.replay`).
 
     - The plan's history record is written when ``activity_log`` is on: for a configuration,
       when it is on for at least one account the plan touched (sent to or skipped).
@@ -493,6 +540,14 @@ def log_stock_sync(sink: LogSink, plan: StockSyncPlan, switches: Configuration |
         PolicyConfigError: the plan names an account the configuration does not have.
     """
     history = plan.history
+    stamp = plan.stamp if plan.stamp is not None else history.stamp
+    if stamp is not history.stamp or event is not None:
+        history = attrs.evolve(
+            history,
+            stamp=stamp,
+            event=event if event is not None else history.event,
+            listings=tuple(listings) if listings is not None else history.listings,
+        )
     if isinstance(switches, SyncPolicy):
         activity = switches.activity_log
         feed_accounts = None if switches.feed_log else frozenset[str]()
@@ -520,6 +575,7 @@ def log_stock_sync(sink: LogSink, plan: StockSyncPlan, switches: Configuration |
             sku=update.sku,
             fields=_QUANTITY_FIELDS,
             payload={"quantity": update.quantity},
+            stamp=stamp,
         )
         for update in plan.updates
         if feed_accounts is None or update.account in feed_accounts
@@ -814,7 +870,9 @@ def _check_limit(limit: object) -> int | None:
 
 # ------------------------------------------------------------------------------------ SQLite
 
-SCHEMA_VERSION = 1
+#: ``PRAGMA user_version`` of an up-to-date log database. Version 1 had no stamp or input
+#: columns; opening one adds them (``ALTER TABLE ... ADD COLUMN``: its rows stay as they are).
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS activity (
@@ -852,6 +910,33 @@ CREATE INDEX IF NOT EXISTS history_sku_at ON history (sku, at_us);
 """
 
 _SCHEMA_STATEMENTS = tuple(part.strip() for part in _SCHEMA.split(";") if part.strip())
+
+#: The columns version 2 adds to each table (null in the rows of a version 1 log).
+_STAMP_COLUMNS: Mapping[str, tuple[str, ...]] = {
+    "activity": ("decision_id", "config_revision", "engine_version", "input"),
+    "feed": ("decision_id", "config_revision", "engine_version"),
+    "history": ("decision_id", "config_revision", "engine_version", "input"),
+}
+_STAMP_INDEXES = tuple(
+    f"CREATE INDEX IF NOT EXISTS {table}_{column} ON {table} ({column})"
+    for table in _STAMP_COLUMNS
+    for column in ("decision_id", "config_revision")
+)
+
+
+def _columns(connection: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
+
+
+def _migrate(connection: sqlite3.Connection) -> None:
+    """Add the stamp and input columns a version 1 log lacks, and their indexes."""
+    for table, added in _STAMP_COLUMNS.items():
+        present = _columns(connection, table)
+        for column in added:
+            if column not in present:
+                connection.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
+    for statement in _STAMP_INDEXES:
+        connection.execute(statement)
 
 #: The default busy timeout of :class:`SqliteSink`, in seconds.
 DEFAULT_TIMEOUT = 30.0
@@ -892,17 +977,37 @@ class LogWriteError(PolicyEngineError):
         return (type(self), (self.path, self.attempts, self._reason))
 
 
+_STAMPED = "decision_id, config_revision, engine_version"
 _INSERT_ACTIVITY = (
-    "INSERT INTO activity (at, at_us, account, sku, action, template, reasons)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+    f"INSERT INTO activity (at, at_us, account, sku, action, template, reasons, {_STAMPED},"
+    " input) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_FEED = (
-    "INSERT INTO feed (at, at_us, account, sku, fields, payload) VALUES (?, ?, ?, ?, ?, ?)"
+    f"INSERT INTO feed (at, at_us, account, sku, fields, payload, {_STAMPED})"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_HISTORY = (
-    "INSERT INTO history (at, at_us, sku, source, origin_account, sent, skipped)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+    f"INSERT INTO history (at, at_us, sku, source, origin_account, sent, skipped, {_STAMPED},"
+    " input) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+_NO_STAMP = (None, None, None)
+
+
+def _stamp_columns(stamp: Stamp | None) -> tuple[str | None, ...]:
+    if stamp is None:
+        return _NO_STAMP
+    return (stamp.decision_id, stamp.config_revision, stamp.engine_version)
+
+
+def _history_input(record: SyncHistoryRecord) -> str | None:
+    if record.event is None and record.listings is None:
+        return None
+    return _dumps(
+        {
+            "event": None if record.event is None else unstructure(record.event),
+            "listings": None if record.listings is None else unstructure(record.listings),
+        }
+    )
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -973,6 +1078,7 @@ class SqliteSink(_ClosingSink):
         try:
             for statement in _SCHEMA_STATEMENTS:
                 connection.execute(statement)
+            _migrate(connection)
             connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except BaseException:
             connection.execute("ROLLBACK")
@@ -1038,6 +1144,8 @@ class SqliteSink(_ClosingSink):
                         record.origin_account,
                         _dumps(record.sent),
                         _dumps(record.skipped),
+                        *_stamp_columns(record.stamp),
+                        _history_input(record),
                     )
                 )
             elif type(record) is ActivityRecord:
@@ -1050,6 +1158,8 @@ class SqliteSink(_ClosingSink):
                         record.action.value,
                         record.template,
                         _reasons_json(record.reasons),
+                        *_stamp_columns(record.stamp),
+                        None if record.change is None else _dumps(unstructure(record.change)),
                     )
                 )
             else:
@@ -1061,6 +1171,7 @@ class SqliteSink(_ClosingSink):
                         record.sku,
                         _dumps(sorted(record.fields)),
                         _dumps(_dump_payload(record.payload)),
+                        *_stamp_columns(record.stamp),
                     )
                 )
         if not listed:
@@ -1092,18 +1203,12 @@ class SqliteSink(_ClosingSink):
         self._connection.close()
 
 
-_SELECT_HISTORY = (
-    "SELECT sku, source, at, origin_account, sent, skipped FROM history"
-    " WHERE sku = ? ORDER BY at_us DESC, id DESC LIMIT ?"
-)
-_SELECT_ACTIVITY = (
-    "SELECT at, account, sku, action, template, reasons FROM activity"
-    " WHERE sku = ? ORDER BY at_us DESC, id DESC LIMIT ?"
-)
-_SELECT_FEED = (
-    "SELECT at, account, sku, fields, payload FROM feed"
-    " WHERE sku = ? ORDER BY at_us DESC, id DESC LIMIT ?"
-)
+#: The columns each reader selects, the stamp and input columns last (a version 1 log,
+#: opened only for reading, lacks them: they read as null).
+_HISTORY_COLUMNS = "sku, source, at, origin_account, sent, skipped"
+_ACTIVITY_COLUMNS = "at, account, sku, action, template, reasons"
+_FEED_COLUMNS = "at, account, sku, fields, payload"
+_BY_SKU = " WHERE sku = ? ORDER BY at_us DESC, id DESC LIMIT ?"
 
 _Source: TypeAlias = sqlite3.Connection | str | os.PathLike[str]
 
@@ -1142,13 +1247,33 @@ def _rows(
     sku: str,
     limit: int | None,
 ) -> list[Any]:
-    found = connection.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
-    ).fetchone()
-    if found is None:
+    statement = select_statement(connection, table, select)
+    if statement is None:
         return []
-    rows = connection.execute(select, (sku, -1 if limit is None else limit)).fetchall()
-    return [build(row) for row in rows]
+    rows = connection.execute(statement + _BY_SKU, (sku, -1 if limit is None else limit))
+    return [build(row) for row in rows.fetchall()]
+
+
+def select_statement(connection: sqlite3.Connection, table: str, columns: str) -> str | None:
+    """``SELECT columns, <stamp and input columns> FROM table``; ``None`` without the table.
+
+    The stamp and input columns a version 1 log lacks are selected as null.
+    """
+    present = _columns(connection, table)
+    if not present:
+        return None
+    added = ", ".join(
+        column if column in present else f"NULL AS {column}"
+        for column in _STAMP_COLUMNS[table]
+    )
+    return f"SELECT {columns}, {added} FROM {table}"  # noqa: S608 - our own names
+
+
+def _stamp_of(row: tuple[Any, ...], start: int) -> Stamp | None:
+    decision_id, revision, version = row[start : start + 3]
+    if decision_id is None or revision is None or version is None:
+        return None
+    return Stamp(decision_id=decision_id, config_revision=revision, engine_version=version)
 
 
 def _json_columns(names: str, *columns: Any) -> list[Any]:
@@ -1177,7 +1302,7 @@ def sync_history(
     return _query(
         connection_or_path,
         table="history",
-        select=_SELECT_HISTORY,
+        select=_HISTORY_COLUMNS,
         build=_history_record,
         sku=sku,
         limit=limit,
@@ -1200,7 +1325,7 @@ def activity_history(
     return _query(
         connection_or_path,
         table="activity",
-        select=_SELECT_ACTIVITY,
+        select=_ACTIVITY_COLUMNS,
         build=_activity_record,
         sku=sku,
         limit=limit,
@@ -1222,7 +1347,7 @@ def feed_history(
     return _query(
         connection_or_path,
         table="feed",
-        select=_SELECT_FEED,
+        select=_FEED_COLUMNS,
         build=_feed_record,
         sku=sku,
         limit=limit,
@@ -1239,7 +1364,12 @@ def _history_record(row: tuple[Any, ...]) -> SyncHistoryRecord:
         "sent": sent,
         "skipped": skipped,
     }
-    return structure(data, SyncHistoryRecord)
+    if row[9] is not None:
+        (data_input,) = _json_columns("input column", row[9])
+        data.update(data_input)
+    record = structure(data, SyncHistoryRecord)
+    stamp = _stamp_of(row, 6)
+    return record if stamp is None else attrs.evolve(record, stamp=stamp)
 
 
 def _activity_record(row: tuple[Any, ...]) -> ActivityRecord:
@@ -1252,10 +1382,16 @@ def _activity_record(row: tuple[Any, ...]) -> ActivityRecord:
         "template": row[4],
         "reasons": reasons,
     }
-    return structure(data, ActivityRecord)
+    if row[9] is not None:
+        (data["change"],) = _json_columns("input column", row[9])
+    record = structure(data, ActivityRecord)
+    stamp = _stamp_of(row, 6)
+    return record if stamp is None else attrs.evolve(record, stamp=stamp)
 
 
 def _feed_record(row: tuple[Any, ...]) -> FeedRecord:
     fields, payload = _json_columns("fields/payload columns", row[3], row[4])
     data = {"at": row[0], "account": row[1], "sku": row[2], "fields": fields, "payload": payload}
-    return structure(data, FeedRecord)
+    record = structure(data, FeedRecord)
+    stamp = _stamp_of(row, 5)
+    return record if stamp is None else attrs.evolve(record, stamp=stamp)

@@ -23,6 +23,7 @@ import attrs
 
 from policy_engine._errors import PolicyConfigError, PolicyEngineError
 from policy_engine._models import Product, Visibility, _to_money
+from policy_engine._stamp import STAMP_FIELD, Stamp
 from policy_engine._steps import Step, define_messages
 from policy_engine._validation import (
     Checked,
@@ -278,6 +279,9 @@ class OrderPlan:
         shipping_amount: The shipping the channel charged (``ChannelOrder.shipping_amount``).
         tax_amount: The tax the channel charged (``ChannelOrder.tax_amount``), also when
             ``apply_store_taxes`` has the store compute its own.
+        stamp: Which decision this is, and the configuration revision and engine version
+            that took it (:class:`~policy_engine.Stamp`), or ``None`` (see
+            :func:`~policy_engine.stamped`).
     """
 
     create: bool
@@ -295,6 +299,7 @@ class OrderPlan:
     currency: str = "USD"
     shipping_amount: Decimal = Decimal(0)
     tax_amount: Decimal = Decimal(0)
+    stamp: Stamp | None = attrs.field(default=None, eq=False, metadata=STAMP_FIELD)
 
 
 _line = fast_constructor(PlannedLine)

@@ -57,6 +57,7 @@ from policy_engine._validation import (
 __all__ = [
     "DUMP",
     "LOAD",
+    "OMIT_NONE",
     "Invalid",
     "load_json_value",
     "load_money",
@@ -72,6 +73,10 @@ LOAD = "policy_engine.load"
 
 #: Field metadata key of a custom dumper: ``dumper(value) -> JSON-compatible data``.
 DUMP = "policy_engine.dump"
+
+#: Field metadata key: a field left out of the dumped data while it is ``None`` (a field added
+#: to a model later, so that what the model dumped before stays the same).
+OMIT_NONE = "policy_engine.omit_none"
 
 #: Quantities lie strictly below this magnitude (``MAX_QUANTITY`` is the largest accepted).
 QUANTITY_BOUND = 10**15
@@ -598,12 +603,32 @@ def _unknown_field_message(key: object, names: list[str]) -> str:
 
 def _unstructure_attrs(converter: cattrs.Converter, cls: type[Any]) -> Callable[[Any], Any]:
     fields = [field for field in attrs.fields(cls) if field.init]
-    dumpers = [(field.name, field.metadata.get(DUMP, converter.unstructure)) for field in fields]
+    dumpers = [
+        (field.name, field.metadata.get(DUMP, converter.unstructure))
+        for field in fields
+        if not field.metadata.get(OMIT_NONE)
+    ]
+    optional = [
+        (field.name, field.metadata.get(DUMP, converter.unstructure))
+        for field in fields
+        if field.metadata.get(OMIT_NONE)
+    ]
 
     def _dump(obj: Any) -> dict[str, Any]:
         return {name: dump(getattr(obj, name)) for name, dump in dumpers}
 
-    return _dump
+    if not optional:
+        return _dump
+
+    def _dump_present(obj: Any) -> dict[str, Any]:
+        data = {name: dump(getattr(obj, name)) for name, dump in dumpers}
+        for name, dump in optional:
+            value = getattr(obj, name)
+            if value is not None:
+                data[name] = dump(value)
+        return data
+
+    return _dump_present
 
 
 def _dump_step(step: Step) -> dict[str, Any]:

@@ -27,7 +27,8 @@ from policy_engine._config import Account, Configuration
 from policy_engine._inventory import QuantityResult, QuantityRule, compute_quantity
 from policy_engine._listing import DISABLED
 from policy_engine._models import Product, Stock
-from policy_engine._serialization import LOAD, fail
+from policy_engine._serialization import LOAD, OMIT_NONE, fail
+from policy_engine._stamp import STAMP_FIELD, Stamp
 from policy_engine._steps import Step, define_messages
 from policy_engine._validation import (
     Checked,
@@ -253,6 +254,11 @@ class SyncHistoryRecord:
         origin_account: The account an order came from, or ``None``.
         sent: Account id → the quantity sent to it.
         skipped: Account id → the reason code of a listing that got nothing.
+        stamp: Which decision this is, and the configuration revision and engine version
+            that took it (:class:`~policy_engine.Stamp`), or ``None`` (see
+            :func:`~policy_engine.stamped`).
+        event: The stock event, when the host logged its input (for a replay), else ``None``.
+        listings: The listings the event was planned for, when the host logged its input.
     """
 
     sku: str
@@ -261,6 +267,11 @@ class SyncHistoryRecord:
     origin_account: str | None
     sent: FrozenDict[str, int]
     skipped: FrozenDict[str, str]
+    stamp: Stamp | None = attrs.field(default=None, metadata=STAMP_FIELD)
+    event: StockEvent | None = attrs.field(default=None, metadata={OMIT_NONE: True})
+    listings: tuple[ChannelListing, ...] | None = attrs.field(
+        default=None, metadata={OMIT_NONE: True}
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -271,11 +282,15 @@ class StockSyncPlan:
         updates: The quantities to send, in the order of the listings given.
         skipped: The listings of the SKU that get nothing, each with its reason.
         history: The event's history record (one per event, even when nothing is sent).
+        stamp: Which decision this is, and the configuration revision and engine version
+            that took it (:class:`~policy_engine.Stamp`), or ``None`` (see
+            :func:`~policy_engine.stamped`).
     """
 
     updates: tuple[StockUpdate, ...]
     skipped: tuple[StockSkip, ...]
     history: SyncHistoryRecord
+    stamp: Stamp | None = attrs.field(default=None, eq=False, metadata=STAMP_FIELD)
 
 
 _update = fast_constructor(StockUpdate)

@@ -30,6 +30,7 @@ from policy_engine._channels import (
 )
 from policy_engine._limits import MAX_ATTRIBUTES, MAX_ID_LENGTH, MAX_ITEMS, MAX_NAME_LENGTH
 from policy_engine._models import Product, Stock, Visibility, _is_money_or_none, _to_money
+from policy_engine._stamp import STAMP_FIELD, Stamp
 from policy_engine._steps import Step, define_messages
 from policy_engine._validation import (
     JSON_SCHEMA,
@@ -271,6 +272,9 @@ class SyncDecision:
         reasons: Why, in order (never empty); each a :class:`~policy_engine.Step`.
         log_activity: Whether the host records the decision in its activity log.
         log_feed: Whether the host records the data sent in its feed log.
+        stamp: Which decision this is, and the configuration revision and engine version
+            that took it (:class:`~policy_engine.Stamp`), or ``None`` (see
+            :func:`~policy_engine.stamped`).
     """
 
     action: SyncAction
@@ -280,6 +284,7 @@ class SyncDecision:
     reasons: tuple[Step, ...]
     log_activity: bool
     log_feed: bool
+    stamp: Stamp | None = attrs.field(default=None, eq=False, metadata=STAMP_FIELD)
 
 
 # ------------------------------------------------------------------------------------ policy

@@ -472,13 +472,22 @@ def fast_constructor(cls: type[_T]) -> Callable[..., _T]:
     Results are built in hot loops and need no checks (the library builds them from valid
     policies); writing the slots directly costs about 40 % of attrs' frozen ``__init__``. The
     object is indistinguishable from one built by ``cls(**fields)``: the arguments are the
-    fields in declaration order, and every field must be given.
+    fields in declaration order, and every field must be given except trailing ones whose
+    default is ``None`` (a result's optional :class:`~policy_engine.Stamp`, say).
     """
-    names = [field.name for field in attrs.fields(cls)]  # type: ignore[arg-type]
+    fields = attrs.fields(cls)  # type: ignore[arg-type]
+    names = [field.name for field in fields]
     namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
     for name in names:
         namespace[f"_set_{name}"] = cls.__dict__[name].__set__
-    arguments = ", ".join(names)
+    # A trailing field with a plain default (``None``) may be left out, as with ``cls(...)``.
+    optional = [
+        field.default is None and all(later.default is None for later in fields[index:])
+        for index, field in enumerate(fields)
+    ]
+    arguments = ", ".join(
+        f"{name}=None" if last else name for name, last in zip(names, optional, strict=True)
+    )
     body = "".join(f"    _set_{name}(obj, {name})\n" for name in names)
     source = f"def make({arguments}):\n    obj = _new(_cls)\n{body}    return obj\n"
     exec(source, namespace)  # noqa: S102 - the source is built from the class's own field names
