@@ -5,6 +5,17 @@ Everything public is importable from here; the modules behind it are private.
 
 from __future__ import annotations
 
+from policy_engine._audit import (
+    ReasonCount,
+    ReplayChange,
+    ReplayReport,
+    TimelineEntry,
+    read_log,
+    replay,
+    stamp_for,
+    stamped,
+    timeline,
+)
 from policy_engine._batch import evaluate_many, evaluate_partitions
 from policy_engine._channels import (
     BUILTIN_CHANNELS,
@@ -187,6 +198,7 @@ from policy_engine._pricing import (
 )
 from policy_engine._schema import SCHEMA_KINDS, json_schema
 from policy_engine._serialization import structure, unstructure
+from policy_engine._stamp import Stamp
 from policy_engine._steps import Step, message_templates
 from policy_engine._stock_sync import (
     ChannelListing,
@@ -319,7 +331,10 @@ __all__ = [
     "ProductType",
     "QuantityResult",
     "QuantityRule",
+    "ReasonCount",
     "Referrer",
+    "ReplayChange",
+    "ReplayReport",
     "Resolution",
     "Rounding",
     "Shipment",
@@ -329,6 +344,7 @@ __all__ = [
     "SkuResolver",
     "SourceItem",
     "SqliteSink",
+    "Stamp",
     "Step",
     "Stock",
     "StockEvent",
@@ -343,6 +359,7 @@ __all__ = [
     "SyncPolicy",
     "TemplateInUseError",
     "Threshold",
+    "TimelineEntry",
     "VariantAction",
     "VariantChange",
     "Visibility",
@@ -382,19 +399,24 @@ __all__ = [
     "preview_change",
     "quantity_curve",
     "read_json_lines",
+    "read_log",
     "remove_policy",
     "remove_template",
+    "replay",
     "resolve",
     "select_images",
     "sent_fields",
     "set_policy",
     "set_template",
+    "stamp_for",
+    "stamped",
     "step_with_message",
     "structure",
     "sync_family",
     "sync_history",
     "sync_history_json_lines",
     "sync_listing",
+    "timeline",
     "unstructure",
     "validate_image_upload",
 ]

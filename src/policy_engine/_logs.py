@@ -503,9 +503,7 @@ def log_decision(
     """
     records: list[LogRecord] = []
     if decision.log_activity:
-        records.append(
-            activity_record(decision, account=account, sku=sku, at=at, change=change)
-        )
+        records.append(activity_record(decision, account=account, sku=sku, at=at, change=change))
     if decision.log_feed:
         records.append(feed_record(decision, account=account, sku=sku, at=at, payload=payload))
     return sink.write(records) if records else 0
@@ -938,6 +936,7 @@ def _migrate(connection: sqlite3.Connection) -> None:
     for statement in _STAMP_INDEXES:
         connection.execute(statement)
 
+
 #: The default busy timeout of :class:`SqliteSink`, in seconds.
 DEFAULT_TIMEOUT = 30.0
 #: The default number of retries of a write refused for a lock.
@@ -977,18 +976,17 @@ class LogWriteError(PolicyEngineError):
         return (type(self), (self.path, self.attempts, self._reason))
 
 
-_STAMPED = "decision_id, config_revision, engine_version"
 _INSERT_ACTIVITY = (
-    f"INSERT INTO activity (at, at_us, account, sku, action, template, reasons, {_STAMPED},"
-    " input) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO activity (at, at_us, account, sku, action, template, reasons, decision_id,"
+    " config_revision, engine_version, input) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_FEED = (
-    f"INSERT INTO feed (at, at_us, account, sku, fields, payload, {_STAMPED})"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO feed (at, at_us, account, sku, fields, payload, decision_id, config_revision,"
+    " engine_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_HISTORY = (
-    f"INSERT INTO history (at, at_us, sku, source, origin_account, sent, skipped, {_STAMPED},"
-    " input) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO history (at, at_us, sku, source, origin_account, sent, skipped, decision_id,"
+    " config_revision, engine_version, input) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _NO_STAMP = (None, None, None)
 
@@ -1008,6 +1006,7 @@ def _history_input(record: SyncHistoryRecord) -> str | None:
             "listings": None if record.listings is None else unstructure(record.listings),
         }
     )
+
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -1263,8 +1262,7 @@ def select_statement(connection: sqlite3.Connection, table: str, columns: str) -
     if not present:
         return None
     added = ", ".join(
-        column if column in present else f"NULL AS {column}"
-        for column in _STAMP_COLUMNS[table]
+        column if column in present else f"NULL AS {column}" for column in _STAMP_COLUMNS[table]
     )
     return f"SELECT {columns}, {added} FROM {table}"  # noqa: S608 - our own names
 

@@ -1,11 +1,12 @@
 """The stamp of a decision: which decision it was, and which configuration and engine took it.
 
 A :class:`Stamp` names one decision (``decision_id``), the configuration that decided it
-(``config_revision``, the content hash of :func:`~policy_engine.config_revision`) and the version
-of the engine. Results (:class:`~policy_engine.SyncDecision`, :class:`~policy_engine.ListingOutcome`,
-:class:`~policy_engine.StockSyncPlan`, :class:`~policy_engine.OrderPlan`) and log records carry
-one in their optional ``stamp`` field, so a decision can be audited and replayed later. This
-module holds only the model: results in every module refer to it.
+(``config_revision``, the content hash of :func:`~policy_engine.config_revision`) and the
+version of the engine. Results (:class:`~policy_engine.SyncDecision`,
+:class:`~policy_engine.ListingOutcome`, :class:`~policy_engine.StockSyncPlan`,
+:class:`~policy_engine.OrderPlan`) and log records carry one in their optional ``stamp``
+field, so a decision can be audited and replayed later. This module holds only the model:
+results in every module refer to it.
 """
 
 from __future__ import annotations
