@@ -196,6 +196,14 @@ from policy_engine._pricing import (
     compute_price,
     currency_places,
 )
+from policy_engine._scenarios import (
+    Scenario,
+    ScenarioResult,
+    load_scenario,
+    run_scenario,
+    scenario_coverage,
+    write_expectations,
+)
 from policy_engine._schema import SCHEMA_KINDS, json_schema
 from policy_engine._serialization import structure, unstructure
 from policy_engine._stamp import Stamp
@@ -337,6 +345,8 @@ __all__ = [
     "ReplayReport",
     "Resolution",
     "Rounding",
+    "Scenario",
+    "ScenarioResult",
     "Shipment",
     "ShipmentError",
     "ShipmentLine",
@@ -389,6 +399,7 @@ __all__ = [
     "json_schema",
     "lint",
     "load_config",
+    "load_scenario",
     "log_decision",
     "log_stock_sync",
     "message_templates",
@@ -404,6 +415,8 @@ __all__ = [
     "remove_template",
     "replay",
     "resolve",
+    "run_scenario",
+    "scenario_coverage",
     "select_images",
     "sent_fields",
     "set_policy",
@@ -419,4 +432,5 @@ __all__ = [
     "timeline",
     "unstructure",
     "validate_image_upload",
+    "write_expectations",
 ]

@@ -18,7 +18,18 @@ from policy_engine.cli._demo import run_demo
 
 __all__ = ["main"]
 
-COMMANDS = ("demo", "check", "evaluate", "explain", "preview", "schema", "quantity-curve")
+COMMANDS = (
+    "demo",
+    "check",
+    "evaluate",
+    "explain",
+    "preview",
+    "schema",
+    "quantity-curve",
+    "replay",
+    "why",
+    "test",
+)
 CLI_EXTRA_HINT = "install the cli extra: pip install 'policy-engine[cli]'"
 
 _MINIMAL_USAGE = f"""\

@@ -885,3 +885,7 @@ def quantity_curve_command(
         _chart.save_plot(policy_id, policy, points, plot)
         click.echo(f"{plot}: written", err=True)
     return 0
+
+
+# The audit commands (replay, why, test) register themselves on the group above.
+from policy_engine.cli import _audit  # noqa: E402, F401
