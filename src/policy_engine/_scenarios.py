@@ -38,6 +38,7 @@ from policy_engine._sync import ChangeKind, Listing, ProductChange
 from policy_engine._validation import describe, key_path
 
 __all__ = [
+    "OUTSIDE_SCENARIOS",
     "Scenario",
     "ScenarioResult",
     "load_scenario",
@@ -52,6 +53,51 @@ _WHATS = ("listing", "sync", "stock", "order")
 _TOP_KEYS = frozenset({"description", "given", "expect"})
 _GIVEN_KEYS = frozenset({"config", "on", "products", "listings", "events"})
 _EVENT_KINDS = ("change", "stock_event", "order")
+
+#: Codes of decisions a scenario does not take — product families, batch loading, shipments —
+#: left out of the rule coverage.
+OUTSIDE_SCENARIOS = frozenset(
+    {
+        # product families (evaluate_family, sync_family)
+        "family_template",
+        "variant_listed",
+        "variant_disabled",
+        "variant_out_of_stock",
+        "variant_missing_attribute",
+        "variant_unpriced",
+        "component_listed",
+        "component_unavailable",
+        "component_optional",
+        "component_unused",
+        "family_quantity_sum",
+        "family_quantity_sets",
+        "family_quantity_bundles",
+        "family_quantity_parent_disabled",
+        "family_price_lowest_variant",
+        "family_price_parent",
+        "family_price_set",
+        "family_price_bundle_dynamic",
+        "family_price_bundle_fixed",
+        "family_no_variant",
+        "variants_over_channel_limit",
+        "variation_attributes_over_channel_limit",
+        "invalid_family",
+        "family_evaluation_failed",
+        "family_not_listed",
+        "variant_added",
+        "variant_removed",
+        "variant_updated",
+        "variant_not_listed",
+        "component_changed",
+        # batch loading (evaluate_many)
+        "invalid_product",
+        "evaluation_failed",
+        # shipments (plan_shipment)
+        "shipment_sku_mapped",
+        "carrier_mapped",
+        "carrier_mapped_ignoring_case",
+    }
+)
 
 
 @attrs.frozen(kw_only=True)
@@ -576,12 +622,13 @@ def scenario_coverage(results: Iterable[ScenarioResult]) -> tuple[list[str], lis
     """Rule coverage: the known reason and step codes reached, and those no scenario reached.
 
     Both lists are sorted. The known codes are every code with a message
-    (:func:`~policy_engine.message_templates`).
+    (:func:`~policy_engine.message_templates`) except those of decisions a scenario does not
+    take (product families, batch loading, shipments).
     """
     reached: set[str] = set()
     for result in results:
         reached |= result.reached
-    known = set(message_templates())
+    known = set(message_templates()) - OUTSIDE_SCENARIOS
     return sorted(reached & known), sorted(known - reached)
 
 
