@@ -320,7 +320,7 @@ def _load_events(
             else:
                 events.append(("order", account, _order(item, account)))
         except PolicyConfigError as error:
-            errors.extend(_under(f"{path}.{kind}", error))
+            errors.extend(_under(path if kind == "order" else f"{path}.{kind}", error))
     return events
 
 
@@ -360,13 +360,17 @@ class _ChangeFields:
 
 
 def _order(item: Mapping[str, Any], account: str | None) -> tuple[ChannelOrder, int]:
+    """An order event: ``{order, account, sequence}`` (paths relative to the event)."""
     problems = []
     if account is None:
         problems.append("required field missing @ $.account")
+    try:
+        order = structure(item["order"], ChannelOrder)
+    except PolicyConfigError as error:
+        problems.extend(_under("$.order", error))
     sequence = item.get("sequence", 1)
     if type(sequence) is not int or sequence < 1:
         problems.append(f"must be an integer >= 1 (got {sequence!r}) @ $.sequence")
-    order = structure(item["order"], ChannelOrder)
     if problems:
         raise PolicyConfigError(problems)
     return order, sequence
@@ -610,6 +614,9 @@ def run_scenario(scenario: Scenario) -> ScenarioResult:
         reached.update(result.get("reasons", ()))
         reached.update(result.get("steps", ()))
         reached.update(result.get("errors", ()))
+        rule = result.get("quantity_rule")
+        if rule is not None:
+            reached.add(rule)
     return ScenarioResult(
         path=scenario.path,
         observed=tuple(observed),
