@@ -26,7 +26,6 @@ from policy_engine import (
     Stamp,
     Stock,
     StockEvent,
-    SyncHistoryRecord,
     __version__,
     activity_history,
     activity_record,
@@ -224,7 +223,7 @@ class TestStampedLogs:
 
     def test_records_read_back_with_stamp_and_input(self, log: Path) -> None:
         """The SQLite log gives back the stamps, the change and the stock event's input."""
-        (latest, first) = activity_history(log, BAG.sku)
+        (_latest, first) = activity_history(log, BAG.sku)
         assert first.stamp is not None
         assert first.stamp.decision_id == "d-ali-us"
         assert first.change == bag_change()
@@ -291,7 +290,7 @@ class TestStampedLogs:
                 at=AT,
                 change=bag_change(),
             )
-        first, second = path.read_text("utf-8").splitlines()
+        first, _second = path.read_text("utf-8").splitlines()
         assert "stamp" not in json.loads(first)
         assert "change" not in json.loads(first)
         plain, marked = read_json_lines(path)
@@ -591,3 +590,98 @@ class TestWhyCommand:
         status, _, err = call("why", BAG.sku, "--log", str(log))
         assert status == 1
         assert "reasons column" in err
+
+
+class TestEdges:
+    """The less travelled paths of stamps, timelines and replays."""
+
+    def test_revision_cache_forgets_dead_configurations(self) -> None:
+        """A configuration's cached revision goes with it."""
+        import gc
+
+        from policy_engine import _audit
+
+        config = default_config("otto")
+        stamp_for(config, "a")
+        key = id(config)
+        assert key in _audit._REVISIONS
+        del config
+        gc.collect()
+        assert key not in _audit._REVISIONS
+
+    def test_a_record_refuses_a_stamp_that_is_not_one(self) -> None:
+        """ActivityRecord(stamp=...) must be a Stamp."""
+        with pytest.raises(PolicyConfigError, match=r"expected a stamp or null, got a string"):
+            ActivityRecord(at=AT, account="a", sku="s", action="none", reasons=[], stamp="x")  # type: ignore[arg-type]
+
+    def test_timeline_names_the_ordering_account(self, tmp_path: Path) -> None:
+        """A stock push after an order names the account the order came from."""
+        path = tmp_path / "log.db"
+        event = StockEvent(
+            sku="X", source="channel_order", origin_account="ali-us", stock=Stock(qty=3), at=AT
+        )
+        listing = ChannelListing(account="ali-us", sku="X", template="bags")
+        with SqliteSink(path) as sink:
+            sink.write([plan_stock_sync(event, [listing], OLD).history])
+        (entry,) = timeline(path, "X")
+        assert entry.what == "quantity 2 sent (channel_order from ali-us)"
+
+    def test_a_template_change(self, log: Path) -> None:
+        """Under a configuration without the stored template, the template change is reported."""
+        other = default_config("aliexpress", account_id="ali-us")
+        report = replay(read_log(log), other)
+        templates = [change for change in report.changes if change.what == "template"]
+        assert (templates[0].before, templates[0].after) == ("bags", None)
+
+    def test_small_caches_evict(self, log: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """With room for one input, the caches evict and the report is the same."""
+        from policy_engine import _audit
+
+        expected = replay(log, NEW)
+        monkeypatch.setattr(_audit, "_CACHED_INPUTS", 1)
+        assert replay(log, NEW) == expected
+
+    def test_a_version_1_log_with_one_table(self, tmp_path: Path) -> None:
+        """A log with only an activity table, rows without input: read and counted."""
+        path = tmp_path / "old.db"
+        with sqlite3.connect(path) as connection:
+            connection.executescript(
+                """
+                CREATE TABLE activity (id INTEGER PRIMARY KEY, at TEXT NOT NULL,
+                    at_us INTEGER NOT NULL, account TEXT NOT NULL, sku TEXT NOT NULL,
+                    action TEXT NOT NULL, template TEXT, reasons TEXT NOT NULL);
+                INSERT INTO activity (at, at_us, account, sku, action, template, reasons)
+                    VALUES ('2024-05-01T00:00:00+00:00', 0, 'otto', 'MJ01', 'none', NULL, '[]');
+                """
+            )
+        assert [type(record).__name__ for record in read_log(path)] == ["ActivityRecord"]
+        report = replay(path, NEW)
+        assert (report.decisions, report.not_replayable) == (0, 1)
+        empty = tmp_path / "empty.db"
+        sqlite3.connect(empty).close()
+        empty.write_bytes(b"SQLite format 3\x00" + bytes(84))
+        with sqlite3.connect(tmp_path / "blank.db") as connection:
+            connection.execute("CREATE TABLE other (x)")
+        assert replay(tmp_path / "blank.db", NEW).decisions == 0
+
+    def test_read_log_of_json_lines(self, tmp_path: Path) -> None:
+        """read_log reads a JSON Lines log too."""
+        path = tmp_path / "log.jsonl"
+        with JsonLinesSink(path) as sink:
+            sink.write([ActivityRecord(at=AT, account="a", sku="s", action="none", reasons=[])])
+        assert [record.sku for record in read_log(path)] == ["s"]  # type: ignore[union-attr]
+
+    def test_cli_shows_a_missing_value_as_a_dash(
+        self, call: Any, log: Path, tmp_path: Path
+    ) -> None:
+        """A template change to none shows '-' in the table."""
+        from policy_engine import dump_config
+
+        other = tmp_path / "other.json"
+        other.write_text(
+            json.dumps(dump_config(default_config("aliexpress", account_id="ali-us"))),
+            encoding="utf-8",
+        )
+        status, out, _ = call("replay", str(log), "--config", str(other))
+        assert status == 0
+        assert any(" template " in line and line.split()[5] == "-" for line in out.splitlines())

@@ -317,7 +317,7 @@ class TestUpdateAndCoverage:
 
     def test_outside_codes_are_known(self) -> None:
         """Every code left out of the coverage is a code the library defines."""
-        assert OUTSIDE_SCENARIOS <= set(message_templates())
+        assert set(message_templates()) >= OUTSIDE_SCENARIOS
 
 
 class TestCommand:

@@ -516,8 +516,7 @@ class _Replayer:
             return found
         data = json.loads(text)
         if type(data) is not dict or not data.keys() <= _CHANGE_KEYS:
-            loaded: ProductChange = self._cached(text, lambda: structure(data, ProductChange))
-            return loaded
+            return structure(data, ProductChange)  # an odd input: the loader reports it
         product_data = data.get("product")
         listing_data = data.get("listing")
         product = self._cached(
@@ -582,12 +581,11 @@ def _change(
     )
 
 
-def _push(record: SyncHistoryRecord, account: str) -> dict[str, Any] | None:
+def _push(record: SyncHistoryRecord, account: str) -> dict[str, Any]:
+    """What a stock push did for an account: the quantity sent, or the skip reason."""
     if account in record.sent:
         return {"quantity": record.sent[account]}
-    if account in record.skipped:
-        return {"skipped": record.skipped[account]}
-    return None
+    return {"skipped": record.skipped.get(account)}
 
 
 def replay(

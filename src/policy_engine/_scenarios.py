@@ -58,7 +58,7 @@ _EVENT_KINDS = ("change", "stock_event", "order")
 #: left out of the rule coverage.
 OUTSIDE_SCENARIOS = frozenset(
     {
-        # product families (evaluate_family, sync_family)
+        # Product families: evaluate_family, sync_family.
         "family_template",
         "variant_listed",
         "variant_disabled",
@@ -89,10 +89,10 @@ OUTSIDE_SCENARIOS = frozenset(
         "variant_updated",
         "variant_not_listed",
         "component_changed",
-        # batch loading (evaluate_many)
+        # Batch loading: evaluate_many.
         "invalid_product",
         "evaluation_failed",
-        # shipments (plan_shipment)
+        # Shipments: plan_shipment.
         "shipment_sku_mapped",
         "carrier_mapped",
         "carrier_mapped_ignoring_case",
