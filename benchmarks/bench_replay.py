@@ -82,13 +82,14 @@ def logged_decisions(
     current = list(products)
     minute = 0
     while len(records) < total:
-        for index, product in enumerate(current):
+        for index, known in enumerate(current):
+            product = known
             if rng.random() < changing:
                 current[index] = product = Product(
-                    sku=product.sku,
-                    name=product.name,
-                    price=product.price,
-                    categories=product.categories,
+                    sku=known.sku,
+                    name=known.name,
+                    price=known.price,
+                    categories=known.categories,
                     stock=Stock(qty=rng.randint(0, 40)),
                 )
             for account in ACCOUNTS:
@@ -105,7 +106,9 @@ def logged_decisions(
                     last[product.sku, account] = outcome.quantity.quantity
                 decision = stamped(decision, stamp)
                 records.append(
-                    activity_record(decision, account=account, sku=product.sku, at=at, change=change)
+                    activity_record(
+                        decision, account=account, sku=product.sku, at=at, change=change
+                    )
                 )
                 if len(records) == total:
                     return records

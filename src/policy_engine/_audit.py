@@ -22,7 +22,7 @@ import uuid
 import weakref
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
@@ -378,6 +378,10 @@ _CHANGE_KEYS = frozenset({"kind", "product", "changed", "listing"})
 _CACHED_INPUTS = 16_384
 
 
+#: A decision as replay compares it: the action, the template and the reason codes.
+_Decided = tuple[str, str | None, list[str]]
+
+
 class _Logged(NamedTuple):
     """What a logged sync decision was: where, when, and what it decided."""
 
@@ -403,6 +407,7 @@ class _Replayer:
         self.revisions: Counter[str] = Counter()
         self._inputs: dict[str, Any] = {}
         self._reasons: dict[str, list[str]] = {}
+        self._decided: dict[tuple[str, str, date], _Decided | str] = {}
 
     def add(self, record: LogRecord) -> None:
         """Replay one record (a record without its input is counted as not replayable)."""
@@ -432,30 +437,48 @@ class _Replayer:
         self.revisions["unstamped" if revision is None else revision] += 1
         return decision_id
 
-    def sync(self, logged: _Logged, change: ProductChange) -> None:
-        """Decide a logged product change again and compare."""
+    def decide(self, change: ProductChange, account: str, day: date) -> _Decided | str:
+        """The decision's action, template and reason codes, or the error's message."""
+        try:
+            decision = sync_listing(self.config, change, account, on=day)
+        except PolicyConfigError as error:
+            return error.errors[0]
+        return (decision.action.value, decision.template, [step[0] for step in decision.reasons])
+
+    def sync(self, logged: _Logged, change: ProductChange, text: str | None = None) -> None:
+        """Decide a logged product change again and compare.
+
+        ``text``, the change's JSON as logged, keys a cache of decisions: the same input on the
+        same account and day is decided once (a decision is a pure function of them).
+        """
         decision_id = self._count(logged.decision_id, logged.revision)
         before = logged.codes
         self.before.update(before)
         changes = self.changes
         where = (logged.at, logged.sku, logged.account)
-        try:
-            decision = sync_listing(self.config, change, logged.account, on=logged.at.date())
-        except PolicyConfigError as error:
+        day = logged.at.date()
+        decided: _Decided | str | None = None
+        if text is None:
+            decided = self.decide(change, logged.account, day)
+        else:
+            key = (text, logged.account, day)
+            decided = self._decided.get(key)
+            if decided is None:
+                decided = self.decide(change, logged.account, day)
+                if len(self._decided) >= _CACHED_INPUTS:
+                    del self._decided[next(iter(self._decided))]
+                self._decided[key] = decided
+        if isinstance(decided, str):
             self.changed += 1
-            changes.append(_change(where, "error", logged.action, error.errors[0], decision_id))
+            changes.append(_change(where, "error", logged.action, decided, decision_id))
             return
-        after = [step[0] for step in decision.reasons]
+        action, template, after = decided
         self.after.update(after)
         found = len(changes)
-        if decision.action.value != logged.action:
-            changes.append(
-                _change(where, "action", logged.action, decision.action.value, decision_id)
-            )
-        if decision.template != logged.template:
-            changes.append(
-                _change(where, "template", logged.template, decision.template, decision_id)
-            )
+        if action != logged.action:
+            changes.append(_change(where, "action", logged.action, action, decision_id))
+        if template != logged.template:
+            changes.append(_change(where, "template", logged.template, template, decision_id))
         if before != after:
             changes.append(_change(where, "reasons", before, after, decision_id))
         self.changed += len(changes) > found
@@ -649,7 +672,7 @@ def _replay_sqlite(replayer: _Replayer, path: Path) -> None:
                     decision_id=row[6],
                     revision=row[7],
                 )
-                replayer.sync(logged, change)
+                replayer.sync(logged, change, text)
         statement = select_statement(connection, "history", _HISTORY_COLUMNS)
         if statement is not None:
             for row in connection.execute(statement + " ORDER BY id"):
