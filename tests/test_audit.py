@@ -685,3 +685,101 @@ class TestEdges:
         status, out, _ = call("replay", str(log), "--config", str(other))
         assert status == 0
         assert any(" template " in line and line.split()[5] == "-" for line in out.splitlines())
+
+
+def paid_order(order_id: str = "AE-1", sku: str = BAG.sku) -> Any:
+    """A paid AliExpress order of one bag."""
+    from policy_engine import ChannelOrder
+
+    return structure(
+        {
+            "id": order_id,
+            "status": "paid",
+            "currency": "USD",
+            "lines": [{"sku": sku, "qty": 1, "price": "39.99"}],
+        },
+        ChannelOrder,
+    )
+
+
+class TestOrderLog:
+    """Order plans are logged with their stamp and order, and show in the product's timeline."""
+
+    def plan(self, order: Any) -> Any:
+        from policy_engine import plan_order
+
+        policy = OLD.order_policies["paid"]
+        return stamped(
+            plan_order(order, policy, {BAG.sku: BAG}, sequence=7), stamp_for(OLD, "order-1")
+        )
+
+    def test_sqlite_round_trip_and_timeline(self, log: Path) -> None:
+        """An order record reads back equal, by any SKU of its lines, and joins the timeline."""
+        from policy_engine import log_order, order_history
+
+        order = paid_order()
+        skipped = paid_order("AE-2", sku="GONE")
+        with SqliteSink(log) as sink:
+            assert log_order(sink, self.plan(order), order, account="ali-us", at=AT) == 1
+            log_order(sink, self.plan(skipped), skipped, account="ali-us", at=AT)
+        (record,) = order_history(log, BAG.sku)
+        assert record.create
+        assert record.store_order_id == "000007"
+        assert record.skus == (BAG.sku,)
+        assert record.order == order
+        assert record.stamp is not None
+        assert record.stamp.decision_id == "order-1"
+        (gone,) = order_history(log, "GONE")
+        assert not gone.create
+        assert [step.code for step in gone.reasons] == ["product_missing"]
+        first = timeline(log, BAG.sku)[0]
+        assert (first.kind, first.what) == ("order", "order AE-1 created as 000007")
+        assert timeline(log, "GONE")[0].what == "order AE-2 skipped"
+        kinds = [type(record).__name__ for record in read_log(log)]
+        assert kinds.count("OrderRecord") == 2
+        assert replay(log, NEW).not_replayable == 3
+
+    def test_json_lines_round_trip(self, tmp_path: Path) -> None:
+        """An order record survives a JSON Lines log, and is counted as not replayable."""
+        from policy_engine import order_record
+
+        order = paid_order()
+        record = order_record(self.plan(order), order, account="ali-us", at=AT, keep_order=False)
+        assert record.order is None
+        path = tmp_path / "log.jsonl"
+        with JsonLinesSink(path) as sink:
+            sink.write([record])
+        assert list(read_json_lines(path)) == [record]
+        assert replay(path, NEW).not_replayable == 1
+
+    def test_bad_order_records(self) -> None:
+        """Wrong values are refused with their paths."""
+        from policy_engine import OrderRecord
+
+        with pytest.raises(PolicyConfigError) as raised:
+            OrderRecord(
+                at=AT,
+                account="a",
+                order_id="1",
+                create=True,
+                skus=["", 3],
+                order="x",  # type: ignore[arg-type]
+            )
+        assert raised.value.errors == [
+            "must not be empty @ $.skus",
+            "expected a channel order or null, got a string @ $.order",
+        ]
+        with pytest.raises(PolicyConfigError, match=r"expected a list of strings, got a string"):
+            OrderRecord(at=AT, account="a", order_id="1", create=True, skus="x")
+
+    def test_a_corrupt_order_row(self, log: Path) -> None:
+        """A stored order whose skus are not JSON is reported."""
+        from policy_engine import log_order, order_history
+
+        order = paid_order()
+        with SqliteSink(log) as sink:
+            log_order(sink, self.plan(order), order, account="ali-us", at=AT)
+        with sqlite3.connect(log) as connection:
+            connection.execute("UPDATE orders SET skus = 'oops'")
+        with pytest.raises(PolicyConfigError, match="skus/reasons columns"):
+            order_history(log, BAG.sku)

@@ -340,7 +340,10 @@ class TestJsonLinesSink:
         with JsonLinesSink(path) as sink, pytest.raises(PolicyConfigError) as caught:
             sink.write([_history(), {"sku": "MJ01"}])  # type: ignore[list-item]
         assert caught.value.errors == [
-            "expected an ActivityRecord, FeedRecord or SyncHistoryRecord, got an object @ $[1]"
+            (
+                "expected an ActivityRecord, FeedRecord, SyncHistoryRecord or OrderRecord, got an"
+                " object @ $[1]"
+            )
         ]
         assert path.read_text(encoding="utf-8") == ""
 

@@ -36,14 +36,18 @@ from policy_engine._logs import (
     _ACTIVITY_COLUMNS,
     _FEED_COLUMNS,
     _HISTORY_COLUMNS,
+    _ORDER_COLUMNS,
     ActivityRecord,
     FeedRecord,
     LogRecord,
+    OrderRecord,
     _activity_record,
     _feed_record,
     _history_record,
+    _order_record,
     activity_history,
     feed_history,
+    order_history,
     read_json_lines,
     select_statement,
     sync_history,
@@ -179,11 +183,13 @@ class TimelineEntry:
 
     Attributes:
         at: When it happened.
-        kind: ``sync`` (a synchronization decision), ``feed`` (what a sync sent) or ``stock``
-            (a stock push to one account).
+        kind: ``sync`` (a synchronization decision), ``feed`` (what a sync sent), ``stock``
+            (a stock push to one account) or ``order`` (a channel order with a line of the
+            product).
         account: The account, or ``None`` for a stock event that touched no listing.
         what: What happened, in a few words (``upload with template 'bags'``, ``quantity 7
-            sent (sales_order)``, ``skipped (sales_order)``).
+            sent (sales_order)``, ``skipped (sales_order)``, ``order AE-1 created as
+            000007``).
         reasons: Why: the decision's reasons, or a stock push's skip reason.
         config_revision: The revision of the configuration that decided, or ``None`` when the
             record was not stamped.
@@ -266,7 +272,23 @@ def _history_entries(record: SyncHistoryRecord) -> Iterator[TimelineEntry]:
         )
 
 
-_KIND_ORDER = {"stock": 0, "sync": 1, "feed": 2}
+def _order_entry(record: OrderRecord) -> TimelineEntry:
+    what = (
+        f"order {record.order_id} created as {record.store_order_id}"
+        if record.create
+        else f"order {record.order_id} skipped"
+    )
+    return TimelineEntry(
+        at=record.at,
+        kind="order",
+        account=record.account,
+        what=what,
+        reasons=record.reasons,
+        **_stamp_parts(record.stamp),
+    )
+
+
+_KIND_ORDER = {"order": 0, "stock": 1, "sync": 2, "feed": 3}
 
 
 def timeline(
@@ -277,11 +299,12 @@ def timeline(
 ) -> list[TimelineEntry]:
     """One product's timeline from an SQLite log, oldest first.
 
-    Its synchronization decisions (activity records), what was sent (feed records) and its stock
-    pushes (sync history, one entry per account sent to or skipped), each with its reasons and
-    the configuration revision and decision id of its stamp. ``account`` keeps that account's
-    entries only. Entries at the same time keep the order they were written in, stock pushes
-    before decisions before feeds.
+    Its synchronization decisions (activity records), what was sent (feed records), its stock
+    pushes (sync history, one entry per account sent to or skipped) and the channel orders with
+    a line of it (order records), each with its reasons and the configuration revision and
+    decision id of its stamp. ``account`` keeps that account's entries only. Entries at the same
+    time keep the order they were written in, orders before stock pushes before decisions
+    before feeds.
 
     Raises:
         FileNotFoundError: the path does not exist.
@@ -292,6 +315,7 @@ def timeline(
     entries.extend(_feed_entry(r) for r in reversed(feed_history(connection_or_path, sku)))
     for record in reversed(sync_history(connection_or_path, sku)):
         entries.extend(_history_entries(record))
+    entries.extend(_order_entry(r) for r in reversed(order_history(connection_or_path, sku)))
     if account is not None:
         entries = [entry for entry in entries if entry.account == account]
     entries.sort(key=lambda entry: (entry.at, _KIND_ORDER[entry.kind]))
@@ -351,7 +375,8 @@ class ReplayReport:
             change, history records with their event and listings).
         changed: How many of them came out differently.
         not_replayable: Records that could not be replayed: activity and history records logged
-            without their input, and feed records (what was sent, not a decision).
+            without their input, feed records (what was sent, not a decision) and order records
+            (an order is planned against the whole catalog, which the log does not hold).
         changes: Each difference, in log order.
         reasons: Each reason code with its count before and after, sorted by code.
         revisions: Each configuration revision found in the log's stamps, with its count of
@@ -678,10 +703,10 @@ def _replay_sqlite(replayer: _Replayer, path: Path) -> None:
             for row in connection.execute(statement + " ORDER BY id"):
                 record = _history_record(row)
                 replayer.add(record)
-        statement = select_statement(connection, "feed", "id")
-        if statement is not None:
-            (count,) = connection.execute("SELECT count(*) FROM feed").fetchone()
-            replayer.not_replayable += count
+        for table in ("feed", "orders"):
+            if select_statement(connection, table, "id") is not None:
+                count = connection.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608
+                replayer.not_replayable += count[0]
     finally:
         connection.close()
 
@@ -694,9 +719,9 @@ _SQLITE_HEADER = b"SQLite format 3\x00"
 def read_log(path: str | os.PathLike[str]) -> Iterator[LogRecord]:
     """Every record of a log file, SQLite or JSON Lines (told apart by the file's first bytes).
 
-    An SQLite log gives its activity records, then its history records, then its feed records,
-    each table in write order; a JSON Lines log gives its records in file order, bad lines
-    skipped with a warning (see :func:`~policy_engine.read_json_lines`).
+    An SQLite log gives its activity records, then its history records, its feed records and its
+    order records, each table in write order; a JSON Lines log gives its records in file order,
+    bad lines skipped with a warning (see :func:`~policy_engine.read_json_lines`).
 
     Raises:
         FileNotFoundError: the path does not exist.
@@ -719,6 +744,7 @@ def _sqlite_records(path: Path) -> Iterator[LogRecord]:
             ("activity", _ACTIVITY_COLUMNS, _activity_record),
             ("history", _HISTORY_COLUMNS, _history_record),
             ("feed", _FEED_COLUMNS, _feed_record),
+            ("orders", _ORDER_COLUMNS, _order_record),
         ):
             statement = select_statement(connection, table, columns)
             if statement is None:

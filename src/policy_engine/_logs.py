@@ -32,6 +32,7 @@ from policy_engine._channels import SyncField, _check_sync_fields, _sync_field_s
 from policy_engine._config import Configuration
 from policy_engine._errors import PolicyConfigError, PolicyEngineError
 from policy_engine._limits import MAX_INTEGER, MAX_ITEMS, MAX_JSON_DEPTH, MAX_STRING_LENGTH
+from policy_engine._orders import ChannelOrder, OrderPlan
 from policy_engine._serialization import (
     DUMP,
     LOAD,
@@ -59,6 +60,7 @@ from policy_engine._validation import (
     Problem,
     check,
     describe,
+    is_bool,
     is_str,
     is_str_or_none,
     key_path,
@@ -77,6 +79,7 @@ __all__ = [
     "LogRecord",
     "LogSink",
     "LogWriteError",
+    "OrderRecord",
     "PayloadValue",
     "SqliteSink",
     "activity_history",
@@ -84,7 +87,10 @@ __all__ = [
     "feed_history",
     "feed_record",
     "log_decision",
+    "log_order",
     "log_stock_sync",
+    "order_history",
+    "order_record",
     "read_json_lines",
     "step_with_message",
     "sync_history",
@@ -408,14 +414,106 @@ class FeedRecord(Checked):
     stamp: Stamp | None = attrs.field(default=None, metadata=_STAMP)
 
 
+def _is_order_or_none(value: Any) -> str | None:
+    if value is None or type(value) is ChannelOrder:
+        return None
+    return f"expected a channel order or null, got {describe(value)}"
+
+
+def _str_tuple(values: Any) -> Any:
+    if isinstance(values, list):
+        return tuple(values)
+    return values
+
+
+def _all_str(values: Any) -> str | None:
+    if type(values) is not tuple:
+        return f"expected a list of strings, got {describe(values)}"
+    for value in values:
+        problem = is_str(value) or non_empty(value)
+        if problem is not None:
+            return problem
+    return None
+
+
+@attrs.frozen(kw_only=True)
+class OrderRecord(Checked):
+    """One entry of the order log: what was decided for a channel order, and why.
+
+    Attributes:
+        at: When the order was planned (with a time zone offset; given by the caller).
+        account: The account the order came from.
+        order_id: The channel's order id.
+        create: Whether the store order is created (the plan's ``create``).
+        store_order_id: The store order number, or ``None`` when skipped.
+        skus: The store SKUs of its lines (the channel SKUs when the order was skipped): the
+            products whose timeline shows the order.
+        reasons: The plan's reasons, in order.
+        stamp: The plan's :class:`~policy_engine.Stamp`, or ``None``.
+        order: The channel order (the plan's input), or ``None`` when not logged.
+    """
+
+    at: datetime = attrs.field(metadata=_AT)
+    account: str = attrs.field(metadata=check(is_str, non_empty))
+    order_id: str = attrs.field(metadata=check(is_str, non_empty))
+    create: bool = attrs.field(metadata=check(is_bool))
+    store_order_id: str | None = attrs.field(default=None, metadata=check(is_str_or_none))
+    skus: tuple[str, ...] = attrs.field(
+        default=(), converter=_str_tuple, metadata=check(_all_str, max_items(MAX_ITEMS))
+    )
+    reasons: tuple[Step, ...] = attrs.field(
+        default=(),
+        converter=_step_tuple,
+        metadata={LOAD: _load_reasons, DUMP: _dump_reasons, **check(_all_steps)},
+    )
+    stamp: Stamp | None = attrs.field(default=None, metadata=_STAMP)
+    order: ChannelOrder | None = attrs.field(
+        default=None, metadata={OMIT_NONE: True, **check(_is_order_or_none)}
+    )
+
+
+def order_record(
+    plan: OrderPlan,
+    order: ChannelOrder,
+    *,
+    account: str,
+    at: datetime,
+    keep_order: bool = True,
+) -> OrderRecord:
+    """The order log record of a plan: its decision, its reasons and stamp, and the order.
+
+    ``keep_order`` keeps the channel order itself (the plan's input) in the record.
+    """
+    skus = [line.store_sku for line in plan.lines] or [line.sku for line in order.lines]
+    return OrderRecord(
+        at=at,
+        account=account,
+        order_id=order.id,
+        create=plan.create,
+        store_order_id=plan.store_order_id,
+        skus=tuple(dict.fromkeys(skus)),
+        reasons=plan.reasons,
+        stamp=plan.stamp,
+        order=order if keep_order else None,
+    )
+
+
+def log_order(
+    sink: LogSink, plan: OrderPlan, order: ChannelOrder, *, account: str, at: datetime
+) -> int:
+    """Write a channel order's plan to the order log, with the order; return the count (1)."""
+    return sink.write([order_record(plan, order, account=account, at=at)])
+
+
 #: Any record a sink takes.
-LogRecord: TypeAlias = ActivityRecord | FeedRecord | SyncHistoryRecord
+LogRecord: TypeAlias = ActivityRecord | FeedRecord | SyncHistoryRecord | OrderRecord
 
 #: The ``"type"`` of each record in a JSON Lines log.
 _TYPE_NAMES: Mapping[type[Any], str] = {
     ActivityRecord: "activity",
     FeedRecord: "feed",
     SyncHistoryRecord: "history",
+    OrderRecord: "order",
 }
 _TYPES_BY_NAME: Mapping[str, type[Any]] = {name: cls for cls, name in _TYPE_NAMES.items()}
 
@@ -587,7 +685,10 @@ def _check_records(records: Iterable[Any]) -> list[Any]:
     problems = [
         (
             f"$[{index}]",
-            f"expected an ActivityRecord, FeedRecord or SyncHistoryRecord, got {describe(record)}",
+            (
+                "expected an ActivityRecord, FeedRecord, SyncHistoryRecord or OrderRecord,"
+                f" got {describe(record)}"
+            ),
         )
         for index, record in enumerate(listed)
         if type(record) not in _TYPE_NAMES
@@ -914,7 +1015,28 @@ _STAMP_COLUMNS: Mapping[str, tuple[str, ...]] = {
     "activity": ("decision_id", "config_revision", "engine_version", "input"),
     "feed": ("decision_id", "config_revision", "engine_version"),
     "history": ("decision_id", "config_revision", "engine_version", "input"),
+    "orders": ("decision_id", "config_revision", "engine_version", "input"),
 }
+#: The order log (version 2): one row per order, and one row per store SKU of its lines.
+_ORDER_TABLES = (
+    """CREATE TABLE IF NOT EXISTS orders (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    at_us INTEGER NOT NULL,
+    account TEXT NOT NULL,
+    order_id TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    store_order_id TEXT,
+    skus TEXT NOT NULL,
+    reasons TEXT NOT NULL,
+    decision_id TEXT,
+    config_revision TEXT,
+    engine_version TEXT,
+    input TEXT
+)""",
+    "CREATE TABLE IF NOT EXISTS order_skus (order_row INTEGER NOT NULL, sku TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS order_skus_sku ON order_skus (sku, order_row)",
+)
 _STAMP_INDEXES = tuple(
     f"CREATE INDEX IF NOT EXISTS {table}_{column} ON {table} ({column})"
     for table in _STAMP_COLUMNS
@@ -927,7 +1049,9 @@ def _columns(connection: sqlite3.Connection, table: str) -> set[str]:
 
 
 def _migrate(connection: sqlite3.Connection) -> None:
-    """Add the stamp and input columns a version 1 log lacks, and their indexes."""
+    """Add the stamp and input columns a version 1 log lacks, the order log, and indexes."""
+    for statement in _ORDER_TABLES:
+        connection.execute(statement)
     for table, added in _STAMP_COLUMNS.items():
         present = _columns(connection, table)
         for column in added:
@@ -988,6 +1112,12 @@ _INSERT_HISTORY = (
     "INSERT INTO history (at, at_us, sku, source, origin_account, sent, skipped, decision_id,"
     " config_revision, engine_version, input) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+_INSERT_ORDER = (
+    "INSERT INTO orders (at, at_us, account, order_id, created, store_order_id, skus, reasons,"
+    " decision_id, config_revision, engine_version, input)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_ORDER_SKU = "INSERT INTO order_skus (order_row, sku) VALUES (?, ?)"
 _NO_STAMP = (None, None, None)
 
 
@@ -1130,10 +1260,29 @@ class SqliteSink(_ClosingSink):
         activity: list[tuple[Any, ...]] = []
         feed: list[tuple[Any, ...]] = []
         history: list[tuple[Any, ...]] = []
+        orders: list[tuple[tuple[Any, ...], tuple[str, ...]]] = []
         listed = _check_records(records)
         for record in listed:
             at = record.at
-            if type(record) is SyncHistoryRecord:
+            if type(record) is OrderRecord:
+                orders.append(
+                    (
+                        (
+                            at.isoformat(),
+                            _micros(at),
+                            record.account,
+                            record.order_id,
+                            int(record.create),
+                            record.store_order_id,
+                            _dumps(list(record.skus)),
+                            _reasons_json(record.reasons),
+                            *_stamp_columns(record.stamp),
+                            None if record.order is None else _dumps(unstructure(record.order)),
+                        ),
+                        record.skus,
+                    )
+                )
+            elif type(record) is SyncHistoryRecord:
                 history.append(
                     (
                         at.isoformat(),
@@ -1188,6 +1337,9 @@ class SqliteSink(_ClosingSink):
                     connection.executemany(_INSERT_FEED, feed)
                 if history:
                     connection.executemany(_INSERT_HISTORY, history)
+                for row, skus in orders:
+                    order_row = connection.execute(_INSERT_ORDER, row).lastrowid
+                    connection.executemany(_INSERT_ORDER_SKU, [(order_row, sku) for sku in skus])
             except BaseException:
                 if connection.in_transaction:
                     connection.execute("ROLLBACK")
@@ -1207,7 +1359,12 @@ class SqliteSink(_ClosingSink):
 _HISTORY_COLUMNS = "sku, source, at, origin_account, sent, skipped"
 _ACTIVITY_COLUMNS = "at, account, sku, action, template, reasons"
 _FEED_COLUMNS = "at, account, sku, fields, payload"
+_ORDER_COLUMNS = "at, account, order_id, created, store_order_id, skus, reasons"
 _BY_SKU = " WHERE sku = ? ORDER BY at_us DESC, id DESC LIMIT ?"
+_ORDER_BY_SKU = (
+    " WHERE id IN (SELECT order_row FROM order_skus WHERE sku = ?)"
+    " ORDER BY at_us DESC, id DESC LIMIT ?"
+)
 
 _Source: TypeAlias = sqlite3.Connection | str | os.PathLike[str]
 
@@ -1220,36 +1377,35 @@ def _query(
     build: Callable[[tuple[Any, ...]], Any],
     sku: str,
     limit: int | None,
+    where: str = _BY_SKU,
 ) -> list[Any]:
     """The rows of a product in one table, newest first, each built into its record."""
     limit = _check_limit(limit)
+    query = (table, select, build, where)
     if isinstance(connection_or_path, sqlite3.Connection):
-        return _rows(
-            connection_or_path, table=table, select=select, build=build, sku=sku, limit=limit
-        )
+        return _rows(connection_or_path, query, sku=sku, limit=limit)
     path = Path(connection_or_path)
     if not path.is_file():
         raise FileNotFoundError(2, "no such log database", str(path))
     connection = sqlite3.connect(path)
     try:
-        return _rows(connection, table=table, select=select, build=build, sku=sku, limit=limit)
+        return _rows(connection, query, sku=sku, limit=limit)
     finally:
         connection.close()
 
 
 def _rows(
     connection: sqlite3.Connection,
+    query: tuple[str, str, Callable[[tuple[Any, ...]], Any], str],
     *,
-    table: str,
-    select: str,
-    build: Callable[[tuple[Any, ...]], Any],
     sku: str,
     limit: int | None,
 ) -> list[Any]:
+    table, select, build, where = query
     statement = select_statement(connection, table, select)
     if statement is None:
         return []
-    rows = connection.execute(statement + _BY_SKU, (sku, -1 if limit is None else limit))
+    rows = connection.execute(statement + where, (sku, -1 if limit is None else limit))
     return [build(row) for row in rows.fetchall()]
 
 
@@ -1350,6 +1506,49 @@ def feed_history(
         sku=sku,
         limit=limit,
     )
+
+
+def order_history(
+    connection_or_path: _Source, sku: str, *, limit: int | None = None
+) -> list[OrderRecord]:
+    """A product's order records from an SQLite log (orders with a line of the SKU), newest
+    first (at most ``limit``).
+
+    As :func:`sync_history`, over the ``orders`` table (a log written before it existed has no
+    orders).
+
+    Raises:
+        FileNotFoundError: the path does not exist.
+        PolicyConfigError: ``limit`` is not an integer >= 0, or a stored row is not a valid
+            record.
+    """
+    return _query(
+        connection_or_path,
+        table="orders",
+        select=_ORDER_COLUMNS,
+        build=_order_record,
+        sku=sku,
+        limit=limit,
+        where=_ORDER_BY_SKU,
+    )
+
+
+def _order_record(row: tuple[Any, ...]) -> OrderRecord:
+    skus, reasons = _json_columns("skus/reasons columns", row[5], row[6])
+    data = {
+        "at": row[0],
+        "account": row[1],
+        "order_id": row[2],
+        "create": bool(row[3]),
+        "store_order_id": row[4],
+        "skus": skus,
+        "reasons": reasons,
+    }
+    if row[10] is not None:
+        (data["order"],) = _json_columns("input column", row[10])
+    record = structure(data, OrderRecord)
+    stamp = _stamp_of(row, 7)
+    return record if stamp is None else attrs.evolve(record, stamp=stamp)
 
 
 def _history_record(row: tuple[Any, ...]) -> SyncHistoryRecord:
