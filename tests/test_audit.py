@@ -783,3 +783,23 @@ class TestOrderLog:
             connection.execute("UPDATE orders SET skus = 'oops'")
         with pytest.raises(PolicyConfigError, match="skus/reasons columns"):
             order_history(log, BAG.sku)
+
+
+class TestFastConstruction:
+    """Results built in hot loops take their stamp last and keep it through worker pickles."""
+
+    def test_the_stamp_is_taken_last(self) -> None:
+        """The fast constructor's order puts the optional stamp after every other field."""
+        from policy_engine import ListingOutcome
+        from policy_engine._validation import constructor_fields
+
+        assert constructor_fields(ListingOutcome)[-1] == "stamp"
+
+    def test_a_stamped_outcome_survives_the_worker_codec(self) -> None:
+        """_batch's compact pickle keeps a stamped outcome's stamp."""
+        from policy_engine import _batch
+
+        outcome = stamped(evaluate_listing(OLD, BAG, "ali-us", on=AT.date()), stamp_for(OLD, "p"))
+        again = _batch.loads(_batch.dumps(outcome))
+        assert again == outcome
+        assert again.stamp == outcome.stamp

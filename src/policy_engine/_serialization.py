@@ -40,6 +40,7 @@ from policy_engine._limits import (
 from policy_engine._steps import Step
 from policy_engine._validation import (
     CHECK,
+    OMIT_NONE,
     Checker,
     FrozenDict,
     Problem,
@@ -73,10 +74,6 @@ LOAD = "policy_engine.load"
 
 #: Field metadata key of a custom dumper: ``dumper(value) -> JSON-compatible data``.
 DUMP = "policy_engine.dump"
-
-#: Field metadata key: a field left out of the dumped data while it is ``None`` (a field added
-#: to a model later, so that what the model dumped before stays the same).
-OMIT_NONE = "policy_engine.omit_none"
 
 #: Quantities lie strictly below this magnitude (``MAX_QUANTITY`` is the largest accepted).
 QUANTITY_BOUND = 10**15
