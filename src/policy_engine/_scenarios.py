@@ -22,7 +22,7 @@ import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -100,9 +100,8 @@ OUTSIDE_SCENARIOS = frozenset(
 )
 
 
-@attrs.frozen(kw_only=True)
-class Scenario:
-    """A loaded scenario file.
+class Scenario(NamedTuple):
+    """A loaded scenario file (a record of what was read, not a JSON model).
 
     Attributes:
         path: The file.
@@ -126,12 +125,11 @@ class Scenario:
     listings: Mapping[tuple[str, str], Listing]
     events: tuple[tuple[str, str | None, Any], ...]
     expect: tuple[Mapping[str, Any], ...]
-    data: Mapping[str, Any] = attrs.field(repr=False)
+    data: Mapping[str, Any]
 
 
-@attrs.frozen(kw_only=True)
-class ScenarioResult:
-    """What running a scenario found.
+class ScenarioResult(NamedTuple):
+    """What running a scenario found (a record, not a JSON model).
 
     Attributes:
         path: The scenario file.
