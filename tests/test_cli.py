@@ -1238,7 +1238,15 @@ class TestDocumentation:
     def test_every_command_is_shown(self) -> None:
         """The page runs every command but the bundled demo and the schemas."""
         shown = {shlex_command.split()[1] for shlex_command, _ in page_examples()}
-        assert shown == {"check", "evaluate", "explain", "preview", "quantity-curve", "stock-sync"}
+        assert shown == {
+            "check",
+            "evaluate",
+            "explain",
+            "preview",
+            "quantity-curve",
+            "stock-sync",
+            "test",
+        }
 
     def test_picture_is_there(self) -> None:
         """The page's picture of a curve is an SVG drawn by ``--plot``."""

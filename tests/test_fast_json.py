@@ -358,6 +358,17 @@ class TestToJson:
         for outcome in evaluate_many(config, [family], on=ON):
             assert to_json(outcome) == written(outcome)
 
+    def test_optional_fields_are_left_out_while_none(self) -> None:
+        """A stamp (an optional field) is written only when present, as unstructure does."""
+        config = policy_engine.default_config("aliexpress")
+        product = structure(demo_product(), Product)
+        outcome = policy_engine.evaluate_listing(config, product, "aliexpress", on=ON)
+        assert '"stamp"' not in to_json(outcome)
+        stamp = policy_engine.stamp_for(config, decision_id="d-1")
+        with_stamp = policy_engine.stamped(outcome, stamp)
+        assert to_json(with_stamp) == written(with_stamp)
+        assert '"decision_id":"d-1"' in to_json(with_stamp)
+
     def test_shared_results_are_written_once_and_reused(self) -> None:
         config = policy_engine.default_config("aliexpress")
         product = structure(demo_product(), Product)

@@ -18,7 +18,7 @@ import math
 import re
 import tempfile
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -228,7 +228,13 @@ def _planned_customers(draw: st.DrawFn) -> PlannedCustomer:
     plan = draw(_order_plans())
     if plan.customer is not None:
         return plan.customer
-    return draw(st.builds(PlannedCustomer, email=st.none() | st.just("a@example.com")))
+    return draw(
+        st.builds(
+            PlannedCustomer,
+            mode=st.sampled_from(list(policy_engine.CustomerMode)),
+            email=st.none() | st.just("a@example.com"),
+        )
+    )
 
 
 @st.composite
@@ -354,8 +360,66 @@ def _child_outcomes(draw: st.DrawFn) -> policy_engine.ChildOutcome:
 _WORDS = st.text(max_size=8)
 _SCALARS = st.none() | st.booleans() | st.integers(-MAX_INTEGER, MAX_INTEGER) | st.text(max_size=6)
 
+_AT = st.datetimes(timezones=st.just(UTC))
+_STAMPS = st.builds(
+    policy_engine.Stamp,
+    decision_id=pt.skus(),
+    config_revision=pt.skus(),
+    engine_version=st.just(policy_engine.__version__),
+)
+_REASONS = st.lists(st.sampled_from([Step(("unchanged", "quantity 2")), Step(("upload", "t"))]))
+_REPLAY_CHANGES = st.builds(
+    policy_engine.ReplayChange,
+    at=_AT,
+    sku=pt.skus(),
+    account=_WORDS,
+    what=_WORDS,
+    before=_SCALARS,
+    after=_SCALARS,
+    decision_id=st.none() | _WORDS,
+)
+_REASON_COUNTS = st.builds(
+    policy_engine.ReasonCount, code=_WORDS, before=st.integers(0, 9), after=st.integers(0, 9)
+)
+
 #: A valid value of every model: the package's strategies, or what the rules compute from them.
 VALID: dict[type[Any], st.SearchStrategy[Any]] = {
+    policy_engine.Stamp: _STAMPS,
+    policy_engine.ReasonCount: _REASON_COUNTS,
+    policy_engine.ReplayChange: _REPLAY_CHANGES,
+    policy_engine.ReplayReport: st.builds(
+        policy_engine.ReplayReport,
+        decisions=st.integers(0, 9),
+        changed=st.integers(0, 9),
+        not_replayable=st.integers(0, 9),
+        changes=st.lists(_REPLAY_CHANGES, max_size=2).map(tuple),
+        reasons=st.lists(_REASON_COUNTS, max_size=2).map(tuple),
+        revisions=st.dictionaries(pt.skus(), st.integers(0, 9), max_size=2).map(
+            policy_engine.FrozenDict
+        ),
+    ),
+    policy_engine.TimelineEntry: st.builds(
+        policy_engine.TimelineEntry,
+        at=_AT,
+        kind=_WORDS,
+        account=st.none() | _WORDS,
+        what=_WORDS,
+        reasons=_REASONS.map(tuple),
+        config_revision=st.none() | _WORDS,
+        decision_id=st.none() | _WORDS,
+    ),
+    policy_engine.OrderRecord: st.builds(
+        policy_engine.OrderRecord,
+        at=_AT,
+        account=pt.skus(),
+        order_id=pt.skus(),
+        create=st.booleans(),
+        store_order_id=st.none() | pt.skus(),
+        skus=st.lists(pt.skus(), max_size=3).map(tuple),
+        reasons=_REASONS.map(tuple),
+        stamp=st.none() | _STAMPS,
+        order=st.none() | pt.channel_orders(),
+    ),
     Account: st.builds(
         Account,
         id=pt.skus(),

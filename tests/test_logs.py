@@ -408,7 +408,10 @@ class TestJsonLinesSink:
         with JsonLinesSink(path) as sink, pytest.raises(PolicyConfigError) as caught:
             sink.write([_history(), {"sku": "MJ01"}])  # type: ignore[list-item]
         assert caught.value.errors == [
-            "expected an ActivityRecord, FeedRecord or SyncHistoryRecord, got an object @ $[1]"
+            (
+                "expected an ActivityRecord, FeedRecord, SyncHistoryRecord or OrderRecord, got an"
+                " object @ $[1]"
+            )
         ]
         assert path.read_text(encoding="utf-8") == ""
 
@@ -469,7 +472,7 @@ class TestSqliteSink:
         connection = sqlite3.connect(path)
         try:
             assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-            assert connection.execute("PRAGMA user_version").fetchone() == (1,)
+            assert connection.execute("PRAGMA user_version").fetchone() == (2,)
             names = {
                 row[0]
                 for row in connection.execute(

@@ -36,8 +36,6 @@ from functools import partial
 from itertools import islice
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-import attrs
-
 from policy_engine._allocation import allocated_quantities
 from policy_engine._config import Configuration
 from policy_engine._errors import PolicyConfigError
@@ -56,7 +54,7 @@ from policy_engine._models import Image, Product, SourceItem, Stock
 from policy_engine._pricing import PriceResult
 from policy_engine._serialization import structure
 from policy_engine._steps import Step, define_messages
-from policy_engine._validation import describe, fast_constructor
+from policy_engine._validation import constructor_fields, describe, fast_constructor
 
 if TYPE_CHECKING:
     from policy_engine._families import FamilyOutcome, Outcome, ProductFamily
@@ -939,7 +937,7 @@ def _rebuilder(cls: type[Any]) -> tuple[Callable[..., Any], Callable[[Any], Any]
     by ``attrgetter``, and the object is rebuilt by :func:`fast_constructor` (no checks: the
     values come from a valid object).
     """
-    names = [field.name for field in attrs.fields(cls)]
+    names = constructor_fields(cls)
     make = fast_constructor(cls)
     make.__module__ = __name__
     make.__qualname__ = make.__name__ = f"_make_{cls.__name__}"

@@ -227,6 +227,7 @@ class _Writer:
 
     def build(self) -> Callable[[Any], str]:
         from policy_engine._serialization import DUMP  # noqa: PLC0415 - import cycle
+        from policy_engine._validation import OMIT_NONE  # noqa: PLC0415 - import cycle
 
         cls = self.cls
         attrs.resolve_types(cls)
@@ -258,6 +259,11 @@ class _Writer:
                 expression = text
             else:
                 expression = self._expression(field.type, value)
+            if index and field.metadata.get(OMIT_NONE):
+                # An optional field (a stamp, a section added later) is left out while None, as
+                # unstructure leaves it out.
+                key_text = parts.pop()
+                expression = f"('' if {value} is None else {key_text} + {expression})"
             parts.append(expression)
         parts.append(repr("}") if fields else repr("{}"))
         lines.append("    return ''.join([" + ", ".join(parts) + "])")

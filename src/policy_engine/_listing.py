@@ -39,6 +39,7 @@ from policy_engine._orders import OrderPolicy
 from policy_engine._price_set import PriceSet, compute_prices
 from policy_engine._pricing import PriceResult, PricingPolicy, compute_price
 from policy_engine._serialization import LOAD, load_json_value, unstructure
+from policy_engine._stamp import STAMP_FIELD, Stamp
 from policy_engine._steps import Step, define_messages
 from policy_engine._sync import (
     ChangeKind,
@@ -142,6 +143,9 @@ class ListingOutcome:
         prices: Every price of the listing (:class:`~policy_engine.PriceSet`) when the pricing
             policy configures extra prices (``outputs``); ``None`` otherwise. Its main price is
             ``price``.
+        stamp: Which decision this is, and the configuration revision and engine version
+            that took it (:class:`~policy_engine.Stamp`), or ``None`` (see
+            :func:`~policy_engine.stamped`).
     """
 
     sku: str
@@ -153,6 +157,7 @@ class ListingOutcome:
     errors: tuple[OutcomeError, ...]
     reasons: tuple[Step, ...]
     prices: PriceSet | None = None
+    stamp: Stamp | None = attrs.field(default=None, eq=False, metadata=STAMP_FIELD)
 
     @property
     def ok(self) -> bool:

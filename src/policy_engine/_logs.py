@@ -33,29 +33,35 @@ from policy_engine._channels import SyncField, _check_sync_fields, _sync_field_s
 from policy_engine._config import Configuration
 from policy_engine._errors import PolicyConfigError, PolicyEngineError
 from policy_engine._limits import MAX_INTEGER, MAX_ITEMS, MAX_JSON_DEPTH, MAX_STRING_LENGTH
+from policy_engine._orders import ChannelOrder, OrderPlan
 from policy_engine._serialization import (
     DUMP,
     LOAD,
+    OMIT_NONE,
     Invalid,
     fail,
     load_json_value,
     structure,
     unstructure,
 )
+from policy_engine._stamp import STAMP_FIELD, Stamp, is_stamp_or_none
 from policy_engine._steps import Step
 from policy_engine._stock_sync import (
+    ChannelListing,
+    StockEvent,
     StockSyncPlan,
     SyncHistoryRecord,
     is_aware_datetime,
     load_aware_datetime,
 )
-from policy_engine._sync import SyncAction, SyncDecision, SyncPolicy
+from policy_engine._sync import ProductChange, SyncAction, SyncDecision, SyncPolicy
 from policy_engine._validation import (
     Checked,
     FrozenDict,
     Problem,
     check,
     describe,
+    is_bool,
     is_str,
     is_str_or_none,
     key_path,
@@ -75,6 +81,7 @@ __all__ = [
     "LogRecord",
     "LogSink",
     "LogWriteError",
+    "OrderRecord",
     "PayloadValue",
     "SqliteSink",
     "activity_history",
@@ -82,7 +89,10 @@ __all__ = [
     "feed_history",
     "feed_record",
     "log_decision",
+    "log_order",
     "log_stock_sync",
+    "order_history",
+    "order_record",
     "read_json_lines",
     "step_with_message",
     "sync_history",
@@ -330,6 +340,16 @@ def _dump_reasons(reasons: tuple[Step, ...]) -> list[dict[str, Any]]:
 
 
 _AT = {LOAD: load_aware_datetime, **check(is_aware_datetime)}
+_STAMP = {**STAMP_FIELD, **check(is_stamp_or_none)}
+
+
+def _is_change_or_none(value: Any) -> str | None:
+    if value is None or type(value) is ProductChange:
+        return None
+    return f"expected a product change or null, got {describe(value)}"
+
+
+_CHANGE = {OMIT_NONE: True, **check(_is_change_or_none)}
 
 
 # ----------------------------------------------------------------------------------- records
@@ -348,6 +368,10 @@ class ActivityRecord(Checked):
             (:func:`step_with_message`, or a ``message`` in the JSON form that differs from the
             code's template text) is kept.
         template: The decision's listing template, or ``None``.
+        stamp: The decision's :class:`~policy_engine.Stamp` (its id, configuration revision
+            and engine version), or ``None``.
+        change: The product change the decision was taken for (its input, so that
+            :func:`~policy_engine.replay` can decide it again), or ``None`` when not logged.
     """
 
     at: datetime = attrs.field(metadata=_AT)
@@ -359,6 +383,8 @@ class ActivityRecord(Checked):
         metadata={LOAD: _load_reasons, DUMP: _dump_reasons, **check(_all_steps)},
     )
     template: str | None = attrs.field(default=None, metadata=check(is_str_or_none))
+    stamp: Stamp | None = attrs.field(default=None, metadata=_STAMP)
+    change: ProductChange | None = attrs.field(default=None, metadata=_CHANGE)
 
 
 @attrs.frozen(kw_only=True)
@@ -373,6 +399,7 @@ class FeedRecord(Checked):
         payload: The data sent, by name (``{"quantity": 7, "price": "19.90"}``, or a whole
             marketplace request): any JSON value (:data:`PayloadValue`), kept immutable. A
             ``Decimal`` is stored as its string, so money never becomes a float.
+        stamp: The decision's :class:`~policy_engine.Stamp`, or ``None``.
     """
 
     at: datetime = attrs.field(metadata=_AT)
@@ -386,24 +413,125 @@ class FeedRecord(Checked):
         converter=_to_payload,
         metadata={LOAD: _load_payload, DUMP: _dump_payload, **check(_check_payload)},
     )
+    stamp: Stamp | None = attrs.field(default=None, metadata=_STAMP)
+
+
+def _is_order_or_none(value: Any) -> str | None:
+    if value is None or type(value) is ChannelOrder:
+        return None
+    return f"expected a channel order or null, got {describe(value)}"
+
+
+def _str_tuple(values: Any) -> Any:
+    if isinstance(values, list):
+        return tuple(values)
+    return values
+
+
+def _all_str(values: Any) -> str | None:
+    if type(values) is not tuple:
+        return f"expected a list of strings, got {describe(values)}"
+    for value in values:
+        problem = is_str(value) or non_empty(value)
+        if problem is not None:
+            return problem
+    return None
+
+
+@attrs.frozen(kw_only=True)
+class OrderRecord(Checked):
+    """One entry of the order log: what was decided for a channel order, and why.
+
+    Attributes:
+        at: When the order was planned (with a time zone offset; given by the caller).
+        account: The account the order came from.
+        order_id: The channel's order id.
+        create: Whether the store order is created (the plan's ``create``).
+        store_order_id: The store order number, or ``None`` when skipped.
+        skus: The store SKUs of its lines (the channel SKUs when the order was skipped): the
+            products whose timeline shows the order.
+        reasons: The plan's reasons, in order.
+        stamp: The plan's :class:`~policy_engine.Stamp`, or ``None``.
+        order: The channel order (the plan's input), or ``None`` when not logged.
+    """
+
+    at: datetime = attrs.field(metadata=_AT)
+    account: str = attrs.field(metadata=check(is_str, non_empty))
+    order_id: str = attrs.field(metadata=check(is_str, non_empty))
+    create: bool = attrs.field(metadata=check(is_bool))
+    store_order_id: str | None = attrs.field(default=None, metadata=check(is_str_or_none))
+    skus: tuple[str, ...] = attrs.field(
+        default=(), converter=_str_tuple, metadata=check(_all_str, max_items(MAX_ITEMS))
+    )
+    reasons: tuple[Step, ...] = attrs.field(
+        default=(),
+        converter=_step_tuple,
+        metadata={LOAD: _load_reasons, DUMP: _dump_reasons, **check(_all_steps)},
+    )
+    stamp: Stamp | None = attrs.field(default=None, metadata=_STAMP)
+    order: ChannelOrder | None = attrs.field(
+        default=None, metadata={OMIT_NONE: True, **check(_is_order_or_none)}
+    )
+
+
+def order_record(
+    plan: OrderPlan,
+    order: ChannelOrder,
+    *,
+    account: str,
+    at: datetime,
+    keep_order: bool = True,
+) -> OrderRecord:
+    """The order log record of a plan: its decision, its reasons and stamp, and the order.
+
+    ``keep_order`` keeps the channel order itself (the plan's input) in the record.
+    """
+    skus = [line.store_sku for line in plan.lines] or [line.sku for line in order.lines]
+    return OrderRecord(
+        at=at,
+        account=account,
+        order_id=order.id,
+        create=plan.create,
+        store_order_id=plan.store_order_id,
+        skus=tuple(dict.fromkeys(skus)),
+        reasons=plan.reasons,
+        stamp=plan.stamp,
+        order=order if keep_order else None,
+    )
+
+
+def log_order(
+    sink: LogSink, plan: OrderPlan, order: ChannelOrder, *, account: str, at: datetime
+) -> int:
+    """Write a channel order's plan to the order log, with the order; return the count (1)."""
+    return sink.write([order_record(plan, order, account=account, at=at)])
 
 
 #: Any record a sink takes.
-LogRecord: TypeAlias = ActivityRecord | FeedRecord | SyncHistoryRecord
+LogRecord: TypeAlias = ActivityRecord | FeedRecord | SyncHistoryRecord | OrderRecord
 
 #: The ``"type"`` of each record in a JSON Lines log.
 _TYPE_NAMES: Mapping[type[Any], str] = {
     ActivityRecord: "activity",
     FeedRecord: "feed",
     SyncHistoryRecord: "history",
+    OrderRecord: "order",
 }
 _TYPES_BY_NAME: Mapping[str, type[Any]] = {name: cls for cls, name in _TYPE_NAMES.items()}
 
 
 def activity_record(
-    decision: SyncDecision, *, account: str, sku: str, at: datetime
+    decision: SyncDecision,
+    *,
+    account: str,
+    sku: str,
+    at: datetime,
+    change: ProductChange | None = None,
 ) -> ActivityRecord:
-    """The activity record of a synchronization decision."""
+    """The activity record of a synchronization decision.
+
+    The record carries the decision's stamp, and ``change`` (the decision's input) when given.
+    """
     return ActivityRecord(
         at=at,
         account=account,
@@ -411,6 +539,8 @@ def activity_record(
         action=decision.action,
         reasons=decision.reasons,
         template=decision.template,
+        stamp=decision.stamp,
+        change=change,
     )
 
 
@@ -429,6 +559,7 @@ def feed_record(
         sku=sku,
         fields=decision.fields,
         payload=FrozenDict() if payload is None else payload,
+        stamp=decision.stamp,
     )
 
 
@@ -460,16 +591,19 @@ def log_decision(
     sku: str,
     at: datetime,
     payload: Mapping[str, Any] | None = None,
+    change: ProductChange | None = None,
 ) -> int:
     """Write what a decision's log switches ask for; return how many records were written.
 
     An activity record when ``decision.log_activity`` (the sync policy's ``activity_log``); a
     feed record with ``payload`` when ``decision.log_feed`` (the policy's ``feed_log``, for an
-    action other than ``none``). Both go to the sink in one batch.
+    action other than ``none``). Both go to the sink in one batch, with the decision's stamp.
+    ``change``, the product change decided, is kept in the activity record so that the
+    decision can be replayed (:func:`~policy_engine.replay`).
     """
     records: list[LogRecord] = []
     if decision.log_activity:
-        records.append(activity_record(decision, account=account, sku=sku, at=at))
+        records.append(activity_record(decision, account=account, sku=sku, at=at, change=change))
     if decision.log_feed:
         records.append(feed_record(decision, account=account, sku=sku, at=at, payload=payload))
     return sink.write(records) if records else 0
@@ -478,11 +612,20 @@ def log_decision(
 _QUANTITY_FIELDS = frozenset({SyncField.QUANTITY})
 
 
-def log_stock_sync(sink: LogSink, plan: StockSyncPlan, switches: Configuration | SyncPolicy) -> int:
+def log_stock_sync(
+    sink: LogSink,
+    plan: StockSyncPlan,
+    switches: Configuration | SyncPolicy,
+    *,
+    event: StockEvent | None = None,
+    listings: Iterable[ChannelListing] | None = None,
+) -> int:
     """Write a stock sync plan's records as the sync policies' switches ask; return the count.
 
     ``switches`` is the configuration the plan was made with (each account's own sync policy
-    decides), or one sync policy whose switches apply to every account.
+    decides), or one sync policy whose switches apply to every account. Every record carries
+    the plan's stamp; given the plan's ``event`` and ``listings`` (its input), the history
+    record keeps them, so that the event can be replayed (:func:`~policy_engine.replay`).
 
     - The plan's history record is written when ``activity_log`` is on: for a configuration,
       when it is on for at least one account the plan touched (sent to or skipped).
@@ -495,6 +638,14 @@ def log_stock_sync(sink: LogSink, plan: StockSyncPlan, switches: Configuration |
         PolicyConfigError: the plan names an account the configuration does not have.
     """
     history = plan.history
+    stamp = plan.stamp if plan.stamp is not None else history.stamp
+    if stamp is not history.stamp or event is not None:
+        history = attrs.evolve(
+            history,
+            stamp=stamp,
+            event=event if event is not None else history.event,
+            listings=tuple(listings) if listings is not None else history.listings,
+        )
     if isinstance(switches, SyncPolicy):
         activity = switches.activity_log
         feed_accounts = None if switches.feed_log else frozenset[str]()
@@ -522,6 +673,7 @@ def log_stock_sync(sink: LogSink, plan: StockSyncPlan, switches: Configuration |
             sku=update.sku,
             fields=_QUANTITY_FIELDS,
             payload={"quantity": update.quantity},
+            stamp=stamp,
         )
         for update in plan.updates
         if feed_accounts is None or update.account in feed_accounts
@@ -535,7 +687,10 @@ def _check_records(records: Iterable[Any]) -> list[Any]:
     problems = [
         (
             f"$[{index}]",
-            f"expected an ActivityRecord, FeedRecord or SyncHistoryRecord, got {describe(record)}",
+            (
+                "expected an ActivityRecord, FeedRecord, SyncHistoryRecord or OrderRecord,"
+                f" got {describe(record)}"
+            ),
         )
         for index, record in enumerate(listed)
         if type(record) not in _TYPE_NAMES
@@ -816,7 +971,9 @@ def _check_limit(limit: object) -> int | None:
 
 # ------------------------------------------------------------------------------------ SQLite
 
-SCHEMA_VERSION = 1
+#: ``PRAGMA user_version`` of an up-to-date log database. Version 1 had no stamp or input
+#: columns; opening one adds them (``ALTER TABLE ... ADD COLUMN``: its rows stay as they are).
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS activity (
@@ -854,6 +1011,57 @@ CREATE INDEX IF NOT EXISTS history_sku_at ON history (sku, at_us);
 """
 
 _SCHEMA_STATEMENTS = tuple(part.strip() for part in _SCHEMA.split(";") if part.strip())
+
+#: The columns version 2 adds to each table (null in the rows of a version 1 log).
+_STAMP_COLUMNS: Mapping[str, tuple[str, ...]] = {
+    "activity": ("decision_id", "config_revision", "engine_version", "input"),
+    "feed": ("decision_id", "config_revision", "engine_version"),
+    "history": ("decision_id", "config_revision", "engine_version", "input"),
+    "orders": ("decision_id", "config_revision", "engine_version", "input"),
+}
+#: The order log (version 2): one row per order, and one row per store SKU of its lines.
+_ORDER_TABLES = (
+    """CREATE TABLE IF NOT EXISTS orders (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    at_us INTEGER NOT NULL,
+    account TEXT NOT NULL,
+    order_id TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    store_order_id TEXT,
+    skus TEXT NOT NULL,
+    reasons TEXT NOT NULL,
+    decision_id TEXT,
+    config_revision TEXT,
+    engine_version TEXT,
+    input TEXT
+)""",
+    "CREATE TABLE IF NOT EXISTS order_skus (order_row INTEGER NOT NULL, sku TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS order_skus_sku ON order_skus (sku, order_row)",
+)
+_STAMP_INDEXES = tuple(
+    f"CREATE INDEX IF NOT EXISTS {table}_{column} ON {table} ({column})"
+    for table in _STAMP_COLUMNS
+    for column in ("decision_id", "config_revision")
+)
+
+
+def _columns(connection: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
+
+
+def _migrate(connection: sqlite3.Connection) -> None:
+    """Add the stamp and input columns a version 1 log lacks, the order log, and indexes."""
+    for statement in _ORDER_TABLES:
+        connection.execute(statement)
+    for table, added in _STAMP_COLUMNS.items():
+        present = _columns(connection, table)
+        for column in added:
+            if column not in present:
+                connection.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
+    for statement in _STAMP_INDEXES:
+        connection.execute(statement)
+
 
 #: The default busy timeout of :class:`SqliteSink`, in seconds.
 DEFAULT_TIMEOUT = 30.0
@@ -943,16 +1151,42 @@ def _database_error(path: str, error: sqlite3.Error) -> LogDatabaseError | None:
 
 
 _INSERT_ACTIVITY = (
-    "INSERT INTO activity (at, at_us, account, sku, action, template, reasons)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO activity (at, at_us, account, sku, action, template, reasons, decision_id,"
+    " config_revision, engine_version, input) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_FEED = (
-    "INSERT INTO feed (at, at_us, account, sku, fields, payload) VALUES (?, ?, ?, ?, ?, ?)"
+    "INSERT INTO feed (at, at_us, account, sku, fields, payload, decision_id, config_revision,"
+    " engine_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_HISTORY = (
-    "INSERT INTO history (at, at_us, sku, source, origin_account, sent, skipped)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO history (at, at_us, sku, source, origin_account, sent, skipped, decision_id,"
+    " config_revision, engine_version, input) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+_INSERT_ORDER = (
+    "INSERT INTO orders (at, at_us, account, order_id, created, store_order_id, skus, reasons,"
+    " decision_id, config_revision, engine_version, input)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_ORDER_SKU = "INSERT INTO order_skus (order_row, sku) VALUES (?, ?)"
+_NO_STAMP = (None, None, None)
+
+
+def _stamp_columns(stamp: Stamp | None) -> tuple[str | None, ...]:
+    if stamp is None:
+        return _NO_STAMP
+    return (stamp.decision_id, stamp.config_revision, stamp.engine_version)
+
+
+def _history_input(record: SyncHistoryRecord) -> str | None:
+    if record.event is None and record.listings is None:
+        return None
+    return _dumps(
+        {
+            "event": None if record.event is None else unstructure(record.event),
+            "listings": None if record.listings is None else unstructure(record.listings),
+        }
+    )
+
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -1037,6 +1271,7 @@ class SqliteSink(_ClosingSink):
         try:
             for statement in _SCHEMA_STATEMENTS:
                 connection.execute(statement)
+            _migrate(connection)
             connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except BaseException:
             connection.execute("ROLLBACK")
@@ -1090,10 +1325,29 @@ class SqliteSink(_ClosingSink):
         activity: list[tuple[Any, ...]] = []
         feed: list[tuple[Any, ...]] = []
         history: list[tuple[Any, ...]] = []
+        orders: list[tuple[tuple[Any, ...], tuple[str, ...]]] = []
         listed = _check_records(records)
         for record in listed:
             at = record.at
-            if type(record) is SyncHistoryRecord:
+            if type(record) is OrderRecord:
+                orders.append(
+                    (
+                        (
+                            at.isoformat(),
+                            _micros(at),
+                            record.account,
+                            record.order_id,
+                            int(record.create),
+                            record.store_order_id,
+                            _dumps(list(record.skus)),
+                            _reasons_json(record.reasons),
+                            *_stamp_columns(record.stamp),
+                            None if record.order is None else _dumps(unstructure(record.order)),
+                        ),
+                        record.skus,
+                    )
+                )
+            elif type(record) is SyncHistoryRecord:
                 history.append(
                     (
                         at.isoformat(),
@@ -1103,6 +1357,8 @@ class SqliteSink(_ClosingSink):
                         record.origin_account,
                         _dumps(record.sent),
                         _dumps(record.skipped),
+                        *_stamp_columns(record.stamp),
+                        _history_input(record),
                     )
                 )
             elif type(record) is ActivityRecord:
@@ -1115,6 +1371,8 @@ class SqliteSink(_ClosingSink):
                         record.action.value,
                         record.template,
                         _reasons_json(record.reasons),
+                        *_stamp_columns(record.stamp),
+                        None if record.change is None else _dumps(unstructure(record.change)),
                     )
                 )
             else:
@@ -1126,6 +1384,7 @@ class SqliteSink(_ClosingSink):
                         record.sku,
                         _dumps(sorted(record.fields)),
                         _dumps(_dump_payload(record.payload)),
+                        *_stamp_columns(record.stamp),
                     )
                 )
         if not listed:
@@ -1143,6 +1402,9 @@ class SqliteSink(_ClosingSink):
                     connection.executemany(_INSERT_FEED, feed)
                 if history:
                     connection.executemany(_INSERT_HISTORY, history)
+                for row, skus in orders:
+                    order_row = connection.execute(_INSERT_ORDER, row).lastrowid
+                    connection.executemany(_INSERT_ORDER_SKU, [(order_row, sku) for sku in skus])
             except BaseException:
                 if connection.in_transaction:
                     connection.execute("ROLLBACK")
@@ -1161,17 +1423,16 @@ class SqliteSink(_ClosingSink):
         self._connection.close()
 
 
-_SELECT_HISTORY = (
-    "SELECT sku, source, at, origin_account, sent, skipped FROM history"
-    " WHERE sku = ? ORDER BY at_us DESC, id DESC LIMIT ?"
-)
-_SELECT_ACTIVITY = (
-    "SELECT at, account, sku, action, template, reasons FROM activity"
-    " WHERE sku = ? ORDER BY at_us DESC, id DESC LIMIT ?"
-)
-_SELECT_FEED = (
-    "SELECT at, account, sku, fields, payload FROM feed"
-    " WHERE sku = ? ORDER BY at_us DESC, id DESC LIMIT ?"
+#: The columns each reader selects, the stamp and input columns last (a version 1 log,
+#: opened only for reading, lacks them: they read as null).
+_HISTORY_COLUMNS = "sku, source, at, origin_account, sent, skipped"
+_ACTIVITY_COLUMNS = "at, account, sku, action, template, reasons"
+_FEED_COLUMNS = "at, account, sku, fields, payload"
+_ORDER_COLUMNS = "at, account, order_id, created, store_order_id, skus, reasons"
+_BY_SKU = " WHERE sku = ? ORDER BY at_us DESC, id DESC LIMIT ?"
+_ORDER_BY_SKU = (
+    " WHERE id IN (SELECT order_row FROM order_skus WHERE sku = ?)"
+    " ORDER BY at_us DESC, id DESC LIMIT ?"
 )
 
 _Source: TypeAlias = sqlite3.Connection | str | os.PathLike[str]
@@ -1185,13 +1446,13 @@ def _query(
     build: Callable[[tuple[Any, ...]], Any],
     sku: str,
     limit: int | None,
+    where: str = _BY_SKU,
 ) -> list[Any]:
     """The rows of a product in one table, newest first, each built into its record."""
     limit = _check_limit(limit)
+    query = (table, select, build, where)
     if isinstance(connection_or_path, sqlite3.Connection):
-        return _rows(
-            connection_or_path, table=table, select=select, build=build, sku=sku, limit=limit
-        )
+        return _rows(connection_or_path, query, sku=sku, limit=limit)
     path = Path(connection_or_path)
     if not path.is_file():
         raise FileNotFoundError(2, "no such log database", str(path))
@@ -1202,9 +1463,7 @@ def _query(
         for options in ("", "&immutable=1"):
             connection = sqlite3.connect(uri + options, uri=True)
             try:
-                return _rows(
-                    connection, table=table, select=select, build=build, sku=sku, limit=limit
-                )
+                return _rows(connection, query, sku=sku, limit=limit)
             except sqlite3.OperationalError as error:
                 if options or not _read_only_media(error):
                     raise
@@ -1226,20 +1485,38 @@ def _read_only_media(error: sqlite3.Error) -> bool:
 
 def _rows(
     connection: sqlite3.Connection,
+    query: tuple[str, str, Callable[[tuple[Any, ...]], Any], str],
     *,
-    table: str,
-    select: str,
-    build: Callable[[tuple[Any, ...]], Any],
     sku: str,
     limit: int | None,
 ) -> list[Any]:
-    found = connection.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
-    ).fetchone()
-    if found is None:
+    table, select, build, where = query
+    statement = select_statement(connection, table, select)
+    if statement is None:
         return []
-    rows = connection.execute(select, (sku, -1 if limit is None else limit)).fetchall()
-    return [build(row) for row in rows]
+    rows = connection.execute(statement + where, (sku, -1 if limit is None else limit))
+    return [build(row) for row in rows.fetchall()]
+
+
+def select_statement(connection: sqlite3.Connection, table: str, columns: str) -> str | None:
+    """``SELECT columns, <stamp and input columns> FROM table``; ``None`` without the table.
+
+    The stamp and input columns a version 1 log lacks are selected as null.
+    """
+    present = _columns(connection, table)
+    if not present:
+        return None
+    added = ", ".join(
+        column if column in present else f"NULL AS {column}" for column in _STAMP_COLUMNS[table]
+    )
+    return f"SELECT {columns}, {added} FROM {table}"  # noqa: S608 - our own names
+
+
+def _stamp_of(row: tuple[Any, ...], start: int) -> Stamp | None:
+    decision_id, revision, version = row[start : start + 3]
+    if decision_id is None or revision is None or version is None:
+        return None
+    return Stamp(decision_id=decision_id, config_revision=revision, engine_version=version)
 
 
 def _json_columns(names: str, *columns: Any) -> list[Any]:
@@ -1268,7 +1545,7 @@ def sync_history(
     return _query(
         connection_or_path,
         table="history",
-        select=_SELECT_HISTORY,
+        select=_HISTORY_COLUMNS,
         build=_history_record,
         sku=sku,
         limit=limit,
@@ -1291,7 +1568,7 @@ def activity_history(
     return _query(
         connection_or_path,
         table="activity",
-        select=_SELECT_ACTIVITY,
+        select=_ACTIVITY_COLUMNS,
         build=_activity_record,
         sku=sku,
         limit=limit,
@@ -1313,11 +1590,54 @@ def feed_history(
     return _query(
         connection_or_path,
         table="feed",
-        select=_SELECT_FEED,
+        select=_FEED_COLUMNS,
         build=_feed_record,
         sku=sku,
         limit=limit,
     )
+
+
+def order_history(
+    connection_or_path: _Source, sku: str, *, limit: int | None = None
+) -> list[OrderRecord]:
+    """A product's order records from an SQLite log (orders with a line of the SKU), newest
+    first (at most ``limit``).
+
+    As :func:`sync_history`, over the ``orders`` table (a log written before it existed has no
+    orders).
+
+    Raises:
+        FileNotFoundError: the path does not exist.
+        PolicyConfigError: ``limit`` is not an integer >= 0, or a stored row is not a valid
+            record.
+    """
+    return _query(
+        connection_or_path,
+        table="orders",
+        select=_ORDER_COLUMNS,
+        build=_order_record,
+        sku=sku,
+        limit=limit,
+        where=_ORDER_BY_SKU,
+    )
+
+
+def _order_record(row: tuple[Any, ...]) -> OrderRecord:
+    skus, reasons = _json_columns("skus/reasons columns", row[5], row[6])
+    data = {
+        "at": row[0],
+        "account": row[1],
+        "order_id": row[2],
+        "create": bool(row[3]),
+        "store_order_id": row[4],
+        "skus": skus,
+        "reasons": reasons,
+    }
+    if row[10] is not None:
+        (data["order"],) = _json_columns("input column", row[10])
+    record = structure(data, OrderRecord)
+    stamp = _stamp_of(row, 7)
+    return record if stamp is None else attrs.evolve(record, stamp=stamp)
 
 
 def _history_record(row: tuple[Any, ...]) -> SyncHistoryRecord:
@@ -1330,7 +1650,12 @@ def _history_record(row: tuple[Any, ...]) -> SyncHistoryRecord:
         "sent": sent,
         "skipped": skipped,
     }
-    return structure(data, SyncHistoryRecord)
+    if row[9] is not None:
+        (data_input,) = _json_columns("input column", row[9])
+        data.update(data_input)
+    record = structure(data, SyncHistoryRecord)
+    stamp = _stamp_of(row, 6)
+    return record if stamp is None else attrs.evolve(record, stamp=stamp)
 
 
 def _activity_record(row: tuple[Any, ...]) -> ActivityRecord:
@@ -1343,10 +1668,16 @@ def _activity_record(row: tuple[Any, ...]) -> ActivityRecord:
         "template": row[4],
         "reasons": reasons,
     }
-    return structure(data, ActivityRecord)
+    if row[9] is not None:
+        (data["change"],) = _json_columns("input column", row[9])
+    record = structure(data, ActivityRecord)
+    stamp = _stamp_of(row, 6)
+    return record if stamp is None else attrs.evolve(record, stamp=stamp)
 
 
 def _feed_record(row: tuple[Any, ...]) -> FeedRecord:
     fields, payload = _json_columns("fields/payload columns", row[3], row[4])
     data = {"at": row[0], "account": row[1], "sku": row[2], "fields": fields, "payload": payload}
-    return structure(data, FeedRecord)
+    record = structure(data, FeedRecord)
+    stamp = _stamp_of(row, 5)
+    return record if stamp is None else attrs.evolve(record, stamp=stamp)

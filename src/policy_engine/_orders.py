@@ -24,6 +24,7 @@ import attrs
 from policy_engine._allocation import SourceSelection, select_sources
 from policy_engine._errors import PolicyConfigError, PolicyEngineError
 from policy_engine._models import Product, Visibility, _to_money
+from policy_engine._stamp import STAMP_FIELD, Stamp
 from policy_engine._steps import Step, define_messages
 from policy_engine._validation import (
     Checked,
@@ -290,6 +291,9 @@ class OrderPlan:
             code → negative quantity, what the order takes from each source (empty otherwise).
         unsourced: With ``source_deductions``: store SKU → the ordered units no source holds
             (each also a ``source_shortfall`` reason).
+        stamp: Which decision this is, and the configuration revision and engine version
+            that took it (:class:`~policy_engine.Stamp`), or ``None`` (see
+            :func:`~policy_engine.stamped`).
     """
 
     create: bool
@@ -309,6 +313,7 @@ class OrderPlan:
     tax_amount: Decimal = Decimal(0)
     source_deductions: FrozenDict[str, FrozenDict[str, int]] = attrs.field(factory=FrozenDict)
     unsourced: FrozenDict[str, int] = attrs.field(factory=FrozenDict)
+    stamp: Stamp | None = attrs.field(default=None, eq=False, metadata=STAMP_FIELD)
 
 
 _line = fast_constructor(PlannedLine)

@@ -41,6 +41,7 @@ from policy_engine._limits import (
 from policy_engine._steps import Step
 from policy_engine._validation import (
     CHECK,
+    OMIT_NONE,
     Checker,
     FrozenDict,
     Problem,
@@ -75,9 +76,6 @@ LOAD = "policy_engine.load"
 
 #: Field metadata key of a custom dumper: ``dumper(value) -> JSON-compatible data``.
 DUMP = "policy_engine.dump"
-#: Field metadata: leave the field out of the dumped object while it is ``None`` (a section added
-#: later, so that documents and revisions without it stay as they were).
-OMIT_NONE = "policy_engine.omit_none"
 
 #: Quantities lie strictly below this magnitude (``MAX_QUANTITY`` is the largest accepted).
 QUANTITY_BOUND = 10**15
@@ -605,6 +603,8 @@ def _unknown_field_message(key: object, names: list[str]) -> str:
 def _unstructure_attrs(converter: cattrs.Converter, cls: type[Any]) -> Callable[[Any], Any]:
     fields = [field for field in attrs.fields(cls) if field.init]
     dumpers = [(field.name, field.metadata.get(DUMP, converter.unstructure)) for field in fields]
+    # Optional fields (OMIT_NONE: a section or a stamp added later) are left out while None, so
+    # that what was dumped before stays the same.
     omitted = [field.name for field in fields if field.metadata.get(OMIT_NONE)]
 
     def _dump(obj: Any) -> dict[str, Any]:

@@ -42,7 +42,8 @@ from policy_engine._lifecycle import (
 from policy_engine._limits import MAX_INTEGER
 from policy_engine._listing import DISABLED
 from policy_engine._models import Product, Stock
-from policy_engine._serialization import LOAD, fail
+from policy_engine._serialization import LOAD, OMIT_NONE, fail
+from policy_engine._stamp import STAMP_FIELD, Stamp
 from policy_engine._steps import Step, define_messages
 from policy_engine._sync import SyncAction, SyncPolicy
 from policy_engine._validation import (
@@ -348,6 +349,11 @@ class SyncHistoryRecord(Checked):
         origin_account: The account an order came from, or ``None``.
         sent: Account id → the quantity sent to it.
         skipped: Account id → the reason code of a listing that got nothing.
+        stamp: Which decision this is, and the configuration revision and engine version
+            that took it (:class:`~policy_engine.Stamp`), or ``None`` (see
+            :func:`~policy_engine.stamped`).
+        event: The stock event, when the host logged its input (for a replay), else ``None``.
+        listings: The listings the event was planned for, when the host logged its input.
     """
 
     sku: str = attrs.field(metadata=check(is_str, non_empty))
@@ -356,6 +362,11 @@ class SyncHistoryRecord(Checked):
     origin_account: str | None = attrs.field(metadata=check(is_str_or_none, non_empty))
     sent: FrozenDict[str, int] = attrs.field(converter=_frozen, metadata=check(_is_sent))
     skipped: FrozenDict[str, str] = attrs.field(converter=_frozen, metadata=check(_is_skipped))
+    stamp: Stamp | None = attrs.field(default=None, metadata=STAMP_FIELD)
+    event: StockEvent | None = attrs.field(default=None, metadata={OMIT_NONE: True})
+    listings: tuple[ChannelListing, ...] | None = attrs.field(
+        default=None, metadata={OMIT_NONE: True}
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -369,12 +380,17 @@ class StockSyncPlan:
         history: The event's history record (one per event, even when nothing is sent). A
             stopped listing is among its ``skipped`` accounts, with the stop's reason code.
         stops: The listings the event stops (lifecycle rules, docs/lifecycle.md).
+        history: The event's history record (one per event, even when nothing is sent).
+        stamp: Which decision this is, and the configuration revision and engine version
+            that took it (:class:`~policy_engine.Stamp`), or ``None`` (see
+            :func:`~policy_engine.stamped`).
     """
 
     updates: tuple[StockUpdate, ...]
     skipped: tuple[StockSkip, ...]
     history: SyncHistoryRecord
     stops: tuple[StockStop, ...] = ()
+    stamp: Stamp | None = attrs.field(default=None, eq=False, metadata=STAMP_FIELD)
 
 
 _update = fast_constructor(StockUpdate)

@@ -52,6 +52,7 @@ from policy_engine._lifecycle import (
 )
 from policy_engine._limits import MAX_ATTRIBUTES, MAX_ID_LENGTH, MAX_ITEMS, MAX_NAME_LENGTH
 from policy_engine._models import Product, Stock, Visibility, _is_money_or_none, _to_money
+from policy_engine._stamp import STAMP_FIELD, Stamp
 from policy_engine._steps import Step, define_messages
 from policy_engine._validation import (
     JSON_SCHEMA,
@@ -312,6 +313,9 @@ class SyncDecision:
         next_status: The listing's status after the decision: ``inactive`` (or ``ended`` on a
             channel where 0 ends the offer) for ``stop``, ``active`` for ``relist``; ``None``
             for every other action.
+        stamp: Which decision this is, and the configuration revision and engine version
+            that took it (:class:`~policy_engine.Stamp`), or ``None`` (see
+            :func:`~policy_engine.stamped`).
     """
 
     action: SyncAction
@@ -322,6 +326,7 @@ class SyncDecision:
     log_activity: bool
     log_feed: bool
     next_status: ListingStatus | None = None
+    stamp: Stamp | None = attrs.field(default=None, eq=False, metadata=STAMP_FIELD)
 
 
 # ------------------------------------------------------------------------------------ policy

@@ -24,6 +24,7 @@ __all__ = [
     "INLINE",
     "JSON_SCHEMA",
     "MAX_SIZE",
+    "OMIT_NONE",
     "Checked",
     "FrozenDict",
     "Problem",
@@ -32,6 +33,7 @@ __all__ = [
     "at_most",
     "check",
     "checks_of",
+    "constructor_fields",
     "describe",
     "fast_constructor",
     "field_path",
@@ -474,19 +476,40 @@ class Checked:
         raise_problems(problems_of(self))
 
 
+#: Field metadata key: an optional field (``None`` by default) left out of the dumped data while
+#: it is ``None`` — a field added to a result later, such as its stamp, so that what the result
+#: dumped before stays the same. :func:`fast_constructor` takes it last, by default ``None``.
+OMIT_NONE = "policy_engine.omit_none"
+
+
+def constructor_fields(cls: type[Any]) -> list[str]:
+    """The field names in the order :func:`fast_constructor` takes them.
+
+    Declaration order, except that the optional (:data:`OMIT_NONE`) fields come last: a field
+    added later to the class (after a stamp) keeps the position it is declared at.
+    """
+    fields = attrs.fields(cls)
+    return [field.name for field in fields if not field.metadata.get(OMIT_NONE)] + [
+        field.name for field in fields if field.metadata.get(OMIT_NONE)
+    ]
+
+
 def fast_constructor(cls: type[_T]) -> Callable[..., _T]:
     """A positional constructor for a frozen, slotted result class that skips ``__init__``.
 
     Results are built in hot loops and need no checks (the library builds them from valid
     policies); writing the slots directly costs about 40 % of attrs' frozen ``__init__``. The
     object is indistinguishable from one built by ``cls(**fields)``: the arguments are the
-    fields in declaration order, and every field must be given.
+    fields in the order of :func:`constructor_fields` (declaration order, the optional ones
+    last), and every field must be given except the optional ones (:data:`OMIT_NONE` fields,
+    such as a result's :class:`~policy_engine.Stamp`), which default to ``None``.
     """
-    names = [field.name for field in attrs.fields(cls)]  # type: ignore[arg-type]
+    names = constructor_fields(cls)
     namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
     for name in names:
         namespace[f"_set_{name}"] = cls.__dict__[name].__set__
-    arguments = ", ".join(names)
+    optional = {field.name for field in attrs.fields(cls) if field.metadata.get(OMIT_NONE)}  # type: ignore[arg-type]
+    arguments = ", ".join(f"{name}=None" if name in optional else name for name in names)
     body = "".join(f"    _set_{name}(obj, {name})\n" for name in names)
     source = f"def make({arguments}):\n    obj = _new(_cls)\n{body}    return obj\n"
     exec(source, namespace)  # noqa: S102 - the source is built from the class's own field names

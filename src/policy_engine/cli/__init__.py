@@ -28,6 +28,9 @@ COMMANDS = (
     "quantity-curve",
     "serve",
     "stock-sync",
+    "replay",
+    "why",
+    "test",
 )
 CLI_EXTRA_HINT = "install the cli extra: pip install 'policy-engine[cli]'"
 

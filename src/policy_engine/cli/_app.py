@@ -1177,3 +1177,7 @@ def serve(*, config: str, host: str, port: int, body_timeout: float, log_level: 
     load_configuration(config)  # every problem, one per line, before the server starts
     run_service(config, host=host, port=port, body_timeout=body_timeout, log_level=log_level)
     return 0
+
+
+# The audit commands (replay, why, test) register themselves on the group above.
+from policy_engine.cli import _audit  # noqa: E402, F401
