@@ -18,6 +18,7 @@ import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
+from enum import Enum
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -768,10 +769,6 @@ def _text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _list_text(values: tuple[Any, ...]) -> str:
-    return f"[{','.join(map(_text, values))}]"
-
-
 def _error_text(errors: tuple[OutcomeError, ...]) -> str:
     return ",".join(
         f'{{"what":{_text(error.what)},"code":{_text(error.code)},'
@@ -784,12 +781,21 @@ class _RowWriter:
     """Writes :func:`_row` as JSON text, without the dictionary, exactly as :func:`_dumps` would.
 
     The accounts a product's template serves share its quantity, price and images (the same
-    objects), so the text of those is written once and reused for the next account.
+    objects), so the text of those is written once and reused for the next account; the text of
+    the values few in number (accounts, templates, rules, currencies) is kept.
     """
 
     def __init__(self) -> None:
         self.last: tuple[Any, ...] = ()
         self.tail = ""
+        self.known: dict[Any, str] = {}
+
+    def _known(self, value: Any) -> str:
+        """The text of a value of which there are few (hashable: a string, an enum, None)."""
+        text = self.known.get(value)
+        if text is None:
+            text = self.known[value] = _text(value.value if isinstance(value, Enum) else value)
+        return text
 
     def __call__(self, item: ListingOutcome | FamilyOutcome) -> str:
         quantity, price, images, errors = item.quantity, item.price, item.images, item.errors
@@ -802,24 +808,32 @@ class _RowWriter:
             and errors is last[3]
         ):
             self.last = (quantity, price, images, errors)
-            if isinstance(item, ListingOutcome):
-                if quantity is None:
-                    counted = rule = _NULL
-                else:
-                    assert isinstance(quantity, QuantityResult)
-                    counted, rule = _text(quantity.quantity), _text(quantity.rule.value)
+            self.tail = self._tail(item)
+        known = self.known
+        account = known.get(item.account) or self._known(item.account)
+        template = known.get(item.template) or self._known(item.template)
+        return f'{{"account":{account},"template":{template},{self.tail}'
+
+    def _tail(self, item: ListingOutcome | FamilyOutcome) -> str:
+        quantity, price, images, errors = item.quantity, item.price, item.images, item.errors
+        if isinstance(item, ListingOutcome):
+            if quantity is None:
+                counted = rule = _NULL
             else:
-                counted, rule = _text(quantity), _NULL
-            if price is None:
-                amount = currency = _NULL
-            else:
-                amount, currency = _text(str(price.amount)), _text(price.currency)
-            shown = _NULL if images is None else _list_text(images.images)
-            self.tail = (
-                f'"quantity":{counted},"quantity_rule":{rule},"price":{amount},'
-                f'"currency":{currency},"images":{shown},"errors":[{_error_text(errors)}]}}'
-            )
-        return f'{{"account":{_text(item.account)},"template":{_text(item.template)},{self.tail}'
+                assert isinstance(quantity, QuantityResult)
+                counted, rule = _text(quantity.quantity), self._known(quantity.rule)
+        else:
+            counted, rule = _text(quantity), _NULL
+        if price is None:
+            amount = currency = _NULL
+        else:
+            amount, currency = _text(str(price.amount)), self._known(price.currency)
+        shown = _NULL if images is None else f"[{','.join(map(_encode_text, images.images))}]"
+        failed = _error_text(errors) if errors else ""
+        return (
+            f'"quantity":{counted},"quantity_rule":{rule},"price":{amount},'
+            f'"currency":{currency},"images":{shown},"errors":[{failed}]}}'
+        )
 
 
 def _evaluate_batch(
@@ -839,30 +853,28 @@ def _evaluate_batch(
     with gc_paused():  # thousands of short-lived objects and no cycle among them
         parsed = [(number, _parse_line(line, number)) for number, line in lines]
         good = [value for _, value in parsed if not isinstance(value, RequestError)]
-        outcomes = iter(evaluate_many(config, good, accounts=accounts, on=on))
+        outcomes = list(evaluate_many(config, good, accounts=accounts, on=on))
         out: list[str] = []
         width = len(accounts)
         row = _RowWriter()
+        write = to_json if full else row
+        key = '"outcomes":[' if full else '"accounts":['
+        start = 0
         for number, value in parsed:
             if isinstance(value, RequestError):
                 problems = _problem_list(value.problems)
                 record = {"line": number, "error": {"code": value.code, "problems": problems}}
                 out.append(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
                 continue
-            group = [next(outcomes) for _ in range(width)]
+            group = outcomes[start : start + width]
+            start += width
             head = f'{{"line":{number},"sku":{_text(_sku(value))},'
-            failure = (
-                next((error for error in group[0].errors if error.what == "product"), None)
-                if group
-                else None
-            )
-            if failure is not None:
+            if group and group[0].errors and any(e.what == "product" for e in group[0].errors):
+                failure = next(error for error in group[0].errors if error.what == "product")
                 code, message = _text(failure.code), _text(failure.message)
                 out.append(f'{head}"error":{{"code":{code},"message":{message}}}}}')
-            elif full:
-                out.append(f'{head}"outcomes":[{",".join(map(to_json, group))}]}}')
             else:
-                out.append(f'{head}"accounts":[{",".join(map(row, group))}]}}')
+                out.append(f"{head}{key}{','.join(map(write, group))}]}}")
         out.append("")
         return "\n".join(out).encode("utf-8")
 
