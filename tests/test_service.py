@@ -807,7 +807,11 @@ class TestReload:
             path.write_bytes(b"\xff")
             status, _, body = request(base, "POST", "/v1/reload")
             assert status == 422
-            assert "cannot be read" in json.loads(body)["error"]["message"]
+            error = json.loads(body)["error"]
+            assert error["code"] == "invalid_config"
+            assert error["problems"] == [
+                {"path": "$", "message": "not UTF-8 text (byte 0: invalid start byte)"}
+            ]
 
     def test_sighup_handler_logs(self, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
         """The SIGHUP handler logs a refused reload and keeps the old revision, then a reload."""

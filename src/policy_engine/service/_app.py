@@ -18,6 +18,7 @@ import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
+from enum import Enum
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from policy_engine._batch import evaluate_many
+from policy_engine._batch import evaluate_many, gc_paused
 from policy_engine._config import (
     Configuration,
     config_revision,
@@ -41,9 +42,12 @@ from policy_engine._curve import quantity_curve
 from policy_engine._errors import PolicyConfigError
 from policy_engine._families import FamilyOutcome, ProductFamily, evaluate_family
 from policy_engine._family_sync import sync_family
-from policy_engine._limits import MAX_DOCUMENT_BYTES
+from policy_engine._inventory import QuantityResult
+from policy_engine._jsonio import NOT_DECODED, fast_decode, to_json
+from policy_engine._limits import MAX_DOCUMENT_BYTES, MAX_JSON_DEPTH
 from policy_engine._listing import (
     ListingOutcome,
+    OutcomeError,
     evaluate_listing,
     lint,
     preview_change,
@@ -84,6 +88,7 @@ JSON_TYPE = "application/json"
 NDJSON_TYPES = frozenset({"application/x-ndjson", "application/jsonl", "application/json-lines"})
 
 _log = logging.getLogger("policy_engine.service")
+_encode_text: Callable[[str], str] = json.encoder.encode_basestring  # as json.dumps writes
 
 
 class RequestError(Exception):
@@ -728,15 +733,107 @@ def _split_lines(body: bytes) -> Iterator[tuple[int, bytes]]:
 
 
 def _parse_line(line: bytes, number: int) -> Any:
-    """A batch line's JSON value, or a :class:`RequestError` describing why it has none."""
+    """A batch line's JSON value, or a :class:`RequestError` describing why it has none.
+
+    The line is decoded by :func:`~policy_engine._jsonio.fast_decode` when it cannot nest deeper
+    than the depth limit (it holds no more brackets than that): its value is then exactly the
+    strict parser's. Anything else (no orjson, escapes, duplicate keys, bad UTF-8, ``NaN``, a
+    syntax error, many brackets) goes to the strict parser, which gives the value or the error.
+    """
     where = f"$[{number - 1}]"
     if len(line) > MAX_BODY_BYTES:
         message = f"the line is larger than {MAX_BODY_BYTES} bytes"
         return RequestError(413, "line_too_large", [(where, message)])
+    if line.count(b"[") + line.count(b"{") <= MAX_JSON_DEPTH:
+        decoded = fast_decode(line)
+        if decoded is not NOT_DECODED:
+            return decoded
     try:
         return _parse(_decode(line, where), where)
     except RequestError as error:
         return error
+
+
+_NULL = "null"
+
+
+def _text(value: Any) -> str:
+    """A JSON value as :func:`_dumps` writes it (strings, integers and ``None`` directly)."""
+    kind = type(value)
+    if kind is str:
+        return _encode_text(value)
+    if value is None:
+        return _NULL
+    if kind is int:
+        return int.__repr__(value)
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _error_text(errors: tuple[OutcomeError, ...]) -> str:
+    return ",".join(
+        f'{{"what":{_text(error.what)},"code":{_text(error.code)},'
+        f'"message":{_text(error.message)}}}'
+        for error in errors
+    )
+
+
+class _RowWriter:
+    """Writes :func:`_row` as JSON text, without the dictionary, exactly as :func:`_dumps` would.
+
+    The accounts a product's template serves share its quantity, price and images (the same
+    objects), so the text of those is written once and reused for the next account; the text of
+    the values few in number (accounts, templates, rules, currencies) is kept.
+    """
+
+    def __init__(self) -> None:
+        self.last: tuple[Any, ...] = ()
+        self.tail = ""
+        self.known: dict[Any, str] = {}
+
+    def _known(self, value: Any) -> str:
+        """The text of a value of which there are few (hashable: a string, an enum, None)."""
+        text = self.known.get(value)
+        if text is None:
+            text = self.known[value] = _text(value.value if isinstance(value, Enum) else value)
+        return text
+
+    def __call__(self, item: ListingOutcome | FamilyOutcome) -> str:
+        quantity, price, images, errors = item.quantity, item.price, item.images, item.errors
+        last = self.last
+        if not (
+            last
+            and quantity is last[0]
+            and price is last[1]
+            and images is last[2]
+            and errors is last[3]
+        ):
+            self.last = (quantity, price, images, errors)
+            self.tail = self._tail(item)
+        known = self.known
+        account = known.get(item.account) or self._known(item.account)
+        template = known.get(item.template) or self._known(item.template)
+        return f'{{"account":{account},"template":{template},{self.tail}'
+
+    def _tail(self, item: ListingOutcome | FamilyOutcome) -> str:
+        quantity, price, images, errors = item.quantity, item.price, item.images, item.errors
+        if isinstance(item, ListingOutcome):
+            if quantity is None:
+                counted = rule = _NULL
+            else:
+                assert isinstance(quantity, QuantityResult)
+                counted, rule = _text(quantity.quantity), self._known(quantity.rule)
+        else:
+            counted, rule = _text(quantity), _NULL
+        if price is None:
+            amount = currency = _NULL
+        else:
+            amount, currency = _text(str(price.amount)), self._known(price.currency)
+        shown = _NULL if images is None else f"[{','.join(map(_encode_text, images.images))}]"
+        failed = _error_text(errors) if errors else ""
+        return (
+            f'"quantity":{counted},"quantity_rule":{rule},"price":{amount},'
+            f'"currency":{currency},"images":{shown},"errors":[{failed}]}}'
+        )
 
 
 def _evaluate_batch(
@@ -747,32 +844,39 @@ def _evaluate_batch(
     *,
     full: bool,
 ) -> bytes:
-    """NDJSON for a chunk of lines: one line per input line, in order."""
-    parsed = [(number, _parse_line(line, number)) for number, line in lines]
-    good = [value for _, value in parsed if not isinstance(value, RequestError)]
-    outcomes = iter(evaluate_many(config, good, accounts=accounts, on=on))
-    out: list[bytes] = []
-    width = len(accounts)
-    for number, value in parsed:
-        record: dict[str, Any] = {"line": number}
-        if isinstance(value, RequestError):
-            record["error"] = {"code": value.code, "problems": _problem_list(value.problems)}
-        else:
-            group = [next(outcomes) for _ in range(width)]
-            first = group[0] if group else None
-            if first is not None and any(error.what == "product" for error in first.errors):
-                record["sku"] = _sku(value)
-                failure = next(error for error in first.errors if error.what == "product")
-                record["error"] = {"code": failure.code, "message": failure.message}
+    """NDJSON for a chunk of lines: one line per input line, in order.
+
+    The lines are evaluated by :func:`~policy_engine.evaluate_many` (each product's results
+    computed once per template, shared by the accounts it serves) and each answer line is
+    written as text, exactly as :func:`_dumps` writes the record.
+    """
+    with gc_paused():  # thousands of short-lived objects and no cycle among them
+        parsed = [(number, _parse_line(line, number)) for number, line in lines]
+        good = [value for _, value in parsed if not isinstance(value, RequestError)]
+        outcomes = list(evaluate_many(config, good, accounts=accounts, on=on))
+        out: list[str] = []
+        width = len(accounts)
+        row = _RowWriter()
+        write = to_json if full else row
+        key = '"outcomes":[' if full else '"accounts":['
+        start = 0
+        for number, value in parsed:
+            if isinstance(value, RequestError):
+                problems = _problem_list(value.problems)
+                record = {"line": number, "error": {"code": value.code, "problems": problems}}
+                out.append(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
+                continue
+            group = outcomes[start : start + width]
+            start += width
+            head = f'{{"line":{number},"sku":{_text(_sku(value))},'
+            if group and group[0].errors and any(e.what == "product" for e in group[0].errors):
+                failure = next(error for error in group[0].errors if error.what == "product")
+                code, message = _text(failure.code), _text(failure.message)
+                out.append(f'{head}"error":{{"code":{code},"message":{message}}}}}')
             else:
-                record["sku"] = _sku(value)
-                if full:
-                    record["outcomes"] = [unstructure(outcome) for outcome in group]
-                else:
-                    record["accounts"] = [_row(outcome) for outcome in group]
-        out.append(_dumps(record))
-    out.append(b"")
-    return b"\n".join(out)
+                out.append(f"{head}{key}{','.join(map(write, group))}]}}")
+        out.append("")
+        return "\n".join(out).encode("utf-8")
 
 
 def _problem_list(problems: Iterable[tuple[str, str]]) -> list[dict[str, str]]:
