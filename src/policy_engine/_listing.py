@@ -52,7 +52,7 @@ from policy_engine._sync import (
     decide_sync,
 )
 from policy_engine._templates import ListingTemplate
-from policy_engine._validation import FrozenDict, fast_constructor, key_path
+from policy_engine._validation import OMIT_NONE, FrozenDict, fast_constructor, key_path
 
 if TYPE_CHECKING:  # pragma: no cover
     from policy_engine._families import FamilyOutcome, ProductFamily
@@ -141,8 +141,9 @@ class ListingOutcome:
         errors: Each part that failed, with its error.
         reasons: Why the listing has (or lacks) a template.
         prices: Every price of the listing (:class:`~policy_engine.PriceSet`) when the pricing
-            policy configures extra prices (``outputs``); ``None`` otherwise. Its main price is
-            ``price``.
+            policy configures extra prices (``outputs``); ``None`` otherwise, and then left out of
+            the outcome's JSON, so an outcome without extra prices dumps as it did before. Its
+            main price is ``price``.
         stamp: Which decision this is, and the configuration revision and engine version
             that took it (:class:`~policy_engine.Stamp`), or ``None`` (see
             :func:`~policy_engine.stamped`).
@@ -156,7 +157,7 @@ class ListingOutcome:
     images: ImageSelection | None
     errors: tuple[OutcomeError, ...]
     reasons: tuple[Step, ...]
-    prices: PriceSet | None = None
+    prices: PriceSet | None = attrs.field(default=None, metadata={OMIT_NONE: True})
     stamp: Stamp | None = attrs.field(default=None, eq=False, metadata=STAMP_FIELD)
 
     @property
