@@ -11,7 +11,7 @@ from typing import Any
 
 import attrs
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 
 from policy_engine import (
     Account,
@@ -315,7 +315,6 @@ class TestRevision:
         assert dump_config(config) != dump_config(as_tree)
         assert config_revision(config) == config_revision(as_tree)
 
-    @settings(max_examples=300)
     @given(configurations())
     def test_format_independent(self, config: Configuration) -> None:
         """Invariant: a configuration read back from its JSON or TOML dump has the same revision."""
