@@ -66,7 +66,7 @@ __all__ = [
     "evaluate_partitions",
     "gc_paused",
     "in_order",
-    "outcomes_of",
+    "outcome_stream",
     "prepare",
     "stream_chunk",
     "worker_setup",
@@ -226,11 +226,16 @@ def _outcomes(
                 yield _outcome(sku, account_id, *parts[slot])
 
 
-def outcomes_of(
-    config: Configuration, item: object, account_ids: Sequence[str], on: date | None
+def outcome_stream(
+    config: Configuration, items: Iterable[object], account_ids: Sequence[str], on: date | None
 ) -> Iterator[Outcome]:
-    """One item's outcomes on each account, as :func:`evaluate_many` gives them."""
-    return _outcomes(config, (item,), 0, account_ids, on)
+    """The items' outcomes on each account, as :func:`evaluate_many` gives them serially.
+
+    One outcome per account for each item, in order; the next item is taken from ``items`` only
+    when every outcome of the one before has been read, so a caller may feed the items one at a
+    time (the command line does, between its own load problems).
+    """
+    return _outcomes(config, items, 0, account_ids, on)
 
 
 #: What a batch evaluates with: the configuration, the account ids, the day and the transform.

@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 import pickle
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from functools import partial
+from itertools import islice
 from typing import Any, TextIO
 
 import attrs
@@ -404,32 +406,46 @@ _Evaluated = tuple[list[dict[str, Any]], str | None, int]
 _CHUNK_SIZE = 500
 
 
-def _evaluate_item(setup: _EvaluateSetup, item: Item) -> _Evaluated:
-    if isinstance(item, LoadProblem):
-        return [_problem_row(item)], item.describe(), 1
+def _evaluate_items(setup: _EvaluateSetup, items: Iterable[Item]) -> Iterator[_Evaluated]:
+    """Each item's rows, its problem line (a product that did not load) and its failed rows.
+
+    The products and families go through one stream of ``evaluate_many``'s serial evaluation
+    (allocation, results shared per template, families), set up once: each outcome equals
+    ``evaluate_listing``'s or ``evaluate_family``'s.
+    """
     config, account_ids, on = setup
-    rows: list[dict[str, Any]] = []
-    failed = 0
-    # As evaluate_many evaluates (allocation, shared results per template, families): each
-    # outcome equals evaluate_listing's or evaluate_family's.
-    for outcome in _batch.outcomes_of(config, item, account_ids, on):
-        if isinstance(outcome, FamilyOutcome):
-            rows.extend(_family_rows(outcome))
-        else:
-            rows.append(_outcome_row(outcome))
-        failed += bool(outcome.errors)
-    return rows, None, failed
+    count = len(account_ids)
+    waiting: deque[Item] = deque()
+
+    def fed() -> Iterator[Item]:
+        while True:
+            yield waiting.popleft()
+
+    outcomes = _batch.outcome_stream(config, fed(), account_ids, on)
+    for item in items:
+        if isinstance(item, LoadProblem):
+            yield [_problem_row(item)], item.describe(), 1
+            continue
+        rows: list[dict[str, Any]] = []
+        failed = 0
+        if count:
+            waiting.append(item)
+            for outcome in islice(outcomes, count):
+                if isinstance(outcome, FamilyOutcome):
+                    rows.extend(_family_rows(outcome))
+                else:
+                    rows.append(_outcome_row(outcome))
+                failed += bool(outcome.errors)
+        yield rows, None, failed
 
 
 def _evaluate_chunk(setup: _EvaluateSetup, chunk: tuple[bool, list[Any]]) -> list[_Evaluated]:
     """A chunk of :meth:`ProductReader.chunks`, evaluated: raw lines are decoded here."""
     lines, entries = chunk
     if lines:
-        return [
-            _evaluate_item(setup, decode_line(number, raw, first=first))
-            for number, raw, first in entries
-        ]
-    return [_evaluate_item(setup, item) for _, item in entries]
+        decoded = (decode_line(number, raw, first=first) for number, raw, first in entries)
+        return list(_evaluate_items(setup, decoded))
+    return list(_evaluate_items(setup, (item for _, item in entries)))
 
 
 def _evaluate_on_workers(
@@ -521,7 +537,7 @@ def evaluate(
         setup: _EvaluateSetup = (loaded, account_ids, on)
         results: Iterator[_Evaluated]
         if workers == 1:
-            results = (_evaluate_item(setup, item) for _, item in reader)
+            results = _evaluate_items(setup, (item for _, item in reader))
         else:
             results = _evaluate_on_workers(setup, reader, workers)
         try:
