@@ -612,13 +612,7 @@ def _explain_text(
 ) -> str:
     lines = [f"{product.sku}  {product.name}".rstrip() + f"  ({name} line {line})"]
     for outcome, decision, lifecycle in outcomes:
-        lines.append("")
-        lines.append(f"account {outcome.account}")
-        if outcome.template is None:
-            lines.append("  template  none: the product is not listed")
-        else:
-            lines.append(f"  template  {outcome.template}")
-        _steps(lines, outcome.reasons)
+        _account_head(lines, outcome.account, outcome.template, outcome.reasons, "product")
         if outcome.quantity is not None:
             lines.append(f"  quantity  {outcome.quantity.quantity} [{outcome.quantity.rule.value}]")
             _steps(lines, outcome.quantity.steps)
@@ -643,6 +637,19 @@ def _explain_text(
             lines.append("  lifecycle what a quantity change does to the listing, by status")
             lines.extend(f"      - {state}: {action}" for state, action in lifecycle.items())
     return "\n".join(lines) + "\n"
+
+
+def _account_head(
+    lines: list[str], account: str, template: str | None, reasons: Sequence[Any], what: str
+) -> None:
+    """``explain``'s lines that open an account: its template and the reasons for it."""
+    lines.append("")
+    lines.append(f"account {account}")
+    if template is None:
+        lines.append(f"  template  none: the {what} is not listed")
+    else:
+        lines.append(f"  template  {template}")
+    _steps(lines, reasons)
 
 
 def _explain_family(
@@ -694,13 +701,7 @@ def _explain_family_text(
         + f"  ({family.kind.value} family of {count} children; {name} line {line})"
     ]
     for outcome, decision in outcomes:
-        lines.append("")
-        lines.append(f"account {outcome.account}")
-        if outcome.template is None:
-            lines.append("  template  none: the family is not listed")
-        else:
-            lines.append(f"  template  {outcome.template}")
-        _steps(lines, outcome.reasons)
+        _account_head(lines, outcome.account, outcome.template, outcome.reasons, "family")
         if outcome.quantity is not None:
             lines.append(f"  quantity  {outcome.quantity}")
         if outcome.price is not None:
